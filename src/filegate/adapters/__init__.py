@@ -1,0 +1,1 @@
+"""Adapters: implementations of the domain ports over real backends and in memory."""

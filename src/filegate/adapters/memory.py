@@ -1,0 +1,212 @@
+"""In-memory fakes of the ports, shipped with the code for tests and experiments.
+
+They follow the same contracts as the real adapters (the contract suites prove it), but keep
+everything in this process and lose it on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from filegate.domain.clock import SystemClock
+from filegate.domain.cursor import decode_cursor, encode_cursor
+from filegate.domain.models import (
+    FileRecord,
+    Message,
+    Page,
+    QueueDepth,
+    StateChange,
+    Transition,
+)
+from filegate.domain.ports import Clock
+from filegate.domain.states import FileState, can_transition
+
+
+class MemoryRepository:
+    """A ``FileRepository`` in a dict."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._files: dict[str, FileRecord] = {}
+        self._history: list[Transition] = []
+        self._idempotency: dict[tuple[str, str], str] = {}
+
+    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
+        if idempotency_key is not None:
+            existing = self._idempotency.get((record.owner, idempotency_key))
+            if existing is not None:
+                return self._files[existing]
+            self._idempotency[(record.owner, idempotency_key)] = record.id
+        if record.id in self._files or any(
+            f.object_key == record.object_key for f in self._files.values()
+        ):
+            raise ValueError("duplicate file id or object key")
+        self._files[record.id] = record
+        self._history.append(
+            Transition(record.id, None, record.state, None, "api", record.created_at)
+        )
+        return record
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        return self._files.get(file_id)
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        record = self._files.get(file_id)
+        return record if record is not None and record.owner == owner else None
+
+    async def get_by_key(self, object_key: str) -> FileRecord | None:
+        return next((f for f in self._files.values() if f.object_key == object_key), None)
+
+    async def list_owned(
+        self, owner: str, state: FileState | None, limit: int, cursor: str | None
+    ) -> Page:
+        after = decode_cursor(cursor) if cursor else None
+        rows = sorted(
+            (
+                f
+                for f in self._files.values()
+                if f.owner == owner and (state is None or f.state is state)
+            ),
+            key=lambda f: (f.created_at, f.id),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [f for f in rows if (f.created_at, f.id) < after]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return Page(page, encode_cursor(page[-1]) if more and page else None)
+
+    async def transition(
+        self, file_id: str, expected: FileState, change: StateChange
+    ) -> FileRecord | None:
+        if not can_transition(expected, change.target):
+            raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+        current = self._files.get(file_id)
+        if current is None or current.state is not expected:
+            return None
+        now = self._clock.now()
+        updated = dataclasses.replace(
+            current,
+            state=change.target,
+            reason=change.reason,
+            detected_type=change.detected_type or current.detected_type,
+            sha256=change.sha256 or current.sha256,
+            image=change.image or current.image,
+            updated_at=now,
+            version=current.version + 1,
+        )
+        self._files[file_id] = updated
+        self._history.append(
+            Transition(file_id, expected, change.target, change.reason, change.actor.value, now)
+        )
+        return updated
+
+    async def history(self, file_id: str) -> list[Transition]:
+        return [t for t in self._history if t.file_id == file_id]
+
+    async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
+        due = [
+            f
+            for f in self._files.values()
+            if f.state is FileState.REGISTERED and f.upload_expires_at < deadline
+        ]
+        return sorted(due, key=lambda f: f.upload_expires_at)[:limit]
+
+
+@dataclass
+class _Stored:
+    id: str
+    body: str
+    sent_at: datetime
+    visible_at: datetime
+    receipt: str | None = None
+    receive_count: int = 0
+    dead_reason: str | None = None
+
+
+class MemoryQueue:
+    """A ``Queue`` in lists, with visibility timeouts and a dead-letter list."""
+
+    def __init__(self, max_receives: int = 5, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._max_receives = max_receives
+        self._messages: dict[str, _Stored] = {}
+        self.dead: list[_Stored] = []
+        self._arrived = asyncio.Event()
+
+    async def send_batch(self, bodies: Sequence[str]) -> None:
+        now = self._clock.now()
+        for body in bodies:
+            message_id = uuid.uuid4().hex
+            self._messages[message_id] = _Stored(message_id, body, now, now)
+        if bodies:
+            self._arrived.set()
+
+    async def receive(
+        self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
+    ) -> list[Message]:
+        claimed = self._claim(max_messages, visibility_timeout)
+        if claimed or wait <= timedelta(0):
+            return claimed
+        self._arrived.clear()
+        try:
+            await asyncio.wait_for(self._arrived.wait(), wait.total_seconds())
+        except TimeoutError:
+            return []
+        return self._claim(max_messages, visibility_timeout)
+
+    def _claim(self, max_messages: int, visibility_timeout: timedelta) -> list[Message]:
+        now = self._clock.now()
+        visible = sorted(
+            (m for m in self._messages.values() if m.visible_at <= now),
+            key=lambda m: m.sent_at,
+        )
+        claimed: list[Message] = []
+        for stored in visible:
+            if len(claimed) == max_messages:
+                break
+            if stored.receive_count >= self._max_receives:
+                self._bury(stored, "MAX_RECEIVES")
+                continue
+            stored.receive_count += 1
+            stored.receipt = uuid.uuid4().hex
+            stored.visible_at = now + visibility_timeout
+            claimed.append(Message(stored.id, stored.receipt, stored.body, stored.receive_count))
+        return claimed
+
+    async def delete_batch(self, receipts: Sequence[str]) -> None:
+        wanted = set(receipts)
+        for stored in list(self._messages.values()):
+            if stored.receipt in wanted:
+                del self._messages[stored.id]
+
+    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
+        for stored in self._messages.values():
+            if stored.receipt == receipt:
+                stored.visible_at = self._clock.now() + delay
+
+    async def dead_letter(self, message: Message, reason: str) -> None:
+        stored = self._messages.get(message.id)
+        if stored is not None and stored.receipt == message.receipt:
+            self._bury(stored, reason)
+
+    async def depth(self) -> QueueDepth:
+        now = self._clock.now()
+        visible = [m for m in self._messages.values() if m.visible_at <= now]
+        oldest = min((m.sent_at for m in self._messages.values()), default=None)
+        return QueueDepth(
+            visible=len(visible),
+            in_flight=len(self._messages) - len(visible),
+            dead=len(self.dead),
+            oldest_age_seconds=(now - oldest).total_seconds() if oldest else None,
+        )
+
+    def _bury(self, stored: _Stored, reason: str) -> None:
+        del self._messages[stored.id]
+        stored.dead_reason = reason
+        self.dead.append(stored)

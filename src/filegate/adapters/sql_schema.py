@@ -1,0 +1,107 @@
+"""The SQL tables (SQLAlchemy Core). Migrations in ``filegate/migrations`` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# SQLite has no 64-bit autoincrement except through INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("object_key", String(300), nullable=False, unique=True),
+    Column("filename", String(255), nullable=False),
+    Column("declared_size", BigInteger, nullable=False),
+    Column("declared_type", String(100), nullable=False),
+    Column("declared_sha256", String(64)),
+    Column("detected_type", String(100)),
+    Column("sha256", String(64)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("image_format", String(20)),
+    Column("orientation", Integer),
+    Column("color_mode", String(20)),
+    Column("frames", Integer),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(40)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("upload_expires_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("metadata", JSON, nullable=False),
+    Column("idempotency_key", String(200)),
+    UniqueConstraint("owner", "idempotency_key", name="uq_files_owner_idempotency_key"),
+    Index("ix_files_owner_created", "owner", "created_at", "id"),
+    Index("ix_files_state_deadline", "state", "upload_expires_at"),
+)
+
+file_transitions = Table(
+    "file_transitions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("file_id", String(40), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("reason", String(40)),
+    Column("actor", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_file_transitions_file", "file_id", "id"),
+)
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("queue", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("visible_at", UTCDateTime, nullable=False),
+    Column("receipt", String(40)),
+    Column("receive_count", Integer, nullable=False, default=0),
+    Column("dead_reason", String(200)),
+    Index("ix_queue_messages_queue_visible", "queue", "visible_at"),
+)

@@ -1,0 +1,141 @@
+"""Settings, read once at the entry point (environment ``FILEGATE_*``, then CLI flags)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ALLOWED_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+    "image/tiff",
+)
+
+KNOWN_DEFAULT_SECRETS = frozenset({"", "changeme", "change-me", "secret", "filegate"})
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Backends are chosen by the three URLs.
+
+    Empty URLs are derived from ``data_dir``: SQLite file, local folder, SQL table queue.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FILEGATE_", extra="forbid")
+
+    data_dir: Path = Path("filegate-data")
+    database_url: str = ""
+    store_url: str = ""
+    queue_url: str = "sql://"
+    public_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    dev: bool = False
+    """Embedded development mode: generates and keeps its own secret in ``data_dir``."""
+    secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_public_key: str | None = None
+    """PEM text or a path to it; required for RS256 and EdDSA."""
+    url_signing_key_id: str = "k1"
+    url_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra URL-signing keys by id (old keys kept while URLs signed with them may live)."""
+
+    max_file_size: int = 200 * 1024 * 1024
+    allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    max_batch_registrations: int = 500
+    upload_url_ttl_seconds: int = 900
+    upload_window_seconds: int = 3600
+    expiry_grace_seconds: int = 300
+    download_url_ttl_seconds: int = 300
+    cors_origins: tuple[str, ...] = ()
+
+    max_pixels: int = 100_000_000
+    max_frames: int = 200
+    decode_timeout_seconds: float = 20.0
+    decode_memory_mb: int = 2048
+    decode_workers: int = 2
+
+    batch_size: int = Field(default=10, ge=1, le=10)
+    batch_window_seconds: float = 1.0
+    worker_concurrency: int = Field(default=2, ge=1)
+    visibility_timeout_seconds: int = 120
+    max_receives: int = Field(default=5, ge=1)
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    sweep_interval_seconds: float = 30.0
+    shutdown_grace_seconds: float = 30.0
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'filegate.db'}"
+        if not self.store_url:
+            self.store_url = f"file://{self.data_dir / 'objects'}"
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def upload_url_ttl(self) -> timedelta:
+        return timedelta(seconds=self.upload_url_ttl_seconds)
+
+    @property
+    def upload_window(self) -> timedelta:
+        return timedelta(seconds=self.upload_window_seconds)
+
+    @property
+    def expiry_grace(self) -> timedelta:
+        return timedelta(seconds=self.expiry_grace_seconds)
+
+    @property
+    def download_url_ttl(self) -> timedelta:
+        return timedelta(seconds=self.download_url_ttl_seconds)
+
+    @property
+    def visibility_timeout(self) -> timedelta:
+        return timedelta(seconds=self.visibility_timeout_seconds)
+
+
+class InsecureSecret(Exception):
+    """Raised at start-up when the configured secret is missing or a known default."""
+
+
+def resolve_secret(settings: Settings) -> str:
+    """The secret to use: the configured one, or in dev mode one kept in ``data_dir``.
+
+    Refuses (raises :class:`InsecureSecret`) a missing or default secret outside dev mode.
+    """
+    configured = settings.secret.get_secret_value() if settings.secret else ""
+    if configured and configured not in KNOWN_DEFAULT_SECRETS and len(configured) >= 16:
+        return configured
+    if not settings.dev:
+        raise InsecureSecret(
+            "FILEGATE_SECRET is missing, too short (< 16 characters) or a known default; "
+            "set one, or run in embedded dev mode (--dev) to generate one."
+        )
+    return _dev_secret(settings.data_dir)
+
+
+def _dev_secret(data_dir: Path) -> str:
+    import secrets
+
+    path = data_dir / "dev-secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value

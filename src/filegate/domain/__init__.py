@@ -1,0 +1,1 @@
+"""The pure core: models, states, errors and ports. Imports no framework or driver."""

@@ -1,0 +1,199 @@
+"""Frozen value types of the core. Times are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from filegate.domain.states import FileState
+
+
+class RejectionReason(StrEnum):
+    """Why verification refused a file (the ``reason`` of a rejected file)."""
+
+    EMPTY_FILE = "EMPTY_FILE"
+    SIZE_MISMATCH = "SIZE_MISMATCH"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
+    NOT_AN_IMAGE = "NOT_AN_IMAGE"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    CORRUPT_IMAGE = "CORRUPT_IMAGE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    TOO_MANY_FRAMES = "TOO_MANY_FRAMES"
+    DECODE_TIMEOUT = "DECODE_TIMEOUT"
+    DECODE_MEMORY_EXCEEDED = "DECODE_MEMORY_EXCEEDED"
+
+
+class TransitionReason(StrEnum):
+    """Reasons recorded for transitions that are not rejections."""
+
+    UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
+    DELETED_BY_OWNER = "DELETED_BY_OWNER"
+
+
+class Actor(StrEnum):
+    """Who caused a transition, for the history."""
+
+    API = "api"
+    STORE = "store"
+    WORKER = "worker"
+    SWEEPER = "sweeper"
+
+
+class OwnerKind(StrEnum):
+    """The two kinds of owner."""
+
+    USER = "user"
+    SESSION = "session"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whoever files belong to: a user (``sub``) or an anonymous session."""
+
+    kind: OwnerKind
+    id: str
+
+    @property
+    def key(self) -> str:
+        """The stable string stored in the database, e.g. ``user:alice``."""
+        return f"{self.kind.value}:{self.id}"
+
+    @classmethod
+    def parse(cls, key: str) -> Owner:
+        """Inverse of :attr:`key`; raises ``ValueError`` on anything else."""
+        kind, sep, ident = key.partition(":")
+        if not sep or not ident:
+            raise ValueError(f"not an owner key: {key!r}")
+        return cls(OwnerKind(kind), ident)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What verification learned from the decoded bytes."""
+
+    format: str
+    width: int
+    height: int
+    orientation: int
+    mode: str
+    frames: int = 1
+
+
+@dataclass(frozen=True)
+class UploadSpec:
+    """What an upload URL is bound to."""
+
+    size: int
+    content_type: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One registered file as the repository stores it."""
+
+    id: str
+    owner: str
+    object_key: str
+    filename: str
+    declared_size: int
+    declared_type: str
+    declared_sha256: str | None
+    state: FileState
+    created_at: datetime
+    updated_at: datetime
+    upload_expires_at: datetime
+    version: int = 1
+    reason: str | None = None
+    detected_type: str | None = None
+    sha256: str | None = None
+    image: ImageInfo | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def upload_spec(self) -> UploadSpec:
+        return UploadSpec(self.declared_size, self.declared_type, self.declared_sha256)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A compare-and-set request: move to ``target`` and record these facts."""
+
+    target: FileState
+    actor: Actor
+    reason: str | None = None
+    detected_type: str | None = None
+    sha256: str | None = None
+    image: ImageInfo | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of a file's append-only history."""
+
+    file_id: str
+    from_state: FileState | None
+    to_state: FileState
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the store says about a stored object."""
+
+    key: str
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A presigned request: everything a client needs to perform it without a token."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Message:
+    """One queue message as received: ``receipt`` is only valid for this receive."""
+
+    id: str
+    receipt: str
+    body: str
+    receive_count: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """A slice of a listing and the cursor that continues it (``None`` at the end)."""
+
+    items: list[FileRecord]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """A queue's backlog: waiting, claimed and dead-lettered messages."""
+
+    visible: int
+    in_flight: int
+    dead: int
+    oldest_age_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The outcome of inspecting an image file: a rejection, or its type and facts."""
+
+    reason: RejectionReason | None
+    content_type: str | None = None
+    image: ImageInfo | None = None

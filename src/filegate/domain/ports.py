@@ -1,0 +1,180 @@
+"""Ports: one small Protocol per capability. Adapters implement them; the core uses them.
+
+Adapters translate driver failures that may pass (connection refused, timeouts, throttling)
+into :class:`filegate.domain.errors.BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from filegate.domain.models import (
+    FileRecord,
+    Inspection,
+    Message,
+    ObjectInfo,
+    Page,
+    QueueDepth,
+    SignedRequest,
+    StateChange,
+    Transition,
+    UploadSpec,
+)
+from filegate.domain.states import FileState
+
+
+class FileRepository(Protocol):
+    """File rows and their append-only history."""
+
+    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
+        """Insert ``record`` (state REGISTERED) with its first history row.
+
+        With an ``idempotency_key`` already used by the same owner, insert nothing and
+        return the file created the first time.
+        """
+        ...
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        """The file with this id, whoever owns it."""
+        ...
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        """The file with this id if ``owner`` owns it, else ``None``."""
+        ...
+
+    async def get_by_key(self, object_key: str) -> FileRecord | None:
+        """The file stored under ``object_key``."""
+        ...
+
+    async def list_owned(
+        self, owner: str, state: FileState | None, limit: int, cursor: str | None
+    ) -> Page:
+        """The owner's files, newest first, ``limit`` at a time; ``cursor`` continues a page.
+
+        Raises ``ValueError`` for a cursor this repository did not produce.
+        """
+        ...
+
+    async def transition(
+        self, file_id: str, expected: FileState, change: StateChange
+    ) -> FileRecord | None:
+        """Compare-and-set: move the file from ``expected`` to ``change.target``.
+
+        On success write one history row and return the updated file; return ``None``
+        when the file is missing or not in ``expected`` (nothing is written). Raises
+        ``ValueError`` when the transition itself is not allowed.
+        """
+        ...
+
+    async def history(self, file_id: str) -> list[Transition]:
+        """The file's transitions, oldest first."""
+        ...
+
+    async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
+        """Up to ``limit`` REGISTERED files whose upload deadline is before ``deadline``."""
+        ...
+
+
+class Queue(Protocol):
+    """An at-least-once queue with visibility timeouts (SQS semantics)."""
+
+    async def send_batch(self, bodies: Sequence[str]) -> None:
+        """Enqueue every body; all or nothing from the caller's point of view."""
+        ...
+
+    async def receive(
+        self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
+    ) -> list[Message]:
+        """Claim up to ``max_messages`` visible messages for ``visibility_timeout``.
+
+        Waits up to ``wait`` when none is visible. Each claim gets a fresh receipt and
+        increments the receive count. A message received more often than the queue's
+        limit is moved to the dead-letter queue instead of being returned.
+        """
+        ...
+
+    async def delete_batch(self, receipts: Sequence[str]) -> None:
+        """Delete the messages claimed with these receipts; a stale receipt deletes nothing."""
+        ...
+
+    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
+        """Make a claimed message visible again after ``delay`` (zero: now)."""
+        ...
+
+    async def dead_letter(self, message: Message, reason: str) -> None:
+        """Move a claimed message to the dead-letter queue now (it can never succeed)."""
+        ...
+
+    async def depth(self) -> QueueDepth:
+        """How many messages wait, and how old the oldest is."""
+        ...
+
+
+class UploadSigner(Protocol):
+    """Presigns the one request that may write an object."""
+
+    def sign_upload(self, key: str, spec: UploadSpec, expires_in: timedelta) -> SignedRequest:
+        """A PUT bound to key, exact length, content type, SHA-256 (when given) and expiry."""
+        ...
+
+
+class DownloadSigner(Protocol):
+    """Presigns reads of a stored object."""
+
+    def sign_download(
+        self, key: str, filename: str, content_type: str, expires_in: timedelta
+    ) -> SignedRequest:
+        """A GET that serves the object as ``content_type``, attached as ``filename``."""
+        ...
+
+
+class ObjectStore(Protocol):
+    """Stored objects, read and removed by the core (writes come through signed URLs)."""
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        """Size and ETag of the object, or ``None`` when it does not exist."""
+        ...
+
+    def read(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        """Stream the object's bytes; raises ``FileNotFoundError`` when it does not exist."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; removing a missing object is not an error."""
+        ...
+
+
+class LocalPaths(Protocol):
+    """Optional: a store whose objects are files on this machine (no copy needed)."""
+
+    def path_of(self, key: str) -> Path:
+        """The file holding the object (which may not exist)."""
+        ...
+
+
+class UploadLedger(Protocol):
+    """Records a finished upload and enqueues its event, atomically where the backends allow."""
+
+    async def record_upload(self, file_id: str, event_body: str) -> FileRecord | None:
+        """Move the file REGISTERED → UPLOADED and enqueue ``event_body``.
+
+        Returns ``None`` (and enqueues nothing) when the file is not REGISTERED.
+        """
+        ...
+
+
+class ImageInspector(Protocol):
+    """Identifies and decodes an image file within the configured limits."""
+
+    async def inspect(self, path: Path) -> Inspection:
+        """What the bytes at ``path`` are; raises ``BackendUnavailable`` if the pool fails."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...

@@ -1,0 +1,1 @@
+"""The HTTP face of filegate: FastAPI app factory, schemas, routes and error mapping."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the filegate database (run with ``filegate migrate``)."""
