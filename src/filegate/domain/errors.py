@@ -59,3 +59,7 @@ class BackendUnavailable(Exception):
 def not_found() -> FilegateError:
     """The one answer for a missing file, another owner's file and a malformed id."""
     return FilegateError(ErrorCode.FILE_NOT_FOUND, "No such file.")
+
+
+class PoisonMessage(Exception):
+    """A queue message that can never succeed (malformed, unknown version): dead-letter it."""

@@ -197,3 +197,17 @@ class Inspection:
     reason: RejectionReason | None
     content_type: str | None = None
     image: ImageInfo | None = None
+
+
+@dataclass(frozen=True)
+class ObjectCreated:
+    """The one normalised upload event: an object now exists under ``key``.
+
+    ``sequencer`` (S3's ordering token, hex) lets a consumer drop stale events; local and
+    client-signalled events carry none.
+    """
+
+    key: str
+    size: int
+    etag: str
+    sequencer: str | None = None

@@ -155,6 +155,22 @@ class LocalPaths(Protocol):
         ...
 
 
+class UploadGate(Protocol):
+    """What a store that receives uploads itself (the local store) asks the core."""
+
+    async def admit(self, key: str) -> None:
+        """Raise ``FilegateError`` unless a file waiting for its bytes owns ``key``."""
+        ...
+
+    async def commit(self, key: str, info: ObjectInfo) -> None:
+        """Record the written object and emit its event.
+
+        Raises ``FilegateError`` when the file can no longer take it (expired, deleted);
+        the store then removes the object, so nothing is left behind.
+        """
+        ...
+
+
 class UploadLedger(Protocol):
     """Records a finished upload and enqueues its event, atomically where the backends allow."""
 
