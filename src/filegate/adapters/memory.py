@@ -7,17 +7,21 @@ everything in this process and lose it on exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from filegate.domain.clock import SystemClock
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import (
+    DeadMessage,
     FileRecord,
     Message,
+    ObjectInfo,
     Page,
     QueueDepth,
     StateChange,
@@ -41,11 +45,12 @@ class MemoryRepository:
             existing = self._idempotency.get((record.owner, idempotency_key))
             if existing is not None:
                 return self._files[existing]
-            self._idempotency[(record.owner, idempotency_key)] = record.id
         if record.id in self._files or any(
             f.object_key == record.object_key for f in self._files.values()
         ):
             raise ValueError("duplicate file id or object key")
+        if idempotency_key is not None:
+            self._idempotency[(record.owner, idempotency_key)] = record.id
         self._files[record.id] = record
         self._history.append(
             Transition(record.id, None, record.state, None, "api", record.created_at)
@@ -130,7 +135,13 @@ class _Stored:
 
 
 class MemoryQueue:
-    """A ``Queue`` in lists, with visibility timeouts and a dead-letter list."""
+    """A ``Queue`` (and ``DeadLetters``) in lists, with visibility timeouts and a dead list.
+
+    A long-poll wakes when messages are sent, and otherwise looks again every 50 ms, so it
+    also sees messages whose visibility returned (a timeout passed, a receipt was released).
+    """
+
+    _POLL_SECONDS = 0.05
 
     def __init__(self, max_receives: int = 5, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
@@ -150,15 +161,16 @@ class MemoryQueue:
     async def receive(
         self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
     ) -> list[Message]:
-        claimed = self._claim(max_messages, visibility_timeout)
-        if claimed or wait <= timedelta(0):
-            return claimed
-        self._arrived.clear()
-        try:
-            await asyncio.wait_for(self._arrived.wait(), wait.total_seconds())
-        except TimeoutError:
-            return []
-        return self._claim(max_messages, visibility_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait.total_seconds()
+        while True:
+            claimed = self._claim(max_messages, visibility_timeout)
+            remaining = deadline - loop.time()
+            if claimed or remaining <= 0:
+                return claimed
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(remaining, self._POLL_SECONDS))
 
     def _claim(self, max_messages: int, visibility_timeout: timedelta) -> list[Message]:
         now = self._clock.now()
@@ -206,7 +218,60 @@ class MemoryQueue:
             oldest_age_seconds=(now - oldest).total_seconds() if oldest else None,
         )
 
+    async def list_dead(self, limit: int) -> list[DeadMessage]:
+        oldest_first = sorted(self.dead, key=lambda m: m.sent_at)[:limit]
+        return [
+            DeadMessage(m.id, m.body, m.dead_reason or "", m.receive_count, m.sent_at)
+            for m in oldest_first
+        ]
+
+    async def redrive(self, limit: int) -> int:
+        revived = sorted(self.dead, key=lambda m: m.sent_at)[:limit]
+        now = self._clock.now()
+        for stored in revived:
+            self.dead.remove(stored)
+            stored.visible_at, stored.receive_count = now, 0
+            stored.receipt = stored.dead_reason = None
+            self._messages[stored.id] = stored
+        if revived:
+            self._arrived.set()
+        return len(revived)
+
+    async def purge_dead(self) -> int:
+        purged = len(self.dead)
+        self.dead.clear()
+        return purged
+
     def _bury(self, stored: _Stored, reason: str) -> None:
         del self._messages[stored.id]
         stored.dead_reason = reason
+        stored.receipt = None
         self.dead.append(stored)
+
+
+class MemoryObjectStore:
+    """An ``ObjectStore`` in a dict; ``put`` stands in for an upload. The ETag is the SHA-256."""
+
+    def __init__(self) -> None:
+        self._objects: dict[str, bytes] = {}
+
+    def put(self, key: str, data: bytes) -> ObjectInfo:
+        """Store ``data`` under ``key`` (replacing any object there) and describe it."""
+        self._objects[key] = bytes(data)
+        return ObjectInfo(key, len(data), hashlib.sha256(data).hexdigest())
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        data = self._objects.get(key)
+        if data is None:
+            return None
+        return ObjectInfo(key, len(data), hashlib.sha256(data).hexdigest())
+
+    async def read(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        data = self._objects.get(key)
+        if data is None:
+            raise FileNotFoundError(key)
+        for start in range(0, len(data), chunk_size):
+            yield data[start : start + chunk_size]
+
+    async def delete(self, key: str) -> None:
+        self._objects.pop(key, None)

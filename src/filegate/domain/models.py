@@ -173,6 +173,17 @@ class Message:
 
 
 @dataclass(frozen=True)
+class DeadMessage:
+    """A message in a dead-letter queue, and why it is there."""
+
+    id: str
+    body: str
+    reason: str
+    receive_count: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class Page:
     """A slice of a listing and the cursor that continues it (``None`` at the end)."""
 

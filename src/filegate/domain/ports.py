@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from filegate.domain.models import (
+    DeadMessage,
     FileRecord,
     Inspection,
     Message,
@@ -110,6 +111,25 @@ class Queue(Protocol):
 
     async def depth(self) -> QueueDepth:
         """How many messages wait, and how old the oldest is."""
+        ...
+
+
+class DeadLetters(Protocol):
+    """Optional: a queue whose dead-letter queue can be listed, redriven and purged."""
+
+    async def list_dead(self, limit: int) -> list[DeadMessage]:
+        """Up to ``limit`` dead messages, oldest sent first."""
+        ...
+
+    async def redrive(self, limit: int) -> int:
+        """Move up to ``limit`` dead messages back to the queue, visible now.
+
+        Their receive count starts again from zero. Returns how many were moved.
+        """
+        ...
+
+    async def purge_dead(self) -> int:
+        """Delete every dead message; return how many there were."""
         ...
 
 

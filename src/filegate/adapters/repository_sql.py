@@ -1,0 +1,286 @@
+"""``FileRepository`` over the ``files`` and ``file_transitions`` tables (SQLite or PostgreSQL).
+
+Every public method runs in one short transaction and raises ``BackendUnavailable`` for
+transient database failures (see :mod:`filegate.adapters.sql_errors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, insert, or_, select, update
+from sqlalchemy.engine import Row, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from filegate.adapters.sql_errors import is_unique_violation, translate_errors
+from filegate.adapters.sql_schema import file_transitions, files
+from filegate.domain.cursor import decode_cursor, encode_cursor
+from filegate.domain.models import FileRecord, ImageInfo, Page, StateChange, Transition
+from filegate.domain.ports import Clock
+from filegate.domain.states import FileState, can_transition
+
+
+class SqlRepository:
+    """A ``FileRepository`` backed by SQLAlchemy Core on an async engine."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
+        """Insert the row and its first history row together.
+
+        A reused ``(owner, idempotency_key)`` returns the first file, also when two adds
+        race (the loser's unique violation is caught and the winner's row re-read). Any
+        other duplicate (id, object key) raises ``ValueError``.
+        """
+        async with translate_errors():
+            try:
+                async with self._engine.begin() as connection:
+                    await connection.execute(insert(files).values(_row_of(record, idempotency_key)))
+                    first = _Step(None, record.state, None, "api")
+                    await _append_history(connection, record.id, first, record.created_at)
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                existing = await self._first_with_key(record.owner, idempotency_key)
+                if existing is None:
+                    raise ValueError("duplicate file id or object key") from exc
+                return existing
+        return record
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.id == file_id))
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.id == file_id, files.c.owner == owner))
+
+    async def get_by_key(self, object_key: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.object_key == object_key))
+
+    async def list_owned(
+        self, owner: str, state: FileState | None, limit: int, cursor: str | None
+    ) -> Page:
+        """Newest first by ``(created_at, id)``; fetches one extra row to detect a next page."""
+        query = select(files).where(files.c.owner == owner)
+        if state is not None:
+            query = query.where(files.c.state == state.value)
+        if cursor:
+            query = query.where(_older_than(*decode_cursor(cursor)))
+        query = query.order_by(files.c.created_at.desc(), files.c.id.desc()).limit(limit + 1)
+        rows = await self._all(query)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return Page(page, encode_cursor(page[-1]) if more and page else None)
+
+    async def transition(
+        self, file_id: str, expected: FileState, change: StateChange
+    ) -> FileRecord | None:
+        async with translate_errors(), self._engine.begin() as connection:
+            return await compare_and_set(connection, file_id, expected, change, self._clock.now())
+
+    async def history(self, file_id: str) -> list[Transition]:
+        query = (
+            select(file_transitions)
+            .where(file_transitions.c.file_id == file_id)
+            .order_by(file_transitions.c.id)
+        )
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_transition_of(row) for row in rows]
+
+    async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
+        return await self._all(
+            select(files)
+            .where(
+                files.c.state == FileState.REGISTERED.value,
+                files.c.upload_expires_at < deadline,
+            )
+            .order_by(files.c.upload_expires_at, files.c.id)
+            .limit(limit)
+        )
+
+    async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
+        if key is None:
+            return None
+        return await self._one(
+            select(files).where(files.c.owner == owner, files.c.idempotency_key == key)
+        )
+
+    async def _one(self, query: Select[Any]) -> FileRecord | None:
+        rows = await self._all(query.limit(1))
+        return rows[0] if rows else None
+
+    async def _all(self, query: Select[Any]) -> list[FileRecord]:
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [record_of(row) for row in rows]
+
+
+async def compare_and_set(
+    connection: AsyncConnection,
+    file_id: str,
+    expected: FileState,
+    change: StateChange,
+    now: datetime,
+) -> FileRecord | None:
+    """Within the caller's transaction: the CAS update plus one history row.
+
+    Raises ``ValueError`` for a forbidden transition; returns ``None`` (nothing written)
+    when the file is missing or not in ``expected``.
+    """
+    if not can_transition(expected, change.target):
+        raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+    statement = (
+        update(files)
+        .where(files.c.id == file_id, files.c.state == expected.value)
+        .values(_changed_columns(change, now))
+        .returning(*files.c)
+    )
+    row = (await connection.execute(statement)).first()
+    if row is None:
+        return None
+    step = _Step(expected, change.target, change.reason, change.actor.value)
+    await _append_history(connection, file_id, step, now)
+    return record_of(row)
+
+
+def record_of(row: Row[Any]) -> FileRecord:
+    """The ``FileRecord`` of a ``files`` row."""
+    values = row._mapping
+    return FileRecord(
+        id=values["id"],
+        owner=values["owner"],
+        object_key=values["object_key"],
+        filename=values["filename"],
+        declared_size=values["declared_size"],
+        declared_type=values["declared_type"],
+        declared_sha256=values["declared_sha256"],
+        state=FileState(values["state"]),
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        upload_expires_at=values["upload_expires_at"],
+        version=values["version"],
+        reason=values["reason"],
+        detected_type=values["detected_type"],
+        sha256=values["sha256"],
+        image=_image_of(values),
+        metadata=values["metadata"],
+    )
+
+
+def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "owner": record.owner,
+        "object_key": record.object_key,
+        "filename": record.filename,
+        "declared_size": record.declared_size,
+        "declared_type": record.declared_type,
+        "declared_sha256": record.declared_sha256,
+        "state": record.state.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "upload_expires_at": record.upload_expires_at,
+        "version": record.version,
+        "reason": record.reason,
+        "detected_type": record.detected_type,
+        "sha256": record.sha256,
+        "metadata": dict(record.metadata),
+        "idempotency_key": idempotency_key,
+        **_image_columns(record.image),
+    }
+
+
+def _changed_columns(change: StateChange, now: datetime) -> dict[str, Any]:
+    """SET clause of a transition: facts of the change overwrite only when given."""
+    columns: dict[str, Any] = {
+        "state": change.target.value,
+        "reason": change.reason,
+        "updated_at": now,
+        "version": files.c.version + 1,
+    }
+    if change.detected_type is not None:
+        columns["detected_type"] = change.detected_type
+    if change.sha256 is not None:
+        columns["sha256"] = change.sha256
+    if change.image is not None:
+        columns.update(_image_columns(change.image))
+    return columns
+
+
+def _image_columns(image: ImageInfo | None) -> dict[str, Any]:
+    if image is None:
+        return dict.fromkeys(
+            ("image_format", "width", "height", "orientation", "color_mode", "frames")
+        )
+    return {
+        "image_format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "orientation": image.orientation,
+        "color_mode": image.mode,
+        "frames": image.frames,
+    }
+
+
+def _image_of(values: RowMapping) -> ImageInfo | None:
+    if values["image_format"] is None:
+        return None
+    return ImageInfo(
+        format=values["image_format"],
+        width=values["width"],
+        height=values["height"],
+        orientation=values["orientation"],
+        mode=values["color_mode"],
+        frames=values["frames"],
+    )
+
+
+def _older_than(created_at: datetime, file_id: str) -> ColumnElement[bool]:
+    """Keyset predicate ``(created_at, id) < (:created_at, :id)``, portable to SQLite."""
+    return or_(
+        files.c.created_at < created_at,
+        and_(files.c.created_at == created_at, files.c.id < file_id),
+    )
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one history row records, apart from the file and the time."""
+
+    from_state: FileState | None
+    to_state: FileState
+    reason: str | None
+    actor: str
+
+
+async def _append_history(
+    connection: AsyncConnection, file_id: str, step: _Step, at: datetime
+) -> None:
+    await connection.execute(
+        insert(file_transitions).values(
+            file_id=file_id,
+            from_state=step.from_state.value if step.from_state is not None else None,
+            to_state=step.to_state.value,
+            reason=step.reason,
+            actor=step.actor,
+            at=at,
+        )
+    )
+
+
+def _transition_of(row: Row[Any]) -> Transition:
+    values = row._mapping
+    from_state = values["from_state"]
+    return Transition(
+        file_id=values["file_id"],
+        from_state=FileState(from_state) if from_state is not None else None,
+        to_state=FileState(values["to_state"]),
+        reason=values["reason"],
+        actor=values["actor"],
+        at=values["at"],
+    )
