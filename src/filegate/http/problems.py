@@ -38,6 +38,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.CHECKSUM_MISMATCH: 400,
     ErrorCode.LENGTH_MISMATCH: 400,
+    ErrorCode.RANGE_NOT_SATISFIABLE: 416,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
@@ -51,6 +52,7 @@ _TITLES: dict[int, str] = {
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",

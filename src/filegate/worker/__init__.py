@@ -1,0 +1,1 @@
+"""The worker: upload-event parsing, retry policy, batch processing and the consumer loop."""

@@ -1,0 +1,261 @@
+"""One batch of queue messages → one outcome per message, and settling them on the queue.
+
+The partial-failure rules of SQS + Lambda: every message succeeds, is retried after a
+backoff, or is dead-lettered on its own; a malformed message fails alone; only successes
+are deleted. The same processor serves the worker loop and the Lambda handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as _random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import ClassVar, Protocol
+
+from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.models import Message, ObjectCreated
+from filegate.domain.ports import Queue
+from filegate.worker.events import parse_events
+from filegate.worker.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+class EventHandler(Protocol):
+    """Acts on one upload event; must be idempotent (events arrive at least once)."""
+
+    async def handle(self, event: ObjectCreated) -> None:
+        """Return when the event is dealt with (including "nothing to do").
+
+        Raise :class:`BackendUnavailable` for trouble that may pass (retried after a
+        backoff), :class:`PoisonMessage` when the event can never succeed (dead-lettered
+        now). Anything else is unexpected: logged and retried like a transient failure,
+        until the queue's receive limit dead-letters the message.
+        """
+        ...
+
+
+class Status(StrEnum):
+    """What becomes of a message."""
+
+    SUCCEEDED = "succeeded"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """Every event of the message was handled (or it carried none): delete it."""
+
+    message: Message
+    status: ClassVar[Status] = Status.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Some event failed in a way that may pass: make the message visible after ``delay``."""
+
+    message: Message
+    delay: timedelta
+    reason: str
+    status: ClassVar[Status] = Status.RETRY
+
+
+@dataclass(frozen=True)
+class Dead:
+    """The message can never succeed: move it to the dead-letter queue."""
+
+    message: Message
+    reason: str
+    status: ClassVar[Status] = Status.DEAD
+
+
+MessageOutcome = Succeeded | Retry | Dead
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of every message of a batch, in batch order."""
+
+    outcomes: tuple[MessageOutcome, ...]
+
+    @property
+    def succeeded(self) -> list[Succeeded]:
+        return [o for o in self.outcomes if isinstance(o, Succeeded)]
+
+    @property
+    def retried(self) -> list[Retry]:
+        return [o for o in self.outcomes if isinstance(o, Retry)]
+
+    @property
+    def dead(self) -> list[Dead]:
+        return [o for o in self.outcomes if isinstance(o, Dead)]
+
+    def failure_ids(self) -> list[str]:
+        """Ids of the messages that did not succeed, in batch order, each once.
+
+        Only ids from this batch, never an empty one: a failed message without an id
+        cannot be named, so a caller that reports failures by id (the Lambda response)
+        must treat :meth:`has_unnamed_failure` as a failure of the whole batch.
+        """
+        ids: list[str] = []
+        for outcome in self.outcomes:
+            message_id = outcome.message.id
+            if not isinstance(outcome, Succeeded) and message_id and message_id not in ids:
+                ids.append(message_id)
+        return ids
+
+    def has_unnamed_failure(self) -> bool:
+        """Whether a message with an empty id did not succeed."""
+        return any(not o.message.id and not isinstance(o, Succeeded) for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Why handling one event failed; ``permanent`` sends its messages to the DLQ."""
+
+    reason: str
+    permanent: bool
+
+
+_Handled = _Failure | None
+
+
+class BatchProcessor:
+    """Parses, deduplicates and handles a batch; never raises for a message's failure.
+
+    Events with the same key within a batch (say the S3 notification and the client's
+    ``complete``) are handled once and their messages share the outcome. At most
+    ``concurrency`` events of one batch are handled at a time.
+    """
+
+    def __init__(
+        self,
+        handler: EventHandler,
+        retry: RetryPolicy,
+        random: Callable[[], float] = _random.random,
+        concurrency: int = 10,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._handler = handler
+        self._retry = retry
+        self._random = random
+        self._concurrency = concurrency
+
+    async def process(self, messages: Sequence[Message]) -> BatchResult:
+        """One outcome per message, in the order given."""
+        started = time.perf_counter()
+        parsed = [_parse(message) for message in messages]
+        handled = await self._handle_unique(parsed)
+        result = BatchResult(
+            tuple(
+                self._outcome(message, events, handled)
+                for message, events in zip(messages, parsed, strict=True)
+            )
+        )
+        _log_batch(result, time.perf_counter() - started)
+        return result
+
+    async def _handle_unique(
+        self, parsed: Sequence[list[ObjectCreated] | Dead]
+    ) -> dict[str, _Handled]:
+        unique: dict[str, ObjectCreated] = {}
+        for events in parsed:
+            if not isinstance(events, Dead):
+                for event in events:
+                    unique.setdefault(event.key, event)
+        # A semaphore per batch, not per processor: a processor may outlive an event loop
+        # (one asyncio.run per Lambda invocation) and a semaphore is bound to its loop.
+        slots = asyncio.Semaphore(self._concurrency)
+        results = await asyncio.gather(*(self._handle(event, slots) for event in unique.values()))
+        return dict(zip(unique, results, strict=True))
+
+    async def _handle(self, event: ObjectCreated, slots: asyncio.Semaphore) -> _Handled:
+        async with slots:
+            try:
+                await self._handler.handle(event)
+            except PoisonMessage as exc:
+                return _Failure(f"poison: {exc}"[:200], permanent=True)
+            except BackendUnavailable as exc:
+                log.warning("backend unavailable handling %s: %s", event.key, exc)
+                return _Failure("BACKEND_UNAVAILABLE", permanent=False)
+            except Exception as exc:
+                log.exception("unexpected error handling %s", event.key)
+                return _Failure(f"unexpected: {type(exc).__name__}", permanent=False)
+        return None
+
+    def _outcome(
+        self,
+        message: Message,
+        events: list[ObjectCreated] | Dead,
+        handled: dict[str, _Handled],
+    ) -> MessageOutcome:
+        if isinstance(events, Dead):
+            return events
+        failures = [f for f in (handled[e.key] for e in events) if f is not None]
+        permanent = next((f for f in failures if f.permanent), None)
+        if permanent is not None:
+            return Dead(message, permanent.reason)
+        if failures:
+            attempt = max(message.receive_count, 1)
+            return Retry(message, self._retry.delay(attempt, self._random), failures[0].reason)
+        return Succeeded(message)
+
+
+def _parse(message: Message) -> list[ObjectCreated] | Dead:
+    try:
+        return parse_events(message.body)
+    except PoisonMessage as exc:
+        log.warning("poison message %s: %s", message.id, exc)
+        return Dead(message, f"malformed: {exc}"[:200])
+
+
+def _log_batch(result: BatchResult, seconds: float) -> None:
+    counts = {
+        "batch_size": len(result.outcomes),
+        "succeeded": len(result.succeeded),
+        "retried": len(result.retried),
+        "dead": len(result.dead),
+    }
+    log.info(
+        "batch of %(batch_size)d: %(succeeded)d succeeded, %(retried)d retried, %(dead)d dead",
+        counts,
+        extra={**counts, "duration_ms": round(seconds * 1000, 3)},
+    )
+
+
+async def settle(queue: Queue, result: BatchResult) -> None:
+    """Apply a batch's outcomes: one ``delete_batch`` for all successes, a visibility
+    change per retried message, a dead-letter move per dead one.
+
+    Never raises for a queue failure: a message whose call failed keeps its claim and
+    comes back after its visibility timeout (at-least-once), so the failure is logged and
+    settling goes on with the next message.
+    """
+    if receipts := [o.message.receipt for o in result.succeeded]:
+        await _guarded("delete_batch", len(receipts), queue.delete_batch(receipts))
+    for retry in result.retried:
+        await _guarded(
+            "change_visibility", 1, queue.change_visibility(retry.message.receipt, retry.delay)
+        )
+    for dead in result.dead:
+        await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason))
+
+
+async def _guarded(operation: str, count: int, call: Awaitable[None]) -> None:
+    try:
+        await call
+    except Exception:
+        log.warning(
+            "queue %s failed for %d message(s); they come back after their visibility timeout",
+            operation,
+            count,
+            exc_info=True,
+            extra={"operation": operation, "messages": count},
+        )

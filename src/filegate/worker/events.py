@@ -1,0 +1,152 @@
+"""Queue message bodies → :class:`ObjectCreated` events.
+
+Three bodies are understood:
+
+* filegate's own envelope, written by :func:`encode_object_created`::
+
+      {"v": 1, "type": "object.created", "key": "...", "size": 123, "etag": "...",
+       "sequencer": "..."}          # sequencer optional; unknown extra fields are ignored
+
+  ``v`` is the envelope version: a reader refuses versions it does not know.
+* S3 event notifications (``{"Records": [...]}``), several records per body. Keys are
+  URL-decoded with ``+`` as space; records other than ``ObjectCreated:*`` are ignored; an
+  ``s3:TestEvent`` yields no event. S3-compatible stores that prefix event names with
+  ``s3:`` or name another source (MinIO's ``minio:s3``) are read the same way.
+* either of the above wrapped in an SNS notification (``{"Type": "Notification",
+  "Message": "<json>"}``).
+
+Anything else raises :class:`PoisonMessage` with a short reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from filegate.domain.errors import PoisonMessage
+from filegate.domain.models import ObjectCreated
+
+ENVELOPE_VERSION = 1
+OBJECT_CREATED = "object.created"
+
+
+def encode_object_created(event: ObjectCreated) -> str:
+    """The body filegate itself enqueues for ``event``; :func:`parse_events` inverts it."""
+    document: dict[str, Any] = {
+        "v": ENVELOPE_VERSION,
+        "type": OBJECT_CREATED,
+        "key": event.key,
+        "size": event.size,
+        "etag": event.etag,
+    }
+    if event.sequencer is not None:
+        document["sequencer"] = event.sequencer
+    return json.dumps(document, separators=(",", ":"))
+
+
+def parse_events(body: str) -> list[ObjectCreated]:
+    """The upload events a message body carries (possibly none).
+
+    Raises :class:`PoisonMessage`, and nothing else, for a body that is not one of the
+    understood shapes.
+    """
+    return _parse_document(_load(body), inside_sns=False)
+
+
+def _load(body: str) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise PoisonMessage("body is not JSON") from exc
+
+
+def _parse_document(document: object, *, inside_sns: bool) -> list[ObjectCreated]:
+    if not isinstance(document, dict):
+        raise PoisonMessage("body is not a JSON object")
+    if "v" in document:
+        return [_parse_envelope(document)]
+    if "Records" in document:
+        return _parse_s3_records(document["Records"])
+    if document.get("Event") == "s3:TestEvent":
+        return []
+    if not inside_sns and document.get("Type") == "Notification":
+        return _parse_document(_load(_text(document, "Message")), inside_sns=True)
+    raise PoisonMessage("unrecognised message shape")
+
+
+def _parse_envelope(document: dict[str, Any]) -> ObjectCreated:
+    version = document["v"]
+    if type(version) is not int or version != ENVELOPE_VERSION:
+        raise PoisonMessage(f"unknown envelope version {version!r}"[:100])
+    if document.get("type") != OBJECT_CREATED:
+        raise PoisonMessage("unknown event type")
+    return ObjectCreated(
+        key=_key(_text(document, "key")),
+        size=_size(document.get("size")),
+        etag=_text(document, "etag"),
+        sequencer=_optional_text(document, "sequencer"),
+    )
+
+
+def _parse_s3_records(records: object) -> list[ObjectCreated]:
+    if not isinstance(records, list):
+        raise PoisonMessage("Records is not a list")
+    events = []
+    for record in records:
+        if not isinstance(record, dict):
+            raise PoisonMessage("a record is not an object")
+        if _is_object_created(record):
+            events.append(_parse_s3_object(record.get("s3")))
+    return events
+
+
+def _is_object_created(record: dict[str, Any]) -> bool:
+    source = _text(record, "eventSource")
+    if source != "aws:s3" and not source.endswith(":s3"):
+        raise PoisonMessage("a record is not an S3 event")
+    name = _text(record, "eventName").removeprefix("s3:")
+    return name.startswith("ObjectCreated:")
+
+
+def _parse_s3_object(s3: object) -> ObjectCreated:
+    stored = s3.get("object") if isinstance(s3, dict) else None
+    if not isinstance(stored, dict):
+        raise PoisonMessage("a record has no s3.object")
+    try:
+        key = unquote_plus(_text(stored, "key"), errors="strict")
+    except UnicodeDecodeError as exc:
+        raise PoisonMessage("a key is not URL-encoded UTF-8") from exc
+    return ObjectCreated(
+        key=_key(key),
+        size=_size(stored.get("size")),
+        etag=_text(stored, "eTag"),
+        sequencer=_optional_text(stored, "sequencer"),
+    )
+
+
+def _text(document: dict[str, Any], field: str) -> str:
+    value = document.get(field)
+    if not isinstance(value, str):
+        raise PoisonMessage(f"{field} is missing or not a string")
+    return value
+
+
+def _optional_text(document: dict[str, Any], field: str) -> str | None:
+    return None if document.get(field) is None else _text(document, field)
+
+
+def _key(key: str) -> str:
+    if not key:
+        raise PoisonMessage("key is empty")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a \ud800 escape
+        raise PoisonMessage("key is not valid Unicode") from exc
+    return key
+
+
+def _size(size: object) -> int:
+    if type(size) is not int or size < 0:
+        raise PoisonMessage("size is missing, not an integer or negative")
+    return size
