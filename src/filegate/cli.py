@@ -1,0 +1,116 @@
+"""The ``filegate`` command: serve, worker, migrate, token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from filegate.config import InsecureSecret, Settings, resolve_secret
+from filegate.domain.clock import SystemClock
+from filegate.domain.models import Owner, OwnerKind
+from filegate.runner import run_server, run_worker
+
+app = typer.Typer(
+    help="filegate: register files, upload through presigned URLs, verify in batches.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for the embedded database and objects.")
+]
+Dev = Annotated[
+    bool | None,
+    typer.Option("--dev", help="Embedded dev mode: generate and keep a secret in the data folder."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the CLI flags that were given on top."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        console.print(f"[red]invalid configuration:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDir = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL clients use to reach this server.")
+    ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run workers elsewhere.")
+    ] = False,
+    dev: Dev = None,
+) -> None:
+    """Run the HTTP API (and, unless --no-worker, the verification worker in-process)."""
+    settings = _settings(host=host, port=port, data_dir=data_dir, public_url=public_url, dev=dev)
+    _guarded(lambda: asyncio.run(run_server(settings, with_worker=not no_worker, out=console)))
+
+
+@app.command()
+def worker(data_dir: DataDir = None, dev: Dev = None) -> None:
+    """Run the verification worker alone (several may share one database)."""
+    settings = _settings(data_dir=data_dir, dev=dev)
+    _guarded(lambda: asyncio.run(run_worker(settings)))
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Bring the database schema up to date (idempotent)."""
+    from filegate.adapters.sql_migrate import migrate as apply
+
+    settings = _settings(data_dir=data_dir)
+    apply(settings.database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def token(
+    user: Annotated[str | None, typer.Option(help="User id (the token's sub).")] = None,
+    session: Annotated[str | None, typer.Option(help="Anonymous session id instead.")] = None,
+    ttl: Annotated[int, typer.Option(help="Validity in seconds.")] = 24 * 3600,
+    data_dir: DataDir = None,
+    dev: Dev = None,
+) -> None:
+    """Print a bearer token for a user or an anonymous session (HS256 secrets only)."""
+    from filegate.adapters.tokens import TokenAuthority
+
+    if (user is None) == (session is None):
+        console.print("give exactly one of --user or --session")
+        raise typer.Exit(2)
+    settings = _settings(data_dir=data_dir, dev=dev)
+    owner = Owner(OwnerKind.USER, user) if user else Owner(OwnerKind.SESSION, str(session))
+    authority = _guarded(
+        lambda: TokenAuthority(_secret(settings), SystemClock(), settings.jwt_algorithm)
+    )
+    typer.echo(authority.mint(owner, timedelta(seconds=ttl)))
+
+
+def _secret(settings: Settings) -> str:
+    return resolve_secret(settings)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    try:
+        result = action()
+    except InsecureSecret as exc:
+        console.print(f"[red]refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    return result

@@ -1,0 +1,158 @@
+"""API v1: files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.states import FileState
+from filegate.http.deps import ContextDep, OwnerDep
+from filegate.http.problems import problem_body
+from filegate.http.schemas import (
+    BatchItemError,
+    BatchOut,
+    FileList,
+    FileOut,
+    RegisterBatch,
+    RegisterFile,
+    UploadInstructions,
+    UploadOut,
+)
+from filegate.services.registration import Registration, RegistrationRequest
+
+MAX_WAIT_SECONDS = 30
+
+router = APIRouter(prefix="/v1/files", tags=["files"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retried registration with the same key returns the same file.",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=FileOut)
+async def register_file(
+    body: RegisterFile, owner: OwnerDep, context: ContextDep, idempotency_key: IdempotencyKey = None
+) -> FileOut:
+    """Register one file; the response says how to upload its bytes."""
+    registration = await context.registrar.register(owner.key, _request_of(body), idempotency_key)
+    return _registered(registration)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchOut)
+async def register_batch(body: RegisterBatch, owner: OwnerDep, context: ContextDep) -> BatchOut:
+    """Register many files; each item gets its file or its own problem, in order."""
+    if len(body.files) > context.max_batch:
+        raise FilegateError(
+            ErrorCode.VALIDATION_ERROR,
+            f"At most {context.max_batch} files per batch.",
+            {"limit": context.max_batch},
+        )
+    parsed: list[RegistrationRequest | FilegateError] = [_parse_item(i) for i in body.files]
+    valid = [item for item in parsed if isinstance(item, RegistrationRequest)]
+    outcomes = iter(await context.registrar.register_many(owner.key, valid))
+    results: list[FileOut | BatchItemError] = []
+    for item in parsed:
+        outcome = item if isinstance(item, FilegateError) else next(outcomes)
+        results.append(_item_out(outcome))
+    return BatchOut(files=results)
+
+
+@router.get("", response_model=FileList)
+async def list_files(
+    owner: OwnerDep,
+    context: ContextDep,
+    state: FileState | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> FileList:
+    """The caller's files, newest first; follow ``next_cursor`` for more."""
+    page = await context.files.list(owner.key, state, limit, cursor)
+    return FileList(files=[FileOut.of(f) for f in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{file_id}", response_model=FileOut)
+async def get_file(
+    file_id: str,
+    owner: OwnerDep,
+    context: ContextDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
+) -> FileOut:
+    """One file; ``wait=N`` long-polls up to N seconds for a final state."""
+    if wait > 0:
+        record = await context.files.wait(owner.key, file_id, timedelta(seconds=wait))
+    else:
+        record = await context.files.get(owner.key, file_id)
+    return FileOut.of(record)
+
+
+@router.post("/{file_id}/upload-url", response_model=UploadOut)
+async def fresh_upload_url(file_id: str, owner: OwnerDep, context: ContextDep) -> UploadOut:
+    """A new upload URL while the file is still registered."""
+    upload = await context.registrar.fresh_upload(owner.key, file_id)
+    return UploadOut(upload=UploadInstructions.of(upload))
+
+
+@router.post("/{file_id}/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut)
+async def complete_upload(file_id: str, owner: OwnerDep, context: ContextDep) -> FileOut:
+    """Tell filegate the bytes are in the store (idempotent); verification follows."""
+    return FileOut.of(await context.uploads.complete(owner.key, file_id))
+
+
+@router.get(
+    "/{file_id}/content",
+    status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+    response_class=RedirectResponse,
+)
+async def download(file_id: str, owner: OwnerDep, context: ContextDep) -> RedirectResponse:
+    """Redirect to a short-lived signed download URL (only for ready files)."""
+    signed = await context.files.download(owner.key, file_id)
+    return RedirectResponse(
+        signed.url,
+        status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_file(file_id: str, owner: OwnerDep, context: ContextDep) -> Response:
+    """Delete the file's bytes and mark it deleted."""
+    await context.files.delete(owner.key, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _request_of(body: RegisterFile) -> RegistrationRequest:
+    return RegistrationRequest(
+        filename=body.filename,
+        content_type=body.content_type,
+        size=body.size,
+        sha256=body.sha256,
+        metadata=body.metadata,
+    )
+
+
+def _parse_item(raw: dict[str, object]) -> RegistrationRequest | FilegateError:
+    try:
+        return _request_of(RegisterFile.model_validate(raw))
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        return FilegateError(ErrorCode.VALIDATION_ERROR, f"Invalid fields: {fields}.")
+
+
+def _registered(registration: Registration) -> FileOut:
+    return FileOut.of(registration.file, registration.upload)
+
+
+def _item_out(outcome: Registration | FilegateError) -> FileOut | BatchItemError:
+    if isinstance(outcome, FilegateError):
+        return BatchItemError(error=problem_body(outcome.code, outcome.detail, dict(outcome.extra)))
+    return _registered(outcome)

@@ -1,0 +1,47 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from filegate.domain.errors import BackendUnavailable
+from filegate.http.deps import ContextDep
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(context: ContextDep) -> JSONResponse:
+    """The database, the store and the queue answer (503 naming the failing ones)."""
+    checks = {
+        "database": _check(context.repository.get("readiness-probe")),
+        "store": _check(context.store.head("readiness-probe/none")),
+        "queue": _check(context.queue.depth()),
+    }
+    results = {name: await check for name, check in checks.items()}
+    ready = all(result == "ok" for result in results.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results},
+        status_code=200 if ready else 503,
+    )
+
+
+async def _check(probe: Awaitable[object]) -> str:
+    try:
+        await probe
+    except (BackendUnavailable, OSError) as exc:
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return "unavailable"
+    return "ok"

@@ -1,0 +1,91 @@
+"""Long-running processes: the API server (with or without the worker) and the worker alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Generator
+from datetime import timedelta
+
+import uvicorn
+from rich.console import Console
+
+from filegate.bootstrap import Runtime, open_runtime
+from filegate.config import Settings
+from filegate.domain.models import Owner, OwnerKind
+from filegate.worker.consumer import install_signal_handlers
+from filegate.worker.periodic import run_periodically
+
+DEMO_USER = "demo"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: our handlers stop API and worker together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def run_server(settings: Settings, with_worker: bool, out: Console) -> None:
+    """Serve the API until SIGTERM/SIGINT; then stop the worker gracefully and exit."""
+    _configure_logging()
+    async with open_runtime(settings) as runtime:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        config = uvicorn.Config(
+            runtime.app(),
+            host=settings.host,
+            port=settings.port,
+            lifespan="off",
+            log_level="warning",
+            proxy_headers=True,
+        )
+        server = _Server(config)
+        jobs: list[Awaitable[None]] = [_serve_until(server, stop)]
+        if with_worker:
+            jobs.extend(_worker_jobs(runtime, stop))
+        if settings.dev:
+            _print_welcome(runtime, out)
+        await asyncio.gather(*jobs)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Consume upload events and run maintenance until SIGTERM/SIGINT."""
+    _configure_logging()
+    async with open_runtime(settings) as runtime:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        await asyncio.gather(*_worker_jobs(runtime, stop))
+
+
+def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    interval = timedelta(seconds=runtime.settings.sweep_interval_seconds)
+    return [
+        runtime.consumer().run(stop),
+        run_periodically(runtime.sweeper.sweep, interval, stop),
+    ]
+
+
+async def _serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    serving = asyncio.create_task(server.serve())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    stop.set()  # the server may have ended on its own (e.g. port taken): stop the rest too
+    await serving
+    stopping.cancel()
+
+
+def _print_welcome(runtime: Runtime, out: Console) -> None:
+    token = runtime.tokens.mint(Owner(OwnerKind.USER, DEMO_USER), timedelta(days=1))
+    settings = runtime.settings
+    out.print(f"[bold green]filegate[/] is running at [bold]{settings.public_url}[/]")
+    out.print(f"data folder: {settings.data_dir.resolve()}")
+    out.print(f"a token for user '{DEMO_USER}' (valid 24 h):")
+    print(f"export FILEGATE_TOKEN={token}", flush=True)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

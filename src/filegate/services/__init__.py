@@ -1,0 +1,1 @@
+"""Use cases: register, issue URLs, record uploads, verify, download, delete, expire."""

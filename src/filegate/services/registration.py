@@ -1,0 +1,195 @@
+"""Registering files and issuing their upload URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from filegate.domain.errors import ErrorCode, FilegateError, not_found
+from filegate.domain.filenames import sanitize_filename
+from filegate.domain.models import FileRecord, SignedRequest
+from filegate.domain.ports import Clock, FileRepository, UploadSigner
+from filegate.domain.states import FileState
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+MAX_METADATA_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class RegistrationPolicy:
+    """Limits every registration is checked against."""
+
+    max_size: int
+    allowed_types: frozenset[str]
+    upload_window: timedelta
+    upload_url_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """What a client declares about a file it is about to upload."""
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered file and the presigned request that uploads its bytes."""
+
+    file: FileRecord
+    upload: SignedRequest | None
+
+
+def object_key(owner: str, file_id: str) -> str:
+    """The server-made key: a hash of the owner (no client bytes) and the file id."""
+    owner_hash = hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return f"{owner_hash}/{file_id}"
+
+
+def new_file_id() -> str:
+    """An unguessable id (128 random bits)."""
+    return secrets.token_hex(16)
+
+
+class Registrar:
+    """Validates declarations, stores REGISTERED files and signs their upload URLs."""
+
+    def __init__(
+        self,
+        repository: FileRepository,
+        signer: UploadSigner,
+        clock: Clock,
+        policy: RegistrationPolicy,
+    ) -> None:
+        self._repository = repository
+        self._signer = signer
+        self._clock = clock
+        self._policy = policy
+
+    async def register(
+        self, owner: str, request: RegistrationRequest, idempotency_key: str | None = None
+    ) -> Registration:
+        """Register one file; a repeated ``idempotency_key`` returns the first file.
+
+        Raises ``FilegateError`` (EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
+        VALIDATION_ERROR) for a declaration the policy refuses.
+        """
+        record = self._new_record(owner, self._validated(request))
+        stored = await self._repository.add(record, idempotency_key)
+        return Registration(stored, self._upload_for(stored))
+
+    async def register_many(
+        self, owner: str, requests: Sequence[RegistrationRequest]
+    ) -> list[Registration | FilegateError]:
+        """Register each file independently; a refused one yields its error in place."""
+        results: list[Registration | FilegateError] = []
+        for request in requests:
+            try:
+                results.append(await self.register(owner, request))
+            except FilegateError as error:
+                results.append(error)
+        return results
+
+    async def fresh_upload(self, owner: str, file_id: str) -> SignedRequest:
+        """A new upload URL for a file still waiting for its bytes (INVALID_STATE otherwise)."""
+        record = await self._repository.get_owned(owner, file_id)
+        if record is None:
+            raise not_found()
+        upload = self._upload_for(record)
+        if upload is None:
+            raise FilegateError(
+                ErrorCode.INVALID_STATE,
+                f"The file is {record.state.value}; upload URLs exist only while registered "
+                "and before the upload deadline.",
+            )
+        return upload
+
+    def _upload_for(self, record: FileRecord) -> SignedRequest | None:
+        remaining = record.upload_expires_at - self._clock.now()
+        if record.state is not FileState.REGISTERED or remaining <= timedelta(0):
+            return None
+        ttl = min(self._policy.upload_url_ttl, remaining)
+        return self._signer.sign_upload(record.object_key, record.upload_spec, ttl)
+
+    def _validated(self, request: RegistrationRequest) -> RegistrationRequest:
+        policy = self._policy
+        if request.size <= 0:
+            raise FilegateError(ErrorCode.EMPTY_FILE, "A file must have at least one byte.")
+        if request.size > policy.max_size:
+            raise FilegateError(
+                ErrorCode.FILE_TOO_LARGE,
+                f"Declared size {request.size} is over the limit of {policy.max_size} bytes.",
+                {"limit": policy.max_size},
+            )
+        content_type = request.content_type.strip().lower()
+        if content_type not in policy.allowed_types:
+            raise FilegateError(
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                f"Type {request.content_type!r} is not accepted.",
+                {"allowed": sorted(policy.allowed_types)},
+            )
+        return RegistrationRequest(
+            filename=_checked_filename(request.filename),
+            content_type=content_type,
+            size=request.size,
+            sha256=_checked_sha256(request.sha256),
+            metadata=_checked_metadata(request.metadata),
+        )
+
+    def _new_record(self, owner: str, request: RegistrationRequest) -> FileRecord:
+        now = self._clock.now()
+        file_id = new_file_id()
+        return FileRecord(
+            id=file_id,
+            owner=owner,
+            object_key=object_key(owner, file_id),
+            filename=request.filename,
+            declared_size=request.size,
+            declared_type=request.content_type,
+            declared_sha256=request.sha256,
+            state=FileState.REGISTERED,
+            created_at=now,
+            updated_at=now,
+            upload_expires_at=now + self._policy.upload_window,
+            metadata=dict(request.metadata),
+        )
+
+
+def _invalid(detail: str) -> FilegateError:
+    return FilegateError(ErrorCode.VALIDATION_ERROR, detail)
+
+
+def _checked_filename(filename: str) -> str:
+    if not filename.strip() or len(filename.encode()) > 1024:
+        raise _invalid("filename must be 1 to 1024 bytes and not blank.")
+    return sanitize_filename(filename)
+
+
+def _checked_sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normalised = value.strip().lower()
+    if not _SHA256_HEX.fullmatch(normalised):
+        raise _invalid("sha256 must be 64 hexadecimal characters.")
+    return normalised
+
+
+def _checked_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+
+    try:
+        encoded = json.dumps(metadata, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise _invalid("metadata must be a JSON object.") from exc
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise _invalid(f"metadata is over {MAX_METADATA_BYTES} bytes as JSON.")
+    return metadata

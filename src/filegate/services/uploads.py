@@ -1,0 +1,87 @@
+"""Recording finished uploads: the local store's gate and the client's ``complete`` signal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from filegate.domain.errors import ErrorCode, FilegateError, not_found
+from filegate.domain.models import FileRecord, ObjectCreated, ObjectInfo
+from filegate.domain.ports import Clock, FileRepository, ObjectStore, UploadLedger
+from filegate.domain.states import FileState
+
+EventEncoder = Callable[[ObjectCreated], str]
+"""Turns an upload event into a queue message body (the worker's envelope)."""
+
+_ALREADY_SIGNALLED = frozenset({FileState.UPLOADED, FileState.READY, FileState.REJECTED})
+
+
+class UploadRecorder:
+    """Moves files REGISTERED → UPLOADED and enqueues their verification event.
+
+    It is the local store's ``UploadGate`` and serves ``POST /v1/files/{id}/complete``.
+    """
+
+    def __init__(
+        self,
+        repository: FileRepository,
+        store: ObjectStore,
+        ledger: UploadLedger,
+        encode: EventEncoder,
+        clock: Clock,
+        grace: timedelta,
+    ) -> None:
+        self._repository = repository
+        self._store = store
+        self._ledger = ledger
+        self._encode = encode
+        self._clock = clock
+        self._grace = grace
+
+    async def admit(self, key: str) -> None:
+        """Refuse bytes for a key no file is waiting for (also past its deadline)."""
+        await self._waiting_file(key)
+
+    async def commit(self, key: str, info: ObjectInfo) -> None:
+        """Record the written object and enqueue its event in one step."""
+        record = await self._waiting_file(key)
+        event = ObjectCreated(key=key, size=info.size, etag=info.etag)
+        if await self._ledger.record_upload(record.id, self._encode(event)) is None:
+            raise _not_waiting()
+
+    async def complete(self, owner: str, file_id: str) -> FileRecord:
+        """The client says the bytes are there: check the store, then enqueue verification.
+
+        Idempotent: a file already uploaded, ready or rejected is returned unchanged.
+        Raises UPLOAD_INCOMPLETE when the object does not exist yet.
+        """
+        record = await self._repository.get_owned(owner, file_id)
+        if record is None:
+            raise not_found()
+        if record.state in _ALREADY_SIGNALLED:
+            return record
+        if record.state is not FileState.REGISTERED:
+            raise FilegateError(ErrorCode.INVALID_STATE, f"The file is {record.state.value}.")
+        info = await self._store.head(record.object_key)
+        if info is None:
+            raise FilegateError(ErrorCode.UPLOAD_INCOMPLETE, "No bytes have arrived yet.")
+        event = ObjectCreated(key=record.object_key, size=info.size, etag=info.etag)
+        updated = await self._ledger.record_upload(record.id, self._encode(event))
+        return updated or await self._reloaded(record)
+
+    async def _waiting_file(self, key: str) -> FileRecord:
+        record = await self._repository.get_by_key(key)
+        if record is None:
+            raise not_found()
+        deadline = record.upload_expires_at + self._grace
+        if record.state is not FileState.REGISTERED or self._clock.now() > deadline:
+            raise _not_waiting()
+        return record
+
+    async def _reloaded(self, record: FileRecord) -> FileRecord:
+        current = await self._repository.get(record.id)
+        return current or record
+
+
+def _not_waiting() -> FilegateError:
+    return FilegateError(ErrorCode.INVALID_STATE, "The file is not waiting for an upload.")

@@ -1,0 +1,150 @@
+"""Verifying uploaded objects: size, checksum, type from the bytes, and a full decode."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from filegate.domain.models import (
+    Actor,
+    FileRecord,
+    Inspection,
+    ObjectCreated,
+    RejectionReason,
+    StateChange,
+)
+from filegate.domain.ports import FileRepository, ImageInspector, LocalPaths, ObjectStore
+from filegate.domain.states import AWAITING_VERIFICATION, FileState
+
+log = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+_EQUIVALENT_TYPES = {"image/heif": "image/heic"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification decided for one file."""
+
+    change: StateChange
+
+    @property
+    def ready(self) -> bool:
+        return self.change.target is FileState.READY
+
+
+class Verifier:
+    """Handles upload events: one compare-and-set per file, replayed events are no-ops.
+
+    Infrastructure errors propagate (``BackendUnavailable``) so the message is retried;
+    they never reject a file.
+    """
+
+    def __init__(
+        self,
+        repository: FileRepository,
+        store: ObjectStore,
+        inspector: ImageInspector,
+        local_paths: LocalPaths | None = None,
+        scratch_dir: Path | None = None,
+    ) -> None:
+        self._repository = repository
+        self._store = store
+        self._inspector = inspector
+        self._local_paths = local_paths
+        self._scratch_dir = scratch_dir
+
+    async def handle(self, event: ObjectCreated) -> None:
+        """Verify the file stored under ``event.key`` unless it is unknown or already final."""
+        record = await self._repository.get_by_key(event.key)
+        if record is None or record.state not in AWAITING_VERIFICATION:
+            log.info("event without a waiting file", extra={"key": event.key})
+            return
+        verdict = await self.verify(record)
+        if verdict is None:
+            return
+        updated = await self._repository.transition(record.id, record.state, verdict.change)
+        if updated is None:
+            log.info("file changed during verification", extra={"file_id": record.id})
+
+    async def verify(self, record: FileRecord) -> Verdict | None:
+        """The verdict for ``record``'s object, or ``None`` when the object is missing."""
+        info = await self._store.head(record.object_key)
+        if info is None:
+            log.warning("upload event for a missing object", extra={"file_id": record.id})
+            return None
+        if info.size == 0:
+            return _rejected(RejectionReason.EMPTY_FILE)
+        if info.size != record.declared_size:
+            return _rejected(RejectionReason.SIZE_MISMATCH)
+        async with self._local_copy(record.object_key) as (path, sha256):
+            if record.declared_sha256 and sha256 != record.declared_sha256:
+                return _rejected(RejectionReason.CHECKSUM_MISMATCH, sha256=sha256)
+            inspection = await self._inspector.inspect(path)
+        return _judged(record, inspection, sha256)
+
+    @asynccontextmanager
+    async def _local_copy(self, key: str) -> AsyncIterator[tuple[Path, str]]:
+        """A path holding the object's bytes, and their SHA-256."""
+        if self._local_paths is not None:
+            path = self._local_paths.path_of(key)
+            yield path, await asyncio.to_thread(_sha256_of, path)
+            return
+        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="verify-") as folder:
+            path = Path(folder) / "object"
+            yield path, await self._download(key, path)
+
+    async def _download(self, key: str, path: Path) -> str:
+        digest = hashlib.sha256()
+        with path.open("wb") as out:
+            async for chunk in self._store.read(key):
+                digest.update(chunk)
+                await asyncio.to_thread(out.write, chunk)
+        return digest.hexdigest()
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _judged(record: FileRecord, inspection: Inspection, sha256: str) -> Verdict:
+    if inspection.reason is not None:
+        return _rejected(inspection.reason, sha256=sha256)
+    detected = inspection.content_type or ""
+    if _canonical(detected) != _canonical(record.declared_type):
+        return _rejected(RejectionReason.TYPE_MISMATCH, sha256=sha256, detected=detected)
+    change = StateChange(
+        target=FileState.READY,
+        actor=Actor.WORKER,
+        detected_type=detected,
+        sha256=sha256,
+        image=inspection.image,
+    )
+    return Verdict(change)
+
+
+def _rejected(
+    reason: RejectionReason, sha256: str | None = None, detected: str | None = None
+) -> Verdict:
+    change = StateChange(
+        target=FileState.REJECTED,
+        actor=Actor.WORKER,
+        reason=reason.value,
+        sha256=sha256,
+        detected_type=detected,
+    )
+    return Verdict(change)
+
+
+def _canonical(content_type: str) -> str:
+    return _EQUIVALENT_TYPES.get(content_type, content_type)
