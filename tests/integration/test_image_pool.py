@@ -1,0 +1,239 @@
+"""ProcessPoolInspector with real worker processes: limits, crashes, recovery, concurrency.
+
+The slow and hungry image is ``bomb_png``: ~50 KB on disk, 400 MP (400 MB) once decoded.
+A job that never ends, whatever the machine's speed, is a named pipe nobody writes to: the
+worker blocks opening it. No assertion depends on how fast anything runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from filegate.adapters.image_pool import ProcessPoolInspector
+from filegate.domain.errors import BackendUnavailable
+from filegate.domain.models import ImageInfo, Inspection, RejectionReason
+from filegate.imaging import ImageLimits
+from tests.support import images
+
+LIMITS = ImageLimits(
+    allowed_types=("image/jpeg", "image/png", "image/heic"),
+    max_pixels=1_000_000_000,  # let the bombs through to the decoder
+    max_frames=10,
+)
+JPEG_FACTS = Inspection(None, "image/jpeg", ImageInfo("JPEG", 64, 48, 1, "RGB", 1))
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, bytes], Path]:
+    def write_file(name: str, data: bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write_file
+
+
+@pytest.fixture
+def jpeg(write: Callable[[str, bytes], Path]) -> Path:
+    return write("photo.jpg", images.jpeg_bytes())
+
+
+@pytest.fixture
+def bomb(write: Callable[[str, bytes], Path]) -> Path:
+    return write("bomb.png", images.bomb_png())
+
+
+@pytest.fixture
+def endless(tmp_path: Path) -> Path:
+    """A path whose inspection never finishes (a FIFO without a writer)."""
+    path = tmp_path / "endless.jpg"
+    os.mkfifo(path)
+    return path
+
+
+def pool(
+    workers: int = 1, timeout_seconds: float = 30.0, memory_limit_mb: int = 1024
+) -> ProcessPoolInspector:
+    return ProcessPoolInspector(LIMITS, workers, timeout_seconds, memory_limit_mb)
+
+
+@pytest.fixture
+async def inspector() -> AsyncIterator[ProcessPoolInspector]:
+    async with pool() as running:
+        yield running
+
+
+def child_pids() -> set[int]:
+    """Live (not zombie) child processes of this test process, from /proc."""
+    me, children = os.getpid(), set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue  # exited while we looked
+        if int(parent) == me and state != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def warm_worker(inspector: ProcessPoolInspector, jpeg: Path) -> int:
+    """Run one job so that exactly one idle worker exists; return its pid."""
+    before = child_pids()
+    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    (pid,) = child_pids() - before
+    return pid
+
+
+# --- normal operation ---------------------------------------------------------------
+
+
+async def test_valid_jpeg_is_inspected_in_a_worker(
+    inspector: ProcessPoolInspector, jpeg: Path
+) -> None:
+    assert await inspector.inspect(jpeg) == JPEG_FACTS
+
+
+async def test_valid_heic_is_inspected_in_a_worker(
+    inspector: ProcessPoolInspector, write: Callable[[str, bytes], Path]
+) -> None:
+    result = await inspector.inspect(write("photo.heic", images.heic_bytes()))
+    assert result == Inspection(None, "image/heic", ImageInfo("HEIF", 64, 48, 1, "RGB", 1))
+
+
+async def test_rejection_reason_comes_back_from_the_worker(
+    inspector: ProcessPoolInspector, write: Callable[[str, bytes], Path]
+) -> None:
+    result = await inspector.inspect(write("broken.jpg", images.corrupt_jpeg()))
+    assert result == Inspection(RejectionReason.CORRUPT_IMAGE)
+
+
+async def test_one_worker_serves_consecutive_jobs(
+    inspector: ProcessPoolInspector, jpeg: Path
+) -> None:
+    pid = await warm_worker(inspector, jpeg)
+    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    assert child_pids() >= {pid}
+
+
+async def test_concurrency_never_exceeds_the_worker_count(
+    write: Callable[[str, bytes], Path],
+) -> None:
+    slow = write("slow.png", images.bomb_png(10_000, 10_000))
+    baseline = child_pids()
+    peak = 0
+
+    async def sample_while(jobs: asyncio.Future[list[Inspection]]) -> None:
+        nonlocal peak
+        while not jobs.done():
+            peak = max(peak, len(child_pids() - baseline))
+            await asyncio.sleep(0.002)
+
+    async with pool(workers=2) as inspector:
+        jobs = asyncio.gather(*(inspector.inspect(slow) for _ in range(6)))
+        await sample_while(jobs)
+        results = await jobs
+    assert peak == 2
+    assert {r.image.width if r.image else None for r in results} == {10_000}
+
+
+# --- limits -------------------------------------------------------------------------
+
+
+async def test_timeout_kills_a_decode_that_burns_cpu(bomb: Path) -> None:
+    baseline, seen = child_pids(), set[int]()
+
+    async def inspect_watching_workers(inspector: ProcessPoolInspector) -> Inspection:
+        job = asyncio.ensure_future(inspector.inspect(bomb))
+        while not job.done():
+            seen.update(child_pids() - baseline)
+            await asyncio.sleep(0.002)
+        return await job
+
+    async with pool(timeout_seconds=0.05) as inspector:  # the decode needs far longer
+        result = await inspect_watching_workers(inspector)
+        assert result == Inspection(RejectionReason.DECODE_TIMEOUT)
+        assert len(seen) == 1
+        assert not any(is_running(pid) for pid in seen)
+
+
+async def test_timeout_kills_the_worker_and_the_next_call_works(jpeg: Path, endless: Path) -> None:
+    async with pool(timeout_seconds=0.5) as inspector:
+        pid = await warm_worker(inspector, jpeg)
+        assert await inspector.inspect(endless) == Inspection(RejectionReason.DECODE_TIMEOUT)
+        assert not is_running(pid)
+        assert await inspector.inspect(jpeg) == JPEG_FACTS
+
+
+async def test_memory_limit_rejects_a_decode_that_needs_more(jpeg: Path, bomb: Path) -> None:
+    async with pool(memory_limit_mb=256) as inspector:
+        result = await inspector.inspect(bomb)
+        assert result == Inspection(RejectionReason.DECODE_MEMORY_EXCEEDED)
+        assert await inspector.inspect(jpeg) == JPEG_FACTS
+
+
+# --- failures of the machinery ------------------------------------------------------
+
+
+async def test_worker_killed_mid_job_is_unavailable_then_recovers(
+    inspector: ProcessPoolInspector, jpeg: Path, endless: Path
+) -> None:
+    pid = await warm_worker(inspector, jpeg)
+    job = asyncio.create_task(inspector.inspect(endless))
+    await asyncio.sleep(0.02)  # the job has taken the worker and sent its request
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    with pytest.raises(BackendUnavailable):
+        await job
+    assert await inspector.inspect(jpeg) == JPEG_FACTS
+
+
+async def test_missing_file_is_unavailable_not_a_rejection(
+    inspector: ProcessPoolInspector, tmp_path: Path
+) -> None:
+    with pytest.raises(BackendUnavailable, match="FileNotFoundError"):
+        await inspector.inspect(tmp_path / "gone.jpg")
+
+
+async def test_cancelled_call_kills_its_worker(
+    inspector: ProcessPoolInspector, jpeg: Path, endless: Path
+) -> None:
+    pid = await warm_worker(inspector, jpeg)
+    job = asyncio.create_task(inspector.inspect(endless))
+    await asyncio.sleep(0.02)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert not is_running(pid)  # its late reply can never reach the next job
+    assert await inspector.inspect(jpeg) == JPEG_FACTS
+
+
+async def test_close_stops_the_workers_and_refuses_new_calls(jpeg: Path) -> None:
+    inspector = pool()
+    pid = await warm_worker(inspector, jpeg)
+    await inspector.close()
+    assert not is_running(pid)
+    with pytest.raises(BackendUnavailable, match="closed"):
+        await inspector.inspect(jpeg)
+
+
+@pytest.mark.parametrize(
+    ("workers", "timeout_seconds", "memory_limit_mb"), [(0, 1.0, 512), (1, 0.0, 512), (1, 1.0, 64)]
+)
+def test_settings_out_of_range_are_refused(
+    workers: int, timeout_seconds: float, memory_limit_mb: int
+) -> None:
+    with pytest.raises(ValueError, match="need"):
+        ProcessPoolInspector(LIMITS, workers, timeout_seconds, memory_limit_mb)
