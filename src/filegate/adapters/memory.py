@@ -102,6 +102,7 @@ class MemoryRepository:
             detected_type=change.detected_type or current.detected_type,
             sha256=change.sha256 or current.sha256,
             image=change.image or current.image,
+            last_sequencer=change.sequencer or current.last_sequencer,
             updated_at=now,
             version=current.version + 1,
         )

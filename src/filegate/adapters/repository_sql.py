@@ -169,6 +169,8 @@ def record_of(row: Row[Any]) -> FileRecord:
         sha256=values["sha256"],
         image=_image_of(values),
         metadata=values["metadata"],
+        last_sequencer=values["last_sequencer"],
+        multipart_upload_id=values["multipart_upload_id"],
     )
 
 
@@ -191,6 +193,8 @@ def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
         "sha256": record.sha256,
         "metadata": dict(record.metadata),
         "idempotency_key": idempotency_key,
+        "last_sequencer": record.last_sequencer,
+        "multipart_upload_id": record.multipart_upload_id,
         **_image_columns(record.image),
     }
 
@@ -209,6 +213,8 @@ def _changed_columns(change: StateChange, now: datetime) -> dict[str, Any]:
         columns["sha256"] = change.sha256
     if change.image is not None:
         columns.update(_image_columns(change.image))
+    if change.sequencer is not None:
+        columns["last_sequencer"] = change.sequencer
     return columns
 
 

@@ -74,6 +74,8 @@ files = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("metadata", JSON, nullable=False),
     Column("idempotency_key", String(200)),
+    Column("last_sequencer", String(64)),
+    Column("multipart_upload_id", String(1024)),
     UniqueConstraint("owner", "idempotency_key", name="uq_files_owner_idempotency_key"),
     Index("ix_files_owner_created", "owner", "created_at", "id"),
     Index("ix_files_state_deadline", "state", "upload_expires_at"),
@@ -104,4 +106,5 @@ queue_messages = Table(
     Column("receive_count", Integer, nullable=False, default=0),
     Column("dead_reason", String(200)),
     Index("ix_queue_messages_queue_visible", "queue", "visible_at"),
+    Index("ix_queue_messages_queue_sent", "queue", "sent_at"),
 )

@@ -113,6 +113,10 @@ class FileRecord:
     sha256: str | None = None
     image: ImageInfo | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    last_sequencer: str | None = None
+    """S3 sequencer of the last upload event applied (drops stale events)."""
+    multipart_upload_id: str | None = None
+    """The store's multipart upload, for files uploaded in parts."""
 
     @property
     def upload_spec(self) -> UploadSpec:
@@ -129,6 +133,7 @@ class StateChange:
     detected_type: str | None = None
     sha256: str | None = None
     image: ImageInfo | None = None
+    sequencer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,3 +227,33 @@ class ObjectCreated:
     size: int
     etag: str
     sequencer: str | None = None
+
+
+@dataclass(frozen=True)
+class MultipartUpload:
+    """A multipart upload in progress: the object ``key`` it will create, and the store's id."""
+
+    key: str
+    upload_id: str
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    """A part the store holds for a multipart upload (1-based ``number``)."""
+
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PartUrl:
+    """A presigned upload of one part: PUT exactly ``headers`` to ``url`` before ``expires_at``.
+
+    The store answers with the part's ETag (a response header), which completion needs.
+    """
+
+    number: int
+    url: str
+    headers: Mapping[str, str]
+    expires_at: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import tempfile
@@ -20,6 +21,7 @@ from filegate.domain.models import (
     StateChange,
 )
 from filegate.domain.ports import FileRepository, ImageInspector, LocalPaths, ObjectStore
+from filegate.domain.sequencer import is_stale
 from filegate.domain.states import AWAITING_VERIFICATION, FileState
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,14 @@ class Verifier:
         if record is None or record.state not in AWAITING_VERIFICATION:
             log.info("event without a waiting file", extra={"key": event.key})
             return
+        if is_stale(event.sequencer, record.last_sequencer):
+            log.info("stale event dropped", extra={"key": event.key})
+            return
         verdict = await self.verify(record)
         if verdict is None:
             return
-        updated = await self._repository.transition(record.id, record.state, verdict.change)
+        change = dataclasses.replace(verdict.change, sequencer=event.sequencer)
+        updated = await self._repository.transition(record.id, record.state, change)
         if updated is None:
             log.info("file changed during verification", extra={"file_id": record.id})
 
