@@ -20,6 +20,7 @@ DEFAULT_ALLOWED_TYPES = (
 )
 
 KNOWN_DEFAULT_SECRETS = frozenset({"", "changeme", "change-me", "secret", "filegate"})
+MIN_SECRET_LEN = 16
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     expiry_grace_seconds: int = 300
     download_url_ttl_seconds: int = 300
     cors_origins: tuple[str, ...] = ()
+    multipart_threshold: int = 64 * 1024 * 1024
+    """Declared sizes from here up are uploaded in parts where the store supports it."""
 
     max_pixels: int = 100_000_000
     max_frames: int = 200
@@ -118,7 +121,7 @@ def resolve_secret(settings: Settings) -> str:
     Refuses (raises :class:`InsecureSecret`) a missing or default secret outside dev mode.
     """
     configured = settings.secret.get_secret_value() if settings.secret else ""
-    if configured and configured not in KNOWN_DEFAULT_SECRETS and len(configured) >= 16:
+    if configured and configured not in KNOWN_DEFAULT_SECRETS and len(configured) >= MIN_SECRET_LEN:
         return configured
     if not settings.dev:
         raise InsecureSecret(
@@ -133,9 +136,13 @@ def _dev_secret(data_dir: Path) -> str:
 
     path = data_dir / "dev-secret"
     if path.exists():
-        return path.read_text().strip()
+        kept = path.read_text().strip()
+        # An empty file is what a crash between creating and writing it leaves behind.
+        if len(kept) >= MIN_SECRET_LEN:
+            return kept
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text(value)
     return value

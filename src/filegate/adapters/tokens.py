@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeGuard
 
 import jwt
 
@@ -34,16 +35,28 @@ class TokenAuthority:
         self._verify_key = _read_key(public_key) if algorithm in _ASYMMETRIC else secret
 
     def owner_of(self, token: str) -> Owner:
-        """The owner a valid token names; UNAUTHENTICATED for anything else."""
+        """The owner a valid token names; UNAUTHENTICATED for anything else.
+
+        ``exp`` (required) and ``nbf`` are checked against this authority's clock, the one
+        :meth:`mint` uses, rather than PyJWT's system clock.
+        """
         try:
             claims = jwt.decode(
                 token,
                 self._verify_key,
                 algorithms=[self._algorithm],
-                options={"require": ["exp"]},
+                # PyJWT would judge the times by the system clock; they are judged below.
+                options={
+                    "require": ["exp"],
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise _unauthenticated("The bearer token is invalid or expired.") from exc
+        if not _in_lifetime(claims, self._clock.now()):
+            raise _unauthenticated("The bearer token is invalid or expired.")
         return _owner_from(claims)
 
     def mint(self, owner: Owner, ttl: timedelta) -> str:
@@ -61,6 +74,17 @@ class TokenAuthority:
         else:
             claims["sub"] = owner.id
         return jwt.encode(claims, self._secret, algorithm="HS256")
+
+
+def _in_lifetime(claims: dict[str, object], now: datetime) -> bool:
+    """Whether ``exp`` and ``nbf`` (when present) are numbers with ``nbf <= now < exp``."""
+    at = now.timestamp()
+    expires, not_before = claims.get("exp"), claims.get("nbf", at)
+    return _is_number(expires) and _is_number(not_before) and not_before <= at < expires
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _owner_from(claims: dict[str, object]) -> Owner:

@@ -125,7 +125,10 @@ async def _on_http_exception(_: Request, exc: StarletteHTTPException) -> JSONRes
         "detail": str(exc.detail),
         "code": "HTTP_ERROR",
     }
-    return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON)
+    # Keep the exception's headers: a 405 must name the allowed methods (``Allow``).
+    return JSONResponse(
+        body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
+    )
 
 
 async def _on_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:

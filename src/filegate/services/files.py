@@ -86,13 +86,21 @@ class FileService:
         )
 
     async def delete(self, owner: str, file_id: str) -> None:
-        """Delete the object, then mark the row DELETED (idempotent for a deleted file)."""
+        """Delete the object, then mark the row DELETED (idempotent for a deleted file).
+
+        If the file changed meanwhile (an upload landed after the object was removed), the
+        object is removed again once the row is DELETED, so no bytes outlive their file.
+        """
         record = await self.get(owner, file_id)
         await self._store.delete(record.object_key)
+        raced = False
         while record.state is not FileState.DELETED:
             change = StateChange(
                 FileState.DELETED, Actor.API, reason=TransitionReason.DELETED_BY_OWNER.value
             )
             if await self._repository.transition(record.id, record.state, change) is not None:
-                return
+                break
+            raced = True
             record = await self.get(owner, file_id)
+        if raced:
+            await self._store.delete(record.object_key)

@@ -19,6 +19,7 @@ from filegate.domain.states import FileState
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -185,11 +186,31 @@ def _checked_sha256(value: str | None) -> str | None:
 
 
 def _checked_metadata(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
-
+    # Deeper values break JSON serialisers (recursion limits) when the file is read back.
+    if _nests_deeper_than(metadata, MAX_METADATA_DEPTH):
+        raise _invalid(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels.")
     try:
-        encoded = json.dumps(metadata, ensure_ascii=False)
+        # NaN and infinities are not JSON; a lone surrogate is not UTF-8 (UnicodeEncodeError).
+        encoded = json.dumps(metadata, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise _invalid("metadata must be a JSON object.") from exc
-    if len(encoded.encode()) > MAX_METADATA_BYTES:
+    if len(encoded) > MAX_METADATA_BYTES:
         raise _invalid(f"metadata is over {MAX_METADATA_BYTES} bytes as JSON.")
     return metadata
+
+
+def _nests_deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` levels (no recursion)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth >= limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
