@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     max_file_size: int = 200 * 1024 * 1024
     allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
     max_batch_registrations: int = 500
+    max_request_bytes: int = 16 * 1024 * 1024
+    """Largest API request body (uploads to the local store are bounded by their URL)."""
     upload_url_ttl_seconds: int = 900
     upload_window_seconds: int = 3600
     expiry_grace_seconds: int = 300

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,18 +31,39 @@ class RunningServer:
 
     def token(self, user: str | None = None, session: str | None = None) -> str:
         """A bearer token minted by the real ``filegate token`` command."""
-        flag = ["--user", user] if user else ["--session", str(session)]
-        result = subprocess.run(
-            [_filegate(), "token", *flag],
-            env=_env(self.data_dir, {}),
-            capture_output=True,
-            check=True,
-            text=True,
-        )
-        return result.stdout.strip()
+        return mint_token(self.data_dir, {}, user, session)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def mint_token(
+    data_dir: Path, env: Mapping[str, str], user: str | None, session: str | None
+) -> str:
+    """A bearer token from ``filegate token`` run with the servers' environment."""
+    flag = ["--user", user] if user else ["--session", str(session)]
+    result = subprocess.run(
+        [filegate_command(), "token", *flag],
+        env=process_env(data_dir, env),
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+def run_command(data_dir: Path, env: Mapping[str, str], *args: str) -> str:
+    """Run ``filegate ARGS`` to completion with the servers' environment; its output."""
+    result = subprocess.run(
+        [filegate_command(), *args],
+        env=process_env(data_dir, env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"filegate {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout + result.stderr
 
 
 def free_port() -> int:
@@ -51,11 +73,12 @@ def free_port() -> int:
         return port
 
 
-def _filegate() -> str:
+def filegate_command() -> str:
     return str(Path(sys.executable).with_name("filegate"))
 
 
-def _env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+def process_env(data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a filegate process: ours, minus FILEGATE_*, plus these."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FILEGATE_")}
     env.update({"FILEGATE_DATA_DIR": str(data_dir), "FILEGATE_SECRET": SECRET, **extra})
     return env
@@ -68,21 +91,30 @@ def running_server(
     """Run ``filegate serve`` until the block ends, then stop it with SIGTERM."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = data_dir.parent / f"server-{port}.log"
     extra = {"FILEGATE_PORT": str(port), "FILEGATE_PUBLIC_URL": url, **(env or {})}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [_filegate(), "serve", *args],
-            env=_env(data_dir, extra),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process, log_path = start_process(data_dir, extra, "serve", *args)
     server = RunningServer(url, data_dir, process, log_path)
     try:
         _wait_until_healthy(server)
         yield server
     finally:
         stop(process)
+
+
+def start_process(
+    data_dir: Path, env: Mapping[str, str], *args: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start ``filegate ARGS`` in the background, its output going to a log file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{args[0]}-{uuid.uuid4().hex[:8]}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [filegate_command(), *args],
+            env=process_env(data_dir, env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:

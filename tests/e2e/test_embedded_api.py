@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -75,6 +76,8 @@ def test_batch_over_the_limit_is_refused(server: RunningServer, http: httpx.Clie
         ({"filename": "", "content_type": "image/jpeg", "size": 5}, 422, "VALIDATION_ERROR"),
         ({"content_type": "image/jpeg", "size": 5}, 422, "VALIDATION_ERROR"),
         ({"filename": "a", "content_type": "image/jpeg", "size": "big"}, 422, "VALIDATION_ERROR"),
+        ({"filename": "a", "content_type": "image/jpeg", "size": True}, 422, "VALIDATION_ERROR"),
+        ({"filename": "a", "content_type": "image/jpeg", "size": 5.0}, 422, "VALIDATION_ERROR"),
     ],
 )
 def test_registration_refusals(
@@ -110,6 +113,45 @@ def test_idempotency_key_returns_the_same_file(
     second = http.post(f"{server.url}/v1/files", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
+
+
+def test_idempotency_key_reused_for_another_file_conflicts(
+    server: RunningServer, alice: str, http: httpx.Client
+) -> None:
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
+    headers = {**auth(alice), "Idempotency-Key": "order-43-photo-1"}
+    assert http.post(f"{server.url}/v1/files", json=body, headers=headers).status_code == 201
+    other = http.post(f"{server.url}/v1/files", json={**body, "size": 11}, headers=headers)
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+
+
+def test_oversized_request_body_is_refused(
+    server: RunningServer, alice: str, http: httpx.Client
+) -> None:
+    body = b'{"files": [' + b" " * (17 * 1024 * 1024) + b"]}"
+    response = http.post(
+        f"{server.url}/v1/files/batch",
+        content=body,
+        headers={**auth(alice), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (413, "REQUEST_TOO_LARGE")
+
+
+def test_oversized_streamed_request_body_is_refused(
+    server: RunningServer, alice: str, http: httpx.Client
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"files": ['
+        for _ in range(17):
+            yield b" " * (1024 * 1024)
+        yield b"]}"
+
+    response = http.post(
+        f"{server.url}/v1/files/batch",
+        content=chunks(),
+        headers={**auth(alice), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (413, "REQUEST_TOO_LARGE")
 
 
 def test_listing_pages_through_every_file_once(server: RunningServer, http: httpx.Client) -> None:

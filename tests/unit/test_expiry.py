@@ -1,4 +1,4 @@
-"""ExpirySweeper: only overdue REGISTERED files expire, never one whose bytes exist."""
+"""ExpirySweeper: only overdue REGISTERED files expire; one whose bytes exist is recovered."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from filegate.adapters.memory import MemoryObjectStore, MemoryRepository
+from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
+from filegate.adapters.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Actor, FileRecord, StateChange, TransitionReason
 from filegate.domain.states import FileState
 from filegate.services.expiry import ExpirySweeper, SweepResult
+from filegate.services.uploads import UploadRecorder
+from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import UPLOAD_WINDOW, make_record
 
 GRACE = timedelta(minutes=5)
@@ -23,6 +26,7 @@ class Harness:
     sweeper: ExpirySweeper
     repository: MemoryRepository
     store: MemoryObjectStore
+    queue: MemoryQueue
     clock: ManualClock
 
     async def add(self, state: FileState = FileState.REGISTERED) -> FileRecord:
@@ -39,12 +43,21 @@ class Harness:
         return current.state
 
 
+def recorder(
+    repository: MemoryRepository, store: MemoryObjectStore, queue: MemoryQueue, clock: ManualClock
+) -> UploadRecorder:
+    ledger = SeparateUploadLedger(repository, queue)
+    return UploadRecorder(repository, store, ledger, encode_object_created, clock, GRACE)
+
+
 def harness(batch_size: int = 500) -> Harness:
     clock = ManualClock()
     repository = MemoryRepository(clock)
     store = MemoryObjectStore()
-    sweeper = ExpirySweeper(repository, store, clock, GRACE, batch_size=batch_size)
-    return Harness(sweeper, repository, store, clock)
+    queue = MemoryQueue(clock=clock)
+    uploads = recorder(repository, store, queue, clock)
+    sweeper = ExpirySweeper(repository, store, uploads, clock, GRACE, batch_size=batch_size)
+    return Harness(sweeper, repository, store, queue, clock)
 
 
 @pytest.fixture
@@ -56,7 +69,7 @@ async def test_an_overdue_registration_expires(h: Harness) -> None:
     record = await h.add()
     h.clock.advance(OVERDUE)
 
-    assert await h.sweeper.sweep() == SweepResult(expired=1, skipped_with_object=0)
+    assert await h.sweeper.sweep() == SweepResult(expired=1, recovered=0)
 
     expired = await h.repository.get(record.id)
     assert expired is not None
@@ -86,13 +99,17 @@ async def test_only_registered_files_expire(h: Harness, state: FileState) -> Non
     assert await h.state_of(record) is state
 
 
-async def test_a_file_whose_object_exists_is_skipped(h: Harness) -> None:
+async def test_a_file_whose_object_exists_is_recorded_as_uploaded(h: Harness) -> None:
     record = await h.add()
-    h.store.put(record.object_key, b"late bytes")
+    info = h.store.put(record.object_key, b"late bytes")
     h.clock.advance(OVERDUE)
 
-    assert await h.sweeper.sweep() == SweepResult(expired=0, skipped_with_object=1)
-    assert await h.state_of(record) is FileState.REGISTERED
+    assert await h.sweeper.sweep() == SweepResult(expired=0, recovered=1)
+
+    assert await h.state_of(record) is FileState.UPLOADED
+    [message] = await h.queue.receive(10, timedelta(seconds=30), timedelta(0))
+    [event] = parse_events(message.body)
+    assert (event.key, event.size, event.etag) == (record.object_key, info.size, info.etag)
 
 
 async def test_a_sweep_counts_what_it_did(h: Harness) -> None:
@@ -102,8 +119,8 @@ async def test_a_sweep_counts_what_it_did(h: Harness) -> None:
     h.clock.advance(OVERDUE)
     recent = await h.add()
 
-    assert await h.sweeper.sweep() == SweepResult(expired=2, skipped_with_object=1)
-    assert await h.sweeper.sweep() == SweepResult(expired=0, skipped_with_object=1)
+    assert await h.sweeper.sweep() == SweepResult(expired=2, recovered=1)
+    assert await h.sweeper.sweep() == SweepResult(expired=0, recovered=0)
     assert await h.state_of(recent) is FileState.REGISTERED
 
 
@@ -127,7 +144,9 @@ async def test_a_file_changed_during_the_sweep_is_not_counted(h: Harness) -> Non
             change = StateChange(FileState.UPLOADED, Actor.STORE)
             await h.repository.transition(record.id, FileState.REGISTERED, change)
 
-    sweeper = ExpirySweeper(h.repository, UploadedMeanwhile(), h.clock, GRACE)
+    store = UploadedMeanwhile()
+    uploads = recorder(h.repository, store, h.queue, h.clock)
+    sweeper = ExpirySweeper(h.repository, store, uploads, h.clock, GRACE)
 
     assert await sweeper.sweep() == SweepResult(0, 0)
     assert await h.state_of(record) is FileState.UPLOADED

@@ -183,10 +183,21 @@ async def test_ids_are_unguessable_and_unique(h: Harness) -> None:
 
 async def test_idempotency_key_returns_the_first_file(h: Harness) -> None:
     first = await h.registrar.register(OWNER, request(), idempotency_key="order-1")
-    again = await h.registrar.register(OWNER, request(size=20), idempotency_key="order-1")
+    again = await h.registrar.register(OWNER, request(), idempotency_key="order-1")
 
     assert again.file == first.file
     assert again.upload is not None
+    assert await stored_count(h) == 1
+
+
+async def test_idempotency_key_reused_for_another_file_is_a_conflict(h: Harness) -> None:
+    first = await h.registrar.register(OWNER, request(), idempotency_key="order-1")
+
+    with pytest.raises(FilegateError) as raised:
+        await h.registrar.register(OWNER, request(size=20), idempotency_key="order-1")
+
+    assert raised.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
+    assert raised.value.extra == {"file_id": first.file.id}
     assert await stored_count(h) == 1
 
 

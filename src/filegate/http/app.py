@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import filegate
 from filegate.http.context import ApiContext
-from filegate.http.middleware import RequestIdMiddleware
+from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.problems import install_problem_handlers
 from filegate.http.routes import files, health
 
@@ -35,5 +35,6 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
             expose_headers=["ETag", "X-Request-ID", "Location"],
             max_age=600,
         )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=context.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

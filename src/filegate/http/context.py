@@ -24,3 +24,4 @@ class ApiContext:
     queue: Queue
     max_batch: int
     cors_origins: tuple[str, ...] = ()
+    max_request_bytes: int = 16 * 1024 * 1024

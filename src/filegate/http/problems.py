@@ -30,6 +30,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UPLOAD_INCOMPLETE: 409,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.QUOTA_EXCEEDED: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.EMPTY_FILE: 422,
@@ -143,7 +144,12 @@ async def _on_unavailable(request: Request, exc: BackendUnavailable) -> JSONResp
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = _request_id(request)
     log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id})
-    return problem_response(ErrorCode.INTERNAL, "Unexpected error.", {"request_id": request_id})
+    return problem_response(
+        ErrorCode.INTERNAL,
+        "Unexpected error.",
+        {"request_id": request_id},
+        headers={"X-Request-ID": request_id},
+    )
 
 
 def _request_id(request: Request) -> str:

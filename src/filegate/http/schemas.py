@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from filegate.domain.models import FileRecord, ImageInfo, SignedRequest
 
@@ -17,7 +17,7 @@ class RegisterFile(BaseModel):
 
     filename: str = Field(min_length=1, max_length=1024)
     content_type: str = Field(min_length=1, max_length=100)
-    size: int = Field(ge=0, description="Exact size in bytes; the upload URL is bound to it.")
+    size: StrictInt = Field(ge=0, description="Exact size in bytes; the upload URL is bound to it.")
     sha256: str | None = Field(default=None, description="Hex SHA-256 of the bytes, if known.")
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Request, Response
@@ -16,13 +14,12 @@ from starlette.requests import ClientDisconnect
 
 from filegate.adapters.store_local import DownloadTerms, LocalObjectStore
 from filegate.domain.errors import ErrorCode, FilegateError
-from filegate.domain.filenames import sanitize_filename
+from filegate.domain.filenames import content_disposition
 from filegate.domain.models import ObjectInfo, UploadSpec
 from filegate.domain.ports import UploadGate
 from filegate.http.problems import problem_response
 
 _SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-_ASCII_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\/%]')
 
 
 def store_router(store: LocalObjectStore, gate: UploadGate) -> APIRouter:
@@ -118,18 +115,6 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         raise UnsatisfiableRange(header)
     stop = size if not last else min(int(last) + 1, size)
     return ByteRange(start, stop)
-
-
-def content_disposition(filename: str) -> str:
-    """An ``attachment`` header naming the sanitised ``filename`` (RFC 6266, RFC 8187).
-
-    ``filename`` is an ASCII approximation for old clients; ``filename*`` is the exact name.
-    """
-    name = sanitize_filename(filename)
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_name = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    fallback = _ASCII_UNSAFE.sub("_", ascii_name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _serve(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from filegate.domain.models import Actor, FileRecord, StateChange, TransitionReason
 from filegate.domain.ports import Clock, FileRepository, ObjectStore
 from filegate.domain.states import FileState
+from filegate.services.uploads import UploadRecorder
 
 log = logging.getLogger(__name__)
 
@@ -18,26 +19,29 @@ class SweepResult:
     """What one sweep did."""
 
     expired: int
-    skipped_with_object: int
+    recovered: int
+    """Overdue files whose object was there after all: recorded as uploaded instead."""
 
 
 class ExpirySweeper:
     """Moves REGISTERED files past their deadline (plus grace) to EXPIRED.
 
-    A file whose object exists after all (a late or lost event) is left for the upload
-    path to pick up rather than expired with bytes behind it.
+    A file whose object exists after all (a late or lost event) is recorded as uploaded,
+    and so verified, rather than expired with bytes behind it.
     """
 
     def __init__(
         self,
         repository: FileRepository,
         store: ObjectStore,
+        uploads: UploadRecorder,
         clock: Clock,
         grace: timedelta,
         batch_size: int = 500,
     ) -> None:
         self._repository = repository
         self._store = store
+        self._uploads = uploads
         self._clock = clock
         self._grace = grace
         self._batch_size = batch_size
@@ -47,15 +51,17 @@ class ExpirySweeper:
         due = await self._repository.registered_before(
             self._clock.now() - self._grace, self._batch_size
         )
-        expired = skipped = 0
+        expired = recovered = 0
         for record in due:
-            if await self._store.head(record.object_key) is not None:
-                skipped += 1
+            info = await self._store.head(record.object_key)
+            if info is not None:
+                await self._uploads.recover(record, info)
+                recovered += 1
                 continue
             expired += await self._expire(record)
-        if expired or skipped:
-            log.info("expiry sweep", extra={"expired": expired, "skipped": skipped})
-        return SweepResult(expired, skipped)
+        if expired or recovered:
+            log.info("expiry sweep", extra={"expired": expired, "recovered": recovered})
+        return SweepResult(expired, recovered)
 
     async def _expire(self, record: FileRecord) -> int:
         change = StateChange(

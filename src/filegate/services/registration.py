@@ -83,10 +83,18 @@ class Registrar:
         """Register one file; a repeated ``idempotency_key`` returns the first file.
 
         Raises ``FilegateError`` (EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-        VALIDATION_ERROR) for a declaration the policy refuses.
+        VALIDATION_ERROR) for a declaration the policy refuses, and IDEMPOTENCY_CONFLICT
+        when the key was used for a different declaration.
         """
-        record = self._new_record(owner, self._validated(request))
+        validated = self._validated(request)
+        record = self._new_record(owner, validated)
         stored = await self._repository.add(record, idempotency_key)
+        if stored.id != record.id and not _same_declaration(stored, record):
+            raise FilegateError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                "This Idempotency-Key was used for a different file.",
+                {"file_id": stored.id},
+            )
         return Registration(stored, self._upload_for(stored))
 
     async def register_many(
@@ -164,6 +172,17 @@ class Registrar:
             upload_expires_at=now + self._policy.upload_window,
             metadata=dict(request.metadata),
         )
+
+
+def _same_declaration(a: FileRecord, b: FileRecord) -> bool:
+    """Whether two registrations declare the same file (what an idempotent retry sends)."""
+    return (a.filename, a.declared_type, a.declared_size, a.declared_sha256, a.metadata) == (
+        b.filename,
+        b.declared_type,
+        b.declared_size,
+        b.declared_sha256,
+        b.metadata,
+    )
 
 
 def _invalid(detail: str) -> FilegateError:

@@ -65,6 +65,14 @@ class UploadRecorder:
         info = await self._store.head(record.object_key)
         if info is None:
             raise FilegateError(ErrorCode.UPLOAD_INCOMPLETE, "No bytes have arrived yet.")
+        return await self.recover(record, info)
+
+    async def recover(self, record: FileRecord, info: ObjectInfo) -> FileRecord:
+        """Record an object found in the store for a REGISTERED file (a lost or late event).
+
+        No deadline applies: the store only took the bytes through a URL that was valid.
+        Returns the file as it is now (unchanged when it was no longer REGISTERED).
+        """
         event = ObjectCreated(key=record.object_key, size=info.size, etag=info.etag)
         updated = await self._ledger.record_upload(record.id, self._encode(event))
         return updated or await self._reloaded(record)
