@@ -1,4 +1,4 @@
-"""Filename sanitising (domain) and the Content-Disposition header built from it (HTTP)."""
+"""Filename sanitising and the Content-Disposition header built from it (both domain)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from filegate.domain.filenames import FALLBACK_FILENAME, MAX_FILENAME_BYTES, sanitize_filename
-from filegate.http.store_routes import content_disposition
+from filegate.domain.filenames import (
+    FALLBACK_FILENAME,
+    MAX_FILENAME_BYTES,
+    content_disposition,
+    sanitize_filename,
+)
 
 NASTY_CHARACTERS = "/\\\"'.. \t\n\r\x00\x1f\x7f\x85\u200b\u202e\u2028\u2029\ufeff\ud800é🙂写"
 nasty_names = st.text(alphabet=st.sampled_from(NASTY_CHARACTERS)) | st.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import quote
 
 MAX_FILENAME_BYTES = 255
 FALLBACK_FILENAME = "file"
@@ -15,6 +16,7 @@ _DROPPED_CHARACTERS = frozenset("\"'")
 _PATH_SEPARATORS = re.compile(r"[/\\]")
 _EDGE_JUNK = re.compile(r"^[\s.]+|[\s.]+$")
 _MAX_EXTENSION_BYTES = 16
+_ASCII_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\/%]')
 
 
 def sanitize_filename(name: str) -> str:
@@ -30,6 +32,18 @@ def sanitize_filename(name: str) -> str:
     kept = "".join(ch for ch in last if _is_kept(ch))
     trimmed = _strip_edges(unicodedata.normalize("NFC", kept))
     return _strip_edges(_fit(trimmed, MAX_FILENAME_BYTES)) or FALLBACK_FILENAME
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header naming the sanitised ``filename`` (RFC 6266, RFC 8187).
+
+    ``filename`` is an ASCII approximation for old clients; ``filename*`` is the exact name.
+    """
+    name = sanitize_filename(filename)
+    decomposed = unicodedata.normalize("NFKD", name)
+    ascii_name = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    fallback = _ASCII_UNSAFE.sub("_", ascii_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _is_kept(ch: str) -> bool:
