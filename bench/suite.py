@@ -1,0 +1,20 @@
+"""The benchmarks by name, in the order ``make bench`` runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench import presign, queue, register, register_batch, store_put, verify
+from bench.harness import Result
+
+Benchmark = Callable[[bool], list[Result]]
+"""Runs one benchmark (``True``: quick smoke sizes) and returns its report rows."""
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "store_put": store_put.run,
+    "register": register.run,
+    "register_batch": register_batch.run,
+    "queue": queue.run,
+    "verify": verify.run,
+    "presign": presign.run,
+}

@@ -1,0 +1,163 @@
+"""``verify``: the Verifier on a 12 MP JPEG and a 12 MP PNG through the real decode pool.
+
+filegate: ``Verifier.verify`` on a file in the local store: head (size, sidecar), SHA-256
+of the bytes, then ``ProcessPoolInspector`` (magic bytes, header limits, full decode; JPEG
+in draft mode) in a worker process. No database. Baseline: Pillow opening and decoding the
+same file in this process (JPEG with the same 1/8 draft scale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image
+
+from bench.harness import Medians, Result, interleave_async
+from bench.images import jpeg_bytes, photo, png_bytes
+from filegate.adapters.image_pool import ProcessPoolInspector
+from filegate.adapters.memory import MemoryRepository
+from filegate.adapters.store_local import LocalObjectStore
+from filegate.adapters.url_signing import UrlSigner
+from filegate.config import Settings
+from filegate.domain.clock import SystemClock
+from filegate.domain.models import FileRecord, UploadSpec
+from filegate.domain.states import FileState
+from filegate.imaging import ImageLimits
+from filegate.services.verification import Verifier
+
+_DRAFT_SCALE = 8
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Scale:
+    width: int
+    height: int
+    jpeg_repetitions: int
+    png_repetitions: int
+
+
+FULL = Scale(width=4000, height=3000, jpeg_repetitions=15, png_repetitions=7)
+QUICK = Scale(width=320, height=240, jpeg_repetitions=1, png_repetitions=1)
+
+
+@dataclass(frozen=True)
+class _Case:
+    label: str
+    content_type: str
+    encode: Callable[[Image.Image], bytes]
+    draft: bool
+    repetitions: int
+    baseline_is: str
+
+
+def run(quick: bool) -> list[Result]:
+    scale = QUICK if quick else FULL
+    cases = [
+        _Case(
+            label="jpeg",
+            content_type="image/jpeg",
+            encode=jpeg_bytes,
+            draft=True,
+            repetitions=scale.jpeg_repetitions,
+            baseline_is="Pillow open + draft(1/8) + load() of the same file, in-process",
+        ),
+        _Case(
+            label="png",
+            content_type="image/png",
+            encode=png_bytes,
+            draft=False,
+            repetitions=scale.png_repetitions,
+            baseline_is="Pillow open + load() of the same file, in-process (no draft for PNG)",
+        ),
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
+        image = photo(scale.width, scale.height)
+        return asyncio.run(_measure(Path(tmp), image, cases))
+
+
+async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Result]:
+    settings = Settings(data_dir=tmp)
+    signer = UrlSigner({"k1": secrets.token_bytes(32)}, "k1")
+    store = LocalObjectStore(tmp / "objects", "http://127.0.0.1", signer, SystemClock())
+    megapixels = image.width * image.height / 1e6
+    rows = []
+    async with _inspector(settings) as inspector:
+        verifier = Verifier(MemoryRepository(), store, inspector, local_paths=store)
+        for case in cases:
+            record = await _stored(store, case.encode(image), case.content_type)
+            medians = await _compare(verifier, record, store.path_of(record.object_key), case)
+            name = f"verify {case.label} {megapixels:.2g} MP"
+            rows.append(
+                Result(name, "ms/image", medians.filegate, medians.baseline, case.baseline_is)
+            )
+    return rows
+
+
+def _inspector(settings: Settings) -> ProcessPoolInspector:
+    """The decode pool exactly as ``filegate.bootstrap`` configures it."""
+    limits = ImageLimits(tuple(settings.allowed_types), settings.max_pixels, settings.max_frames)
+    return ProcessPoolInspector(
+        limits,
+        workers=settings.decode_workers,
+        timeout_seconds=settings.decode_timeout_seconds,
+        memory_limit_mb=settings.decode_memory_mb,
+    )
+
+
+async def _compare(verifier: Verifier, record: FileRecord, path: Path, case: _Case) -> Medians:
+    async def filegate() -> float:
+        started = time.perf_counter()
+        verdict = await verifier.verify(record)
+        elapsed = time.perf_counter() - started
+        if verdict is None or not verdict.ready:
+            raise RuntimeError(f"{case.label}: the verifier did not accept the image: {verdict}")
+        return elapsed * 1000
+
+    async def baseline() -> float:
+        started = time.perf_counter()
+        _decode(path, case.draft)
+        return (time.perf_counter() - started) * 1000
+
+    return await interleave_async(filegate, baseline, case.repetitions)
+
+
+def _decode(path: Path, draft: bool) -> None:
+    with Image.open(path) as im:
+        if draft:
+            im.draft("RGB", (im.width // _DRAFT_SCALE, im.height // _DRAFT_SCALE))
+        im.load()
+
+
+async def _stored(store: LocalObjectStore, data: bytes, content_type: str) -> FileRecord:
+    """Put ``data`` in the store the way a signed PUT does; the record of a file awaiting it."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = f"bench/{secrets.token_hex(16)}"
+    await store.write_upload(key, _chunks(data), UploadSpec(len(data), content_type, sha256))
+    now = datetime.now(UTC)
+    return FileRecord(
+        id=key.rsplit("/", 1)[1],
+        owner="user:bench",
+        object_key=key,
+        filename=f"photo.{content_type.rsplit('/', 1)[1]}",
+        declared_size=len(data),
+        declared_type=content_type,
+        declared_sha256=sha256,
+        state=FileState.UPLOADED,
+        created_at=now,
+        updated_at=now,
+        upload_expires_at=now + timedelta(hours=1),
+    )
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), _CHUNK):
+        yield data[start : start + _CHUNK]
