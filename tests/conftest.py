@@ -1,4 +1,4 @@
-"""Shared fixtures: migrated SQLite and PostgreSQL databases, one per test."""
+"""Shared fixtures: migrated SQLite and PostgreSQL databases, one per test; moto's server."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from filegate.adapters.sql_migrate import migrate
 from tests.services import postgres_reachable, require, scratch_database
+from tests.support.moto_server import fake_aws_environment, running_moto_server
 
 
 @pytest.fixture
@@ -34,3 +35,14 @@ def postgres_url(postgres_template: str) -> Iterator[str]:
     """A fresh migrated PostgreSQL database for one test (cloned from the template)."""
     with scratch_database(template=postgres_template) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """Base URL ("http://127.0.0.1:PORT") of one moto server (S3, SQS, ...) for the session.
+
+    Fake AWS credentials and ``AWS_DEFAULT_REGION=us-east-1`` are set in ``os.environ``
+    while it runs. Tests share the server: create uniquely named buckets/queues per test.
+    """
+    with fake_aws_environment(), running_moto_server() as endpoint:
+        yield endpoint

@@ -1,21 +1,28 @@
-"""The ``ObjectStore`` contract, run against every adapter (a later S3 adapter joins here)."""
+"""The ``ObjectStore`` contract, run against every adapter: memory, local folder, S3 on moto."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from filegate.adapters.memory import MemoryObjectStore
+from filegate.adapters.s3_url import S3Location
 from filegate.adapters.store_local import LocalObjectStore
+from filegate.adapters.store_s3 import open_s3_store
 from filegate.adapters.url_signing import UrlSigner
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import ObjectInfo, UploadSpec
 from filegate.domain.ports import ObjectStore
+from tests.support.moto_server import REGION, aio_session, create_bucket
 
 Put = Callable[[str, bytes], Awaitable[ObjectInfo]]
+StoreFactory = Callable[
+    [pytest.FixtureRequest, Path], AbstractAsyncContextManager[tuple[ObjectStore, Put]]
+]
 
 
 async def _chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -43,12 +50,47 @@ def _local(root: Path) -> tuple[ObjectStore, Put]:
     return store, put
 
 
-@pytest.fixture(params=[_memory, _local], ids=["memory", "local"])
-def store_and_put(
+@asynccontextmanager
+async def _s3_on_moto(
+    request: pytest.FixtureRequest, _: Path
+) -> AsyncIterator[tuple[ObjectStore, Put]]:
+    """A fresh bucket on moto, keys under a prefix; ``put`` is a plain PutObject."""
+    endpoint: str = request.getfixturevalue("moto_endpoint")
+    location = S3Location(create_bucket(endpoint), "contract/", endpoint, REGION, True)
+    session = aio_session()
+    async with (
+        open_s3_store(location, ManualClock(), session=session) as store,
+        session.create_client("s3", endpoint_url=endpoint, region_name=REGION) as client,
+    ):
+
+        async def put(key: str, data: bytes) -> ObjectInfo:
+            object_key = location.prefix + key
+            written = await client.put_object(Bucket=location.bucket, Key=object_key, Body=data)
+            return ObjectInfo(key, len(data), written["ETag"].strip('"'))
+
+        yield store, put
+
+
+def _synchronous(factory: Callable[[Path], tuple[ObjectStore, Put]]) -> StoreFactory:
+    @asynccontextmanager
+    async def opened(
+        _: pytest.FixtureRequest, root: Path
+    ) -> AsyncIterator[tuple[ObjectStore, Put]]:
+        yield factory(root)
+
+    return opened
+
+
+@pytest.fixture(
+    params=[_synchronous(_memory), _synchronous(_local), _s3_on_moto],
+    ids=["memory", "local", "s3"],
+)
+async def store_and_put(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[ObjectStore, Put]]:
-    factory: Callable[[Path], tuple[ObjectStore, Put]] = request.param
-    yield factory(tmp_path / "objects")
+) -> AsyncIterator[tuple[ObjectStore, Put]]:
+    factory: StoreFactory = request.param
+    async with factory(request, tmp_path / "objects") as store_and_put:
+        yield store_and_put
 
 
 async def read_all(store: ObjectStore, key: str, chunk_size: int = 1 << 20) -> list[bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -175,6 +175,14 @@ class Message:
     receipt: str
     body: str
     receive_count: int
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    """Make the message claimed with ``receipt`` visible again ``delay`` from now (zero: now)."""
+
+    receipt: str
+    delay: timedelta
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,17 @@ from filegate.domain.models import (
     FileRecord,
     Inspection,
     Message,
+    MultipartUpload,
     ObjectInfo,
     Page,
+    PartUrl,
     QueueDepth,
     SignedRequest,
     StateChange,
     Transition,
+    UploadedPart,
     UploadSpec,
+    VisibilityChange,
 )
 from filegate.domain.states import FileState
 
@@ -105,6 +109,14 @@ class Queue(Protocol):
         """Make a claimed message visible again after ``delay`` (zero: now)."""
         ...
 
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        """Apply every change as :meth:`change_visibility` would, in as few calls as the
+        backend allows. Stale receipts change nothing; a receipt named twice gets its last
+        delay. If the call raises, some changes may already be applied: a message whose
+        change was lost keeps its claim and comes back after its current timeout.
+        """
+        ...
+
     async def dead_letter(self, message: Message, reason: str) -> None:
         """Move a claimed message to the dead-letter queue now (it can never succeed)."""
         ...
@@ -164,6 +176,64 @@ class ObjectStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the object; removing a missing object is not an error."""
+        ...
+
+
+class PartReference(Protocol):
+    """A part named for completion: its 1-based number and the ETag its upload returned."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def etag(self) -> str: ...
+
+
+class MultipartUploads(Protocol):
+    """Optional: a store that takes large objects in parts, each through its own signed URL.
+
+    Keys are the same object keys as elsewhere. Completing writes the object once: an
+    existing object is never replaced.
+    """
+
+    async def start_multipart(self, key: str, spec: UploadSpec) -> MultipartUpload:
+        """Begin an upload of the object ``key`` with ``spec.content_type``."""
+        ...
+
+    def sign_parts(
+        self,
+        upload: MultipartUpload,
+        part_numbers: Sequence[int],
+        part_size: int,
+        expires_in: timedelta,
+    ) -> list[PartUrl]:
+        """One signed PUT per part number (1..10,000), each bound to exactly ``part_size`` bytes.
+
+        Asking again gives fresh URLs; a part uploaded twice keeps the last bytes.
+        """
+        ...
+
+    async def list_parts(self, upload: MultipartUpload) -> list[UploadedPart]:
+        """The parts stored so far, by number (to resume an interrupted upload)."""
+        ...
+
+    async def complete_multipart(
+        self, upload: MultipartUpload, parts: Sequence[PartReference]
+    ) -> ObjectInfo:
+        """Assemble ``parts`` (ascending numbers) into the object and describe it.
+
+        Raises ``FilegateError``: ``UPLOAD_INCOMPLETE`` when a part is missing, its ETag
+        differs or a part other than the last is too small; ``ALREADY_UPLOADED`` when the
+        object exists; ``NOT_FOUND`` when the upload is unknown (aborted, completed).
+        """
+        ...
+
+    async def abort_multipart(self, upload: MultipartUpload) -> None:
+        """Discard the upload and its parts; aborting an unknown upload is not an error."""
+        ...
+
+    async def stale_multipart_uploads(self, older_than: datetime) -> list[MultipartUpload]:
+        """Uploads begun before ``older_than`` and never completed (to abort them)."""
         ...
 
 
