@@ -24,7 +24,7 @@ from filegate.adapters.queue_sql import SqlQueue
 from filegate.adapters.sql_engine import create_engine
 from filegate.domain.clock import SystemClock
 from filegate.domain.errors import BackendUnavailable
-from filegate.domain.models import Message, ObjectCreated, QueueDepth
+from filegate.domain.models import Message, ObjectCreated, QueueDepth, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.batch import BatchProcessor
 from filegate.worker.consumer import Consumer, ConsumerConfig, install_signal_handlers
@@ -106,6 +106,9 @@ class FlakyReceiveQueue:
 
     async def change_visibility(self, receipt: str, delay: timedelta) -> None:
         await self._inner.change_visibility(receipt, delay)
+
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        await self._inner.change_visibility_batch(changes)
 
     async def dead_letter(self, message: Message, reason: str) -> None:
         await self._inner.dead_letter(message, reason)

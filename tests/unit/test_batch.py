@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from filegate.adapters.memory import MemoryQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
-from filegate.domain.models import Message, ObjectCreated
+from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.worker.batch import (
     BatchProcessor,
     BatchResult,
@@ -263,6 +264,57 @@ async def test_a_failing_delete_loses_nothing_and_settling_goes_on(
     clock.advance(timedelta(seconds=60))
     [again] = await received(queue)
     assert again.id == result.succeeded[0].message.id
+
+
+class VisibilityRecordingQueue(MemoryQueue):
+    """Records visibility calls; ``change_visibility_batch`` raises while ``down`` is set."""
+
+    def __init__(self, clock: ManualClock, down: bool = False) -> None:
+        super().__init__(clock=clock)
+        self.down = down
+        self.batches: list[list[VisibilityChange]] = []
+        self.single_changes = 0
+
+    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
+        self.single_changes += 1
+        await super().change_visibility(receipt, delay)
+
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        self.batches.append(list(changes))
+        if self.down:
+            raise BackendUnavailable("queue unreachable")
+        for change in changes:  # not through the counting change_visibility above
+            await MemoryQueue.change_visibility(self, change.receipt, change.delay)
+
+
+async def test_settle_delays_every_retried_message_in_one_call() -> None:
+    queue = VisibilityRecordingQueue(ManualClock())
+    await queue.send_batch([body_for("t1"), body_for("ok"), body_for("t2"), body_for("t3")])
+    handler = ScriptedHandler({"t1": BackendUnavailable, "t2": RuntimeError, "t3": RuntimeError})
+    result = await processor(handler).process(await received(queue))
+
+    await settle(queue, result)
+
+    assert queue.batches == [[VisibilityChange(r.message.receipt, r.delay) for r in result.retried]]
+    assert (len(result.retried), queue.single_changes) == (3, 0)
+
+
+async def test_a_failing_visibility_change_loses_nothing_and_settling_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock()
+    queue = VisibilityRecordingQueue(clock, down=True)
+    await queue.send_batch([body_for("t"), body_for("p")])
+    handler = ScriptedHandler({"t": BackendUnavailable, "p": PoisonMessage})
+    result = await processor(handler).process(await received(queue))
+
+    await settle(queue, result)
+
+    assert [m.dead_reason for m in queue.dead] == ["poison: scripted failure for p"]
+    assert any("change_visibility_batch" in r.getMessage() for r in caplog.records)
+    clock.advance(timedelta(seconds=60))  # the claim's own timeout, not the backoff
+    [again] = await received(queue)
+    assert again.id == result.retried[0].message.id
 
 
 # --- failure_ids over arbitrary outcomes -----------------------------------------------------

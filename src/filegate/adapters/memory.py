@@ -14,18 +14,26 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 from filegate.domain.clock import SystemClock
 from filegate.domain.cursor import decode_cursor, encode_cursor
+from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import (
     DeadMessage,
     FileRecord,
+    ImageInfo,
+    Inspection,
     Message,
     ObjectInfo,
     Page,
     QueueDepth,
+    SignedRequest,
     StateChange,
     Transition,
+    UploadSpec,
+    VisibilityChange,
 )
 from filegate.domain.ports import Clock
 from filegate.domain.states import FileState, can_transition
@@ -203,6 +211,10 @@ class MemoryQueue:
             if stored.receipt == receipt:
                 stored.visible_at = self._clock.now() + delay
 
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        for change in changes:
+            await self.change_visibility(change.receipt, change.delay)
+
     async def dead_letter(self, message: Message, reason: str) -> None:
         stored = self._messages.get(message.id)
         if stored is not None and stored.receipt == message.receipt:
@@ -276,3 +288,87 @@ class MemoryObjectStore:
 
     async def delete(self, key: str) -> None:
         self._objects.pop(key, None)
+
+
+@dataclass(frozen=True)
+class SignedUpload:
+    """One upload :class:`MemorySigner` was asked to sign."""
+
+    key: str
+    spec: UploadSpec
+    expires_in: timedelta
+
+
+@dataclass(frozen=True)
+class SignedDownload:
+    """One download :class:`MemorySigner` was asked to sign."""
+
+    key: str
+    filename: str
+    content_type: str
+    expires_in: timedelta
+
+
+class MemorySigner:
+    """An ``UploadSigner`` and ``DownloadSigner`` making deterministic, unverified URLs.
+
+    ``memory://put/<key>?expires=<unix seconds>`` for uploads (with the bound
+    ``Content-Type`` and ``Content-Length`` headers) and ``memory://get/<key>?expires=...``
+    for downloads; expiry is the clock's now plus ``expires_in``. Every request signed is
+    recorded, in order, in ``uploads`` and ``downloads``.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self.uploads: list[SignedUpload] = []
+        self.downloads: list[SignedDownload] = []
+
+    def sign_upload(self, key: str, spec: UploadSpec, expires_in: timedelta) -> SignedRequest:
+        self.uploads.append(SignedUpload(key, spec, expires_in))
+        expires_at = self._clock.now() + expires_in
+        headers = {"Content-Type": spec.content_type, "Content-Length": str(spec.size)}
+        return SignedRequest("PUT", _memory_url("put", key, expires_at), headers, expires_at)
+
+    def sign_download(
+        self, key: str, filename: str, content_type: str, expires_in: timedelta
+    ) -> SignedRequest:
+        self.downloads.append(SignedDownload(key, filename, content_type, expires_in))
+        expires_at = self._clock.now() + expires_in
+        return SignedRequest("GET", _memory_url("get", key, expires_at), {}, expires_at)
+
+
+def _memory_url(action: str, key: str, expires_at: datetime) -> str:
+    return f"memory://{action}/{quote(key)}?expires={int(expires_at.timestamp())}"
+
+
+DEFAULT_INSPECTION = Inspection(
+    reason=None,
+    content_type="image/jpeg",
+    image=ImageInfo(format="JPEG", width=64, height=48, orientation=1, mode="RGB"),
+)
+"""What :class:`ScriptedInspector` answers unless told otherwise: a valid 64x48 JPEG."""
+
+
+class ScriptedInspector:
+    """An ``ImageInspector`` that answers from a script instead of decoding anything.
+
+    ``script(path, inspection)`` fixes the answer for one path; other paths get
+    ``default``. While ``failure`` is set, every call raises it (a pool that is down).
+    Every path asked about is recorded, in order, in ``inspected``.
+    """
+
+    def __init__(self, default: Inspection = DEFAULT_INSPECTION) -> None:
+        self.default = default
+        self.failure: BackendUnavailable | None = None
+        self.inspected: list[Path] = []
+        self._answers: dict[Path, Inspection] = {}
+
+    def script(self, path: Path, inspection: Inspection) -> None:
+        """Answer ``inspection`` for ``path`` from now on."""
+        self._answers[path] = inspection
+
+    async def inspect(self, path: Path) -> Inspection:
+        self.inspected.append(path)
+        if self.failure is not None:
+            raise self.failure
+        return self._answers.get(path, self.default)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from filegate.adapters.sql_errors import translate_errors
 from filegate.adapters.sql_schema import queue_messages
-from filegate.domain.models import DeadMessage, Message, QueueDepth
+from filegate.domain.models import DeadMessage, Message, QueueDepth, VisibilityChange
 from filegate.domain.ports import Clock
 
 MAX_RECEIVES_REASON = "MAX_RECEIVES"
@@ -194,6 +194,20 @@ class SqlQueue:
         )
         async with translate_errors(), self._engine.begin() as conn:
             await conn.execute(statement)
+
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        """Apply every change in one transaction, in order (stale receipts: nothing)."""
+        if not changes:
+            return
+        now = self._clock.now()
+        rows = [{"b_receipt": c.receipt, "b_until": now + c.delay} for c in changes]
+        statement = (
+            update(_t)
+            .where(_t.c.queue == self._name, _t.c.receipt == bindparam("b_receipt"))
+            .values(visible_at=bindparam("b_until"))
+        )
+        async with translate_errors(), self._engine.begin() as conn:
+            await conn.execute(statement, rows)
 
     async def dead_letter(self, message: Message, reason: str) -> None:
         """Move ``message`` to the dead-letter queue now, if its receipt is still current."""

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
-from filegate.domain.models import Message, ObjectCreated
+from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.events import parse_events
 from filegate.worker.retry import RetryPolicy
@@ -231,18 +231,19 @@ def _log_batch(result: BatchResult, seconds: float) -> None:
 
 
 async def settle(queue: Queue, result: BatchResult) -> None:
-    """Apply a batch's outcomes: one ``delete_batch`` for all successes, a visibility
-    change per retried message, a dead-letter move per dead one.
+    """Apply a batch's outcomes: one ``delete_batch`` for all successes, one
+    ``change_visibility_batch`` for all retried messages (each after its own backoff), a
+    dead-letter move per dead one.
 
     Never raises for a queue failure: a message whose call failed keeps its claim and
     comes back after its visibility timeout (at-least-once), so the failure is logged and
-    settling goes on with the next message.
+    settling goes on with the next call.
     """
     if receipts := [o.message.receipt for o in result.succeeded]:
         await _guarded("delete_batch", len(receipts), queue.delete_batch(receipts))
-    for retry in result.retried:
+    if changes := [VisibilityChange(o.message.receipt, o.delay) for o in result.retried]:
         await _guarded(
-            "change_visibility", 1, queue.change_visibility(retry.message.receipt, retry.delay)
+            "change_visibility_batch", len(changes), queue.change_visibility_batch(changes)
         )
     for dead in result.dead:
         await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason))

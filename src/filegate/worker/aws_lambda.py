@@ -1,0 +1,216 @@
+"""The worker as an AWS Lambda function on the SQS queue (event source mapping with
+``FunctionResponseTypes: [ReportBatchItemFailures]``).
+
+Lambda receives the messages and deletes the ones the function does not report, so the
+handler only decides, per message, with the same :class:`BatchProcessor` as the worker loop:
+
+* succeeded: not reported; Lambda deletes it.
+* dead (can never succeed): copied to the dead-letter queue with its reason, then not
+  reported, so Lambda deletes it. If the copy fails it is reported instead: never lost.
+* retried: reported in ``batchItemFailures``, and its visibility shortened to its backoff
+  delay (else Lambda's SQS would hide it for the queue's whole visibility timeout).
+
+Only ids from this batch are reported, each once. A failed message without an id cannot be
+named; then the handler raises and Lambda retries the whole batch.
+
+The services are built once per container, lazily, on the first invocation, and every
+invocation runs on one event loop kept for the container's life (``asyncio.Runner``). The
+aiobotocore clients, the database pool and the decoding pool are bound to the loop they
+were created on; ``asyncio.run`` per invocation would close that loop and force a rebuild
+(new TLS connections, credentials, database sessions) on every batch. Lambda freezes the
+process between invocations, so an idle loop costs nothing; connections the other side
+closed meanwhile are retried by botocore and re-opened by the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from filegate.adapters.queue_sqs import SqsQueue
+from filegate.bootstrap import ConfigurationError, open_worker_runtime
+from filegate.config import Settings
+from filegate.domain.models import Message, VisibilityChange
+from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry
+
+log = logging.getLogger(__name__)
+
+LambdaResponse = dict[str, list[dict[str, str]]]
+
+
+class DeadLetterRoute(Protocol):
+    """What the handler asks of the queue Lambda consumes (``SqsQueue`` has both)."""
+
+    async def copy_to_dead_letter_queue(self, message: Message, reason: str) -> None:
+        """Send the message to the dead-letter queue, leaving the original alone."""
+        ...
+
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        """Make claimed messages visible again after their delays."""
+        ...
+
+
+@dataclass(frozen=True)
+class LambdaWorker:
+    """What one container needs: the processor, and the queue its events come from."""
+
+    processor: BatchProcessor
+    queue: DeadLetterRoute
+
+
+WorkerFactory = Callable[[], AbstractAsyncContextManager[LambdaWorker]]
+
+
+class UnnamedFailure(Exception):
+    """A message without an id failed: it cannot be reported, so the whole batch fails."""
+
+
+class LambdaHandler:
+    """``handler(event, context)`` for Lambda, over a worker built on first use.
+
+    ``open_worker`` is called once per container (again only if it failed); its context
+    stays open until :meth:`close` (Lambda never calls it; tests do).
+    """
+
+    def __init__(self, open_worker: WorkerFactory) -> None:
+        self._open_worker = open_worker
+        self._runner: asyncio.Runner | None = None
+        self._stack = AsyncExitStack()
+        self._worker: LambdaWorker | None = None
+
+    def __call__(self, event: Mapping[str, Any], context: object) -> LambdaResponse:
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(self._invoke(event))
+
+    async def _invoke(self, event: Mapping[str, Any]) -> LambdaResponse:
+        if self._worker is None:
+            self._worker = await self._stack.enter_async_context(self._open_worker())
+        return await handle_event(event, self._worker)
+
+    def close(self) -> None:
+        """Close the worker's resources and the event loop."""
+        if self._runner is not None:
+            self._runner.run(self._stack.aclose())
+            self._runner.close()
+            self._runner = None
+        self._stack = AsyncExitStack()
+        self._worker = None
+
+
+def make_handler(open_worker: WorkerFactory) -> LambdaHandler:
+    """A Lambda handler whose services come from ``open_worker`` (injectable in tests)."""
+    return LambdaHandler(open_worker)
+
+
+async def handle_event(event: Mapping[str, Any], worker: LambdaWorker) -> LambdaResponse:
+    """Process one SQS event and answer Lambda's partial batch response.
+
+    Raises :class:`UnnamedFailure` when a failed message has no id, ``ValueError`` when the
+    event is not an SQS event: in both cases Lambda retries the whole batch.
+    """
+    result = await worker.processor.process(messages_from_event(event))
+    if result.has_unnamed_failure():
+        raise UnnamedFailure("a message without a messageId failed; retrying the whole batch")
+    unresolved = await _settle(worker.queue, result)
+    failures = [i for i in result.failure_ids() if i in unresolved]
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failures]}
+
+
+async def _settle(queue: DeadLetterRoute, result: BatchResult) -> set[str]:
+    """Copy dead messages to the DLQ and shorten retries; the ids still to report."""
+    copied = await asyncio.gather(*(_copy_to_dlq(queue, dead) for dead in result.dead))
+    await _shorten_visibility(queue, result.retried)
+    lost = {dead.message.id for dead, ok in zip(result.dead, copied, strict=True) if not ok}
+    return lost | {retry.message.id for retry in result.retried}
+
+
+async def _copy_to_dlq(queue: DeadLetterRoute, dead: Dead) -> bool:
+    try:
+        await queue.copy_to_dead_letter_queue(dead.message, dead.reason)
+    except Exception:
+        log.warning("could not dead-letter %s; reporting it failed", dead.message.id, exc_info=True)
+        return False
+    return True
+
+
+async def _shorten_visibility(queue: DeadLetterRoute, retried: Sequence[Retry]) -> None:
+    if not retried:
+        return
+    try:
+        await queue.change_visibility_batch(
+            [VisibilityChange(r.message.receipt, r.delay) for r in retried]
+        )
+    except Exception:
+        log.warning(
+            "could not shorten the visibility of %d retried message(s); they return after "
+            "the queue's visibility timeout",
+            len(retried),
+            exc_info=True,
+        )
+
+
+def messages_from_event(event: Mapping[str, Any]) -> list[Message]:
+    """The event's records as messages; ``ValueError`` when it has no ``Records`` list."""
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise ValueError("not an SQS event: no Records list")
+    return [message_from_record(record) for record in records]
+
+
+def message_from_record(record: object) -> Message:
+    """One SQS event record as a :class:`Message`; missing fields become empty (a missing
+    body fails that message alone, a missing id fails the batch)."""
+    if not isinstance(record, Mapping):
+        return Message("", "", "", 1)
+    return Message(
+        id=_text(record.get("messageId")),
+        receipt=_text(record.get("receiptHandle")),
+        body=_text(record.get("body")),
+        receive_count=_receive_count(record.get("attributes")),
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _receive_count(attributes: object) -> int:
+    if not isinstance(attributes, Mapping):
+        return 1
+    try:
+        return max(int(attributes.get("ApproximateReceiveCount", 1)), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+# --- the runtime of a real container ------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
+    """The worker the composition root builds from ``settings`` (database, store, decoding
+    pool, and the SQS queue of ``FILEGATE_QUEUE_URL``, also used for its dead-letter queue).
+
+    Raises ``ConfigurationError`` unless the queue is an ``sqs://`` queue: Lambda's event
+    source is SQS, and dead messages must reach that queue's dead-letter queue.
+    """
+    async with open_worker_runtime(settings) as runtime:
+        if not isinstance(runtime.queue, SqsQueue):
+            raise ConfigurationError(
+                "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
+            )
+        yield LambdaWorker(runtime.processor(), runtime.queue)
+
+
+def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:
+    return open_lambda_worker(Settings())
+
+
+handler = make_handler(_open_worker_from_environment)
+"""The Lambda entry point, ``filegate.worker.aws_lambda.handler``: services are built from
+the ``FILEGATE_*`` environment on the first invocation, once per container."""
