@@ -1,15 +1,19 @@
 """The composition root: builds every adapter and service from ``Settings``, once.
 
-Backends are chosen by URL scheme: ``sqlite://``/``postgresql://`` for metadata,
-``file://`` for the local object store, ``sql://`` for the table queue.
+Backends are chosen by URL scheme, and nothing else changes between shapes:
+
+* database: ``sqlite:///…`` or ``postgresql://…``
+* store: ``file://…`` (the local store, served by the API) or ``s3://bucket/prefix?…``
+* queue: ``sql://NAME`` (a table in the database) or ``sqs://NAME?…``
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,16 +24,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.image_pool import ProcessPoolInspector
 from filegate.adapters.queue_sql import SqlQueue
+from filegate.adapters.queue_sqs import open_sqs_queue
 from filegate.adapters.repository_sql import SqlRepository
+from filegate.adapters.s3_url import parse_s3_url
 from filegate.adapters.sql_engine import create_engine, is_sqlite
 from filegate.adapters.sql_migrate import migrate
+from filegate.adapters.sqs_url import parse_sqs_url
 from filegate.adapters.store_local import LocalObjectStore
+from filegate.adapters.store_s3 import S3ObjectStore, S3StoreConfig, open_s3_store
 from filegate.adapters.tokens import TokenAuthority
-from filegate.adapters.upload_ledger import SqlUploadLedger
+from filegate.adapters.upload_ledger import SeparateUploadLedger, SqlUploadLedger
 from filegate.adapters.url_signing import UrlSigner
-from filegate.config import Settings, resolve_secret
+from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
-from filegate.domain.ports import Clock
+from filegate.domain.ports import (
+    Clock,
+    DownloadSigner,
+    FileRepository,
+    ObjectStore,
+    Queue,
+    UploadLedger,
+    UploadSigner,
+)
 from filegate.http.app import create_app
 from filegate.http.context import ApiContext
 from filegate.http.store_routes import store_router
@@ -50,15 +66,25 @@ class ConfigurationError(Exception):
 
 
 @dataclass(frozen=True)
+class Store:
+    """The object store and what it can do, whichever adapter it is."""
+
+    objects: ObjectStore
+    uploads: UploadSigner
+    downloads: DownloadSigner
+    local: LocalObjectStore | None = None
+
+
+@dataclass(frozen=True)
 class Runtime:
     """Everything one process needs, built from one ``Settings``."""
 
     settings: Settings
     clock: Clock
     engine: AsyncEngine
-    repository: SqlRepository
-    queue: SqlQueue
-    store: LocalObjectStore
+    repository: FileRepository
+    queue: Queue
+    store: Store
     tokens: TokenAuthority
     registrar: Registrar
     files: FileService
@@ -73,23 +99,26 @@ class Runtime:
             files=self.files,
             uploads=self.uploads,
             repository=self.repository,
-            store=self.store,
+            store=self.store.objects,
             queue=self.queue,
             max_batch=self.settings.max_batch_registrations,
             cors_origins=self.settings.cors_origins,
+            max_request_bytes=self.settings.max_request_bytes,
         )
 
     def app(self) -> FastAPI:
         """The HTTP app, with the local store's routes when the store is local."""
-        routers: tuple[APIRouter, ...] = (store_router(self.store, self.uploads),)
+        local = self.store.local
+        routers: tuple[APIRouter, ...] = (store_router(local, self.uploads),) if local else ()
         return create_app(self.api_context(), routers)
+
+    def processor(self) -> BatchProcessor:
+        """The batch processor shared by the worker loop and the Lambda handler."""
+        return BatchProcessor(self.verifier, retry_policy(self.settings))
 
     def consumer(self) -> Consumer:
         """The upload-event consumer loop, configured from the settings."""
         s = self.settings
-        retry = RetryPolicy(
-            base=timedelta(seconds=s.retry_base_seconds), cap=timedelta(seconds=s.retry_max_seconds)
-        )
         config = ConsumerConfig(
             batch_size=s.batch_size,
             batch_window=timedelta(seconds=s.batch_window_seconds),
@@ -97,17 +126,29 @@ class Runtime:
             concurrency=s.worker_concurrency,
             shutdown_grace=timedelta(seconds=s.shutdown_grace_seconds),
         )
-        return Consumer(self.queue, BatchProcessor(self.verifier, retry), config)
+        return Consumer(self.queue, self.processor(), config)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """Backoff of retried messages, from the settings."""
+    return RetryPolicy(
+        base=timedelta(seconds=settings.retry_base_seconds),
+        cap=timedelta(seconds=settings.retry_max_seconds),
+    )
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Build the runtime; close pools, engines and worker processes on exit.
+async def open_runtime(
+    settings: Settings, clock: Clock | None = None, *, needs_secret: bool = True
+) -> AsyncIterator[Runtime]:
+    """Build the runtime; close clients, pools, engines and decode processes on exit.
 
     The embedded SQLite database is migrated automatically; others need ``filegate migrate``.
+    A worker-only process (``needs_secret=False``) signs and verifies nothing, so it runs
+    without the secret when none is configured.
     """
     clock = clock or SystemClock()
-    secret = resolve_secret(settings)
+    secret = _secret(settings, needs_secret)
     if is_sqlite(settings.database_url):
         migrate(settings.database_url)
     async with AsyncExitStack() as stack:
@@ -115,6 +156,9 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             settings.database_url, settings.db_pool_size, settings.db_max_overflow
         )
         stack.push_async_callback(engine.dispose)
+        store = await _open_store(settings, clock, secret, stack)
+        repository = SqlRepository(engine, clock)
+        queue, ledger = await _open_queue(settings, engine, clock, repository, stack)
         inspector = ProcessPoolInspector(
             _image_limits(settings),
             workers=settings.decode_workers,
@@ -122,7 +166,62 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> AsyncI
             memory_limit_mb=settings.decode_memory_mb,
         )
         stack.push_async_callback(inspector.close)
-        yield _assemble(settings, clock, secret, engine, inspector)
+        yield _assemble(
+            settings, clock, secret, engine, store, repository, queue, ledger, inspector
+        )
+
+
+def open_worker_runtime(settings: Settings) -> AbstractAsyncContextManager[Runtime]:
+    """The runtime of a process that only consumes events (worker, AWS Lambda)."""
+    return open_runtime(settings, needs_secret=False)
+
+
+def _secret(settings: Settings, needs_secret: bool) -> str:
+    try:
+        return resolve_secret(settings)
+    except InsecureSecret:
+        if needs_secret:
+            raise
+        return secrets.token_urlsafe(32)  # never used to sign anything another process checks
+
+
+async def _open_store(
+    settings: Settings, clock: Clock, secret: str, stack: AsyncExitStack
+) -> Store:
+    scheme = urlsplit(settings.store_url).scheme
+    if scheme == "file":
+        local = LocalObjectStore(
+            _local_root(settings.store_url),
+            settings.public_url,
+            url_signer(settings, secret),
+            clock,
+        )
+        return Store(local, local, local, local)
+    if scheme == "s3":
+        config = S3StoreConfig(multipart_threshold=settings.multipart_threshold)
+        s3: S3ObjectStore = await stack.enter_async_context(
+            open_s3_store(parse_s3_url(settings.store_url), clock, config)
+        )
+        return Store(s3, s3, s3)
+    raise ConfigurationError(f"unsupported store URL scheme: {scheme!r}")
+
+
+async def _open_queue(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    repository: FileRepository,
+    stack: AsyncExitStack,
+) -> tuple[Queue, UploadLedger]:
+    parts = urlsplit(settings.queue_url)
+    if parts.scheme == "sql":
+        name = (parts.netloc + parts.path).strip("/") or "events"
+        queue = SqlQueue(engine, clock, name=name, max_receives=settings.max_receives)
+        return queue, SqlUploadLedger(engine, clock, name)
+    if parts.scheme == "sqs":
+        sqs = await stack.enter_async_context(open_sqs_queue(parse_sqs_url(settings.queue_url)))
+        return sqs, SeparateUploadLedger(repository, sqs)
+    raise ConfigurationError(f"unsupported queue URL scheme: {parts.scheme!r}")
 
 
 def _assemble(
@@ -130,17 +229,17 @@ def _assemble(
     clock: Clock,
     secret: str,
     engine: AsyncEngine,
+    store: Store,
+    repository: FileRepository,
+    queue: Queue,
+    ledger: UploadLedger,
     inspector: ProcessPoolInspector,
 ) -> Runtime:
-    repository = SqlRepository(engine, clock)
-    queue_name = _sql_queue_name(settings.queue_url)
-    queue = SqlQueue(engine, clock, name=queue_name, max_receives=settings.max_receives)
-    store = LocalObjectStore(
-        _local_root(settings.store_url), settings.public_url, url_signer(settings, secret), clock
-    )
-    ledger = SqlUploadLedger(engine, clock, queue_name)
     uploads = UploadRecorder(
-        repository, store, ledger, encode_object_created, clock, settings.expiry_grace
+        repository, store.objects, ledger, encode_object_created, clock, settings.expiry_grace
+    )
+    files = FileService(
+        repository, store.objects, store.downloads, clock, settings.download_url_ttl
     )
     return Runtime(
         settings=settings,
@@ -150,11 +249,11 @@ def _assemble(
         queue=queue,
         store=store,
         tokens=TokenAuthority(secret, clock, settings.jwt_algorithm, settings.jwt_public_key),
-        registrar=Registrar(repository, store, clock, _registration_policy(settings)),
-        files=FileService(repository, store, store, clock, settings.download_url_ttl),
+        registrar=Registrar(repository, store.uploads, clock, _registration_policy(settings)),
+        files=files,
         uploads=uploads,
-        verifier=Verifier(repository, store, inspector, local_paths=store),
-        sweeper=ExpirySweeper(repository, store, clock, settings.expiry_grace),
+        verifier=Verifier(repository, store.objects, inspector, local_paths=store.local),
+        sweeper=ExpirySweeper(repository, store.objects, uploads, clock, settings.expiry_grace),
     )
 
 
@@ -167,9 +266,8 @@ def url_signer(settings: Settings, secret: str) -> UrlSigner:
 
 
 def _derived_key(secret: str, key_id: str) -> bytes:
-    return hmac.new(
-        secret.encode(), f"filegate/url-signing/{key_id}".encode(), hashlib.sha256
-    ).digest()
+    message = f"filegate/url-signing/{key_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
 def _registration_policy(settings: Settings) -> RegistrationPolicy:
@@ -191,13 +289,4 @@ def _image_limits(settings: Settings) -> ImageLimits:
 
 def _local_root(store_url: str) -> Path:
     parts = urlsplit(store_url)
-    if parts.scheme != "file":
-        raise ConfigurationError(f"unsupported store URL scheme: {parts.scheme!r}")
     return Path(parts.netloc + parts.path)
-
-
-def _sql_queue_name(queue_url: str) -> str:
-    parts = urlsplit(queue_url)
-    if parts.scheme != "sql":
-        raise ConfigurationError(f"unsupported queue URL scheme: {parts.scheme!r}")
-    return (parts.netloc + parts.path).strip("/") or "events"

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
@@ -77,6 +78,37 @@ def migrate(data_dir: DataDir = None) -> None:
     settings = _settings(data_dir=data_dir)
     apply(settings.database_url)
     console.print("database is up to date")
+
+
+@app.command()
+def setup(data_dir: DataDir = None) -> None:
+    """Provision the configured backends (idempotent): schema, bucket, CORS, queues, events."""
+    from filegate.provisioning import setup as provision
+
+    settings = _settings(data_dir=data_dir)
+    steps = asyncio.run(provision(settings))
+    table = Table("done", "", box=None)
+    for step in steps:
+        mark = {True: "[yellow]changed[/]", False: "[green]ok[/]", None: "[green]ensured[/]"}
+        table.add_row(mark[step.changed], step.what)
+    Console().print(table)
+
+
+@app.command()
+def doctor(data_dir: DataDir = None) -> None:
+    """Check the configured backends and say precisely what is wrong (exit 1 if anything)."""
+    from filegate.provisioning import doctor as diagnose
+
+    settings = _settings(data_dir=data_dir)
+    findings = asyncio.run(diagnose(settings))
+    table = Table("", "check", "finding", box=None)
+    for finding in findings:
+        table.add_row(
+            "[green]ok[/]" if finding.ok else "[red]FAIL[/]", finding.what, finding.detail
+        )
+    Console().print(table)
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(1)
 
 
 @app.command()

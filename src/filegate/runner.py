@@ -11,7 +11,7 @@ from datetime import timedelta
 import uvicorn
 from rich.console import Console
 
-from filegate.bootstrap import Runtime, open_runtime
+from filegate.bootstrap import Runtime, open_runtime, open_worker_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
 from filegate.worker.consumer import install_signal_handlers
@@ -54,7 +54,7 @@ async def run_server(settings: Settings, with_worker: bool, out: Console) -> Non
 async def run_worker(settings: Settings) -> None:
     """Consume upload events and run maintenance until SIGTERM/SIGINT."""
     _configure_logging()
-    async with open_runtime(settings) as runtime:
+    async with open_worker_runtime(settings) as runtime:
         stop = asyncio.Event()
         install_signal_handlers(stop)
         await asyncio.gather(*_worker_jobs(runtime, stop))
