@@ -40,6 +40,7 @@ from filegate.domain.clock import SystemClock
 from filegate.domain.ports import (
     Clock,
     DownloadSigner,
+    EventKeys,
     FileRepository,
     ObjectStore,
     Queue,
@@ -73,6 +74,7 @@ class Store:
     uploads: UploadSigner
     downloads: DownloadSigner
     local: LocalObjectStore | None = None
+    event_keys: EventKeys | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,7 @@ async def _open_store(
         s3: S3ObjectStore = await stack.enter_async_context(
             open_s3_store(parse_s3_url(settings.store_url), clock, config)
         )
-        return Store(s3, s3, s3)
+        return Store(s3, s3, s3, event_keys=s3)
     raise ConfigurationError(f"unsupported store URL scheme: {scheme!r}")
 
 
@@ -252,7 +254,13 @@ def _assemble(
         registrar=Registrar(repository, store.uploads, clock, _registration_policy(settings)),
         files=files,
         uploads=uploads,
-        verifier=Verifier(repository, store.objects, inspector, local_paths=store.local),
+        verifier=Verifier(
+            repository,
+            store.objects,
+            inspector,
+            local_paths=store.local,
+            event_keys=store.event_keys,
+        ),
         sweeper=ExpirySweeper(repository, store.objects, uploads, clock, settings.expiry_grace),
     )
 

@@ -1,34 +1,50 @@
-"""One real embedded server per module, and an HTTP client that talks to it."""
+"""The deployments the end-to-end suite runs against, and an HTTP client.
+
+``shape`` runs a test on both shapes: ``embedded`` (one ``filegate serve``: SQLite, local
+folder, table queue) and ``distributed`` (PostgreSQL, S3 and SQS on moto, two API
+processes and two worker processes, provisioned by ``filegate setup``). Tests of what only
+the local store enforces (signatures, lengths, checksums while streaming) use ``embedded``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.server import RunningServer, running_server
+from tests.e2e.shapes import Distributed, Embedded, Shape, running_distributed, running_embedded
+from tests.services import postgres_reachable, require, scratch_database
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    with running_server(data_dir, env={"FILEGATE_BATCH_WINDOW_SECONDS": "0.2"}) as running:
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded]:
+    with running_embedded(tmp_path_factory.mktemp("embedded") / "data") as running:
         yield running
 
 
-@pytest.fixture(scope="module")
-def alice(server: RunningServer) -> str:
-    return server.token(user="alice")
+@pytest.fixture(scope="session")
+def distributed(
+    tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str
+) -> Iterator[Distributed]:
+    reachable, why = postgres_reachable()
+    require("PostgreSQL", reachable, why)
+    data_dir = tmp_path_factory.mktemp("distributed") / "data"
+    with (
+        scratch_database() as database_url,
+        running_distributed(data_dir, database_url, moto_endpoint) as running,
+    ):
+        yield running
+
+
+@pytest.fixture(params=["embedded", "distributed"])
+def shape(request: pytest.FixtureRequest) -> Shape:
+    """Each deployment shape in turn."""
+    deployment: Shape = request.getfixturevalue(request.param)
+    return deployment
 
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=30) as client:
         yield client
-
-
-def object_files(data_dir: Path, file_id: str) -> list[Path]:
-    """Every file under the data folder whose name mentions ``file_id`` (objects, temps)."""
-    return [p for p in data_dir.rglob("*") if p.is_file() and file_id in p.name]

@@ -440,3 +440,12 @@ async def test_object_keys_the_core_never_makes_are_refused(s3: Harness) -> None
     for key in ("", "/abs", "a/../b", "a/./b", "a\x00b", "k" * 1100):
         with pytest.raises(ValueError):
             s3.store.sign_download(key, "f", "image/png", timedelta(minutes=1))
+
+
+# -- event keys ----------------------------------------------------------------------------
+
+
+async def test_event_keys_lose_the_prefix_and_foreign_keys_are_refused(s3: Harness) -> None:
+    assert s3.store.key_of_event(f"{PREFIX}ab12/f00d") == "ab12/f00d"
+    assert s3.store.key_of_event("elsewhere/ab12/f00d") is None
+    assert s3.store.key_of_event(PREFIX) is None

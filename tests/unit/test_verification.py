@@ -298,3 +298,49 @@ async def test_a_file_deleted_during_verification_stays_deleted(h: Harness) -> N
     after = await h.current(record)
     assert after.state is FileState.DELETED
     assert [t.to_state for t in await h.repository.history(record.id)][-1] is FileState.DELETED
+
+
+class PrefixedKeys:
+    """Event keys as a prefixed S3 store's notifications name them."""
+
+    def key_of_event(self, event_key: str) -> str | None:
+        return event_key.removeprefix("uploads/") if event_key.startswith("uploads/") else None
+
+
+def _prefixed(h: Harness, tmp_path: Path) -> Verifier:
+    return Verifier(
+        h.repository, h.store, h.inspector, scratch_dir=tmp_path, event_keys=PrefixedKeys()
+    )
+
+
+async def test_event_keys_are_mapped_back_to_filegate_keys(h: Harness, tmp_path: Path) -> None:
+    record = await h.file()
+
+    await _prefixed(h, tmp_path).handle(
+        ObjectCreated(f"uploads/{record.object_key}", len(DATA), "etag")
+    )
+
+    assert (await h.current(record)).state is FileState.READY
+
+
+async def test_events_for_keys_outside_the_store_are_ignored(h: Harness, tmp_path: Path) -> None:
+    record = await h.file()
+
+    await _prefixed(h, tmp_path).handle(ObjectCreated(record.object_key, len(DATA), "etag"))
+
+    assert (await h.current(record)).state is FileState.UPLOADED
+
+
+async def test_the_applied_sequencer_is_recorded(h: Harness) -> None:
+    record = await h.file()
+    await h.verifier.handle(ObjectCreated(record.object_key, len(DATA), "etag", "00A2"))
+    applied = await h.current(record)
+    assert (applied.state, applied.last_sequencer) == (FileState.READY, "00A2")
+
+
+async def test_an_event_older_than_the_last_applied_one_is_dropped(h: Harness) -> None:
+    record = await h.file(last_sequencer="00A2")
+    await h.verifier.handle(ObjectCreated(record.object_key, len(DATA), "etag", "00A1"))
+    assert (await h.current(record)).state is FileState.UPLOADED
+    await h.verifier.handle(ObjectCreated(record.object_key, len(DATA), "etag", "00A3"))
+    assert (await h.current(record)).state is FileState.READY

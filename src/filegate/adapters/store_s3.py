@@ -378,6 +378,12 @@ class S3ObjectStore:
 
     # -- keys ----------------------------------------------------------------------------
 
+    def key_of_event(self, event_key: str) -> str | None:
+        """filegate's key for an S3 event's object key: the prefix removed (``EventKeys``)."""
+        if not event_key.startswith(self._prefix) or len(event_key) == len(self._prefix):
+            return None
+        return event_key[len(self._prefix) :]
+
     def _object_key(self, key: str) -> str:
         """``prefix + key``; ``ValueError`` for a key the core would never make."""
         if not key or key.startswith("/") or any(ord(ch) < 0x20 for ch in key):

@@ -20,7 +20,13 @@ from filegate.domain.models import (
     RejectionReason,
     StateChange,
 )
-from filegate.domain.ports import FileRepository, ImageInspector, LocalPaths, ObjectStore
+from filegate.domain.ports import (
+    EventKeys,
+    FileRepository,
+    ImageInspector,
+    LocalPaths,
+    ObjectStore,
+)
 from filegate.domain.sequencer import is_stale
 from filegate.domain.states import AWAITING_VERIFICATION, FileState
 
@@ -55,16 +61,19 @@ class Verifier:
         inspector: ImageInspector,
         local_paths: LocalPaths | None = None,
         scratch_dir: Path | None = None,
+        event_keys: EventKeys | None = None,
     ) -> None:
         self._repository = repository
         self._store = store
         self._inspector = inspector
         self._local_paths = local_paths
         self._scratch_dir = scratch_dir
+        self._event_keys = event_keys
 
     async def handle(self, event: ObjectCreated) -> None:
         """Verify the file stored under ``event.key`` unless it is unknown or already final."""
-        record = await self._repository.get_by_key(event.key)
+        key = self._event_keys.key_of_event(event.key) if self._event_keys else event.key
+        record = await self._repository.get_by_key(key) if key else None
         if record is None or record.state not in AWAITING_VERIFICATION:
             log.info("event without a waiting file", extra={"key": event.key})
             return

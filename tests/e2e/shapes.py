@@ -1,0 +1,154 @@
+"""The two deployment shapes the end-to-end suite runs against, behind one interface."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from tests.e2e.server import (
+    RunningServer,
+    mint_token,
+    run_command,
+    running_server,
+    start_process,
+    stop,
+)
+from tests.support.moto_server import REGION, s3_client
+
+TEST_ENV = {"FILEGATE_BATCH_WINDOW_SECONDS": "0.2", "FILEGATE_DECODE_WORKERS": "1"}
+
+
+class Shape(Protocol):
+    """A running deployment as a client sees it."""
+
+    name: str
+
+    @property
+    def url(self) -> str:
+        """Base URL of the (first) API process."""
+        ...
+
+    @property
+    def urls(self) -> list[str]:
+        """Base URLs of every API process."""
+        ...
+
+    def token(self, user: str | None = None, session: str | None = None) -> str: ...
+
+    def stored_objects(self, file_id: str) -> list[str]:
+        """Stored objects (and temporary files) whose name mentions ``file_id``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One ``filegate serve`` process: SQLite, local folder, table queue."""
+
+    server: RunningServer
+    name: str = "embedded"
+    _tokens: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.server.url]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.server.data_dir
+
+    def token(self, user: str | None = None, session: str | None = None) -> str:
+        if (user, session) not in self._tokens:
+            self._tokens[user, session] = self.server.token(user=user, session=session)
+        return self._tokens[user, session]
+
+    def stored_objects(self, file_id: str) -> list[str]:
+        return [str(p) for p in self.data_dir.rglob("*") if p.is_file() and file_id in p.name]
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """PostgreSQL + S3 + SQS (moto), two API processes and two worker processes."""
+
+    apis: list[RunningServer]
+    env: dict[str, str]
+    data_dir: Path
+    endpoint: str
+    bucket: str
+    workers: list[Any] = field(default_factory=list)
+    name: str = "distributed"
+    _tokens: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.apis[0].url
+
+    @property
+    def urls(self) -> list[str]:
+        return [api.url for api in self.apis]
+
+    def token(self, user: str | None = None, session: str | None = None) -> str:
+        if (user, session) not in self._tokens:
+            self._tokens[user, session] = mint_token(self.data_dir, self.env, user, session)
+        return self._tokens[user, session]
+
+    def stored_objects(self, file_id: str) -> list[str]:
+        listing = s3_client(self.endpoint).list_objects_v2(Bucket=self.bucket)
+        return [o["Key"] for o in listing.get("Contents", []) if file_id in o["Key"]]
+
+
+@contextmanager
+def running_embedded(data_dir: Path) -> Iterator[Embedded]:
+    with running_server(data_dir, env=TEST_ENV) as server:
+        yield Embedded(server)
+
+
+@contextmanager
+def running_distributed(
+    data_dir: Path, database_url: str, moto_endpoint: str, apis: int = 2, workers: int = 2
+) -> Iterator[Distributed]:
+    """Provision with ``filegate setup``, then run API and worker processes."""
+    suffix = uuid.uuid4().hex[:10]
+    bucket, queue = f"filegate-{suffix}", f"filegate-events-{suffix}"
+    aws = f"endpoint_url={moto_endpoint}&region={REGION}"
+    env = {
+        **TEST_ENV,
+        "FILEGATE_DATABASE_URL": database_url,
+        "FILEGATE_STORE_URL": f"s3://{bucket}/uploads/?{aws}&path_style=true",
+        "FILEGATE_QUEUE_URL": f"sqs://{queue}?{aws}",
+        "FILEGATE_VISIBILITY_TIMEOUT_SECONDS": "30",
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    run_command(data_dir, env, "setup")
+    with ExitStack() as stack:
+        worker_processes = [start_process(data_dir, env, "worker")[0] for _ in range(workers)]
+        for process in worker_processes:
+            stack.callback(stop, process)
+        servers = [
+            stack.enter_context(running_server(data_dir, env, args=("--no-worker",)))
+            for _ in range(apis)
+        ]
+        _wait_for_workers(worker_processes)
+        yield Distributed(servers, env, data_dir, moto_endpoint, bucket, worker_processes)
+
+
+def _wait_for_workers(processes: list[Any], settle_seconds: float = 1.0) -> None:
+    """Workers have no port to poll: make sure none died at start."""
+    time.sleep(settle_seconds)
+    dead = [p.args for p in processes if p.poll() is not None]
+    if dead:
+        raise RuntimeError(f"worker processes exited at start: {dead}")
+
+
+def api_get(client: httpx.Client, url: str, token: str) -> httpx.Response:
+    return client.get(url, headers={"Authorization": f"Bearer {token}"})
