@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from filegate.adapters.image_pool import ProcessPoolInspector
 from filegate.adapters.queue_sql import SqlQueue
 from filegate.adapters.queue_sqs import open_sqs_queue
+from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
 from filegate.adapters.repository_sql import SqlRepository
 from filegate.adapters.s3_url import parse_s3_url
 from filegate.adapters.sql_engine import create_engine, is_sqlite
@@ -42,20 +43,25 @@ from filegate.domain.ports import (
     DownloadSigner,
     EventKeys,
     FileRepository,
+    MultipartUploads,
+    ObjectLister,
     ObjectStore,
     Queue,
     UploadLedger,
     UploadSigner,
 )
+from filegate.guests import GuestDeps, Guests, build_guests
 from filegate.http.app import create_app
 from filegate.http.context import ApiContext
 from filegate.http.store_routes import store_router
 from filegate.imaging import ImageLimits
 from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
+from filegate.services.multipart import MultipartService
 from filegate.services.registration import Registrar, RegistrationPolicy
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
+from filegate.upkeep import Upkeep, UpkeepDeps, build_upkeep, quota_limits
 from filegate.worker.batch import BatchProcessor
 from filegate.worker.consumer import Consumer, ConsumerConfig
 from filegate.worker.events import encode_object_created
@@ -75,6 +81,8 @@ class Store:
     downloads: DownloadSigner
     local: LocalObjectStore | None = None
     event_keys: EventKeys | None = None
+    multipart: MultipartUploads | None = None
+    lister: ObjectLister | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ class Runtime:
     uploads: UploadRecorder
     verifier: Verifier
     sweeper: ExpirySweeper
+    guests: Guests
+    upkeep: Upkeep
+    multipart: MultipartService | None = None
 
     def api_context(self) -> ApiContext:
         return ApiContext(
@@ -104,8 +115,17 @@ class Runtime:
             store=self.store.objects,
             queue=self.queue,
             max_batch=self.settings.max_batch_registrations,
+            authenticator=self.guests.authenticator,
+            intake=self.guests.intake,
+            sessions=self.guests.sessions,
+            grants=self.guests.grants,
+            public_url=self.settings.public_url,
             cors_origins=self.settings.cors_origins,
             max_request_bytes=self.settings.max_request_bytes,
+            multipart=self.multipart,
+            retention=self.upkeep.retention,
+            history=self.upkeep.history,
+            quotas=self.upkeep.quotas,
         )
 
     def app(self) -> FastAPI:
@@ -116,7 +136,8 @@ class Runtime:
 
     def processor(self) -> BatchProcessor:
         """The batch processor shared by the worker loop and the Lambda handler."""
-        return BatchProcessor(self.verifier, retry_policy(self.settings))
+        tasks = {**self.guests.tasks, **self.upkeep.tasks}
+        return BatchProcessor(self.verifier, retry_policy(self.settings), tasks=tasks)
 
     def consumer(self) -> Consumer:
         """The upload-event consumer loop, configured from the settings."""
@@ -198,13 +219,13 @@ async def _open_store(
             url_signer(settings, secret),
             clock,
         )
-        return Store(local, local, local, local)
+        return Store(local, local, local, local, lister=local)
     if scheme == "s3":
         config = S3StoreConfig(multipart_threshold=settings.multipart_threshold)
         s3: S3ObjectStore = await stack.enter_async_context(
             open_s3_store(parse_s3_url(settings.store_url), clock, config)
         )
-        return Store(s3, s3, s3, event_keys=s3)
+        return Store(s3, s3, s3, event_keys=s3, multipart=s3)
     raise ConfigurationError(f"unsupported store URL scheme: {scheme!r}")
 
 
@@ -243,6 +264,15 @@ def _assemble(
     files = FileService(
         repository, store.objects, store.downloads, clock, settings.download_url_ttl
     )
+    queries = SqlLifecycleRepository(engine)
+    registrar = Registrar(
+        repository,
+        store.uploads,
+        clock,
+        _registration_policy(settings, store),
+        quotas=quota_limits(settings),
+        duplicates=queries if settings.dedupe else None,
+    )
     return Runtime(
         settings=settings,
         clock=clock,
@@ -251,7 +281,7 @@ def _assemble(
         queue=queue,
         store=store,
         tokens=TokenAuthority(secret, clock, settings.jwt_algorithm, settings.jwt_public_key),
-        registrar=Registrar(repository, store.uploads, clock, _registration_policy(settings)),
+        registrar=registrar,
         files=files,
         uploads=uploads,
         verifier=Verifier(
@@ -262,6 +292,24 @@ def _assemble(
             event_keys=store.event_keys,
         ),
         sweeper=ExpirySweeper(repository, store.objects, uploads, clock, settings.expiry_grace),
+        guests=build_guests(
+            settings,
+            GuestDeps(engine, clock, secret, repository, store.objects, queue, registrar, uploads),
+        ),
+        multipart=_multipart(settings, clock, store, repository, uploads),
+        upkeep=build_upkeep(
+            settings,
+            UpkeepDeps(
+                queries,
+                clock,
+                repository,
+                store.objects,
+                queue,
+                uploads,
+                store.lister,
+                store.multipart,
+            ),
+        ),
     )
 
 
@@ -278,12 +326,32 @@ def _derived_key(secret: str, key_id: str) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
-def _registration_policy(settings: Settings) -> RegistrationPolicy:
+def _registration_policy(settings: Settings, store: Store) -> RegistrationPolicy:
     return RegistrationPolicy(
         max_size=settings.max_file_size,
         allowed_types=frozenset(settings.allowed_types),
         upload_window=settings.upload_window,
         upload_url_ttl=settings.upload_url_ttl,
+        multipart_threshold=settings.multipart_threshold if store.multipart else None,
+    )
+
+
+def _multipart(
+    settings: Settings,
+    clock: Clock,
+    store: Store,
+    repository: FileRepository,
+    uploads: UploadRecorder,
+) -> MultipartService | None:
+    if store.multipart is None:
+        return None
+    return MultipartService(
+        repository,
+        store.multipart,
+        uploads,
+        clock,
+        settings.upload_url_ttl,
+        settings.multipart_threshold,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
@@ -87,11 +87,10 @@ def setup(data_dir: DataDir = None) -> None:
 
     settings = _settings(data_dir=data_dir)
     steps = asyncio.run(provision(settings))
-    table = Table("done", "", box=None)
+    marks = {True: "[yellow]changed[/]", False: "[green]ok[/]     ", None: "[green]ensured[/]"}
+    out = Console(soft_wrap=True)
     for step in steps:
-        mark = {True: "[yellow]changed[/]", False: "[green]ok[/]", None: "[green]ensured[/]"}
-        table.add_row(mark[step.changed], step.what)
-    Console().print(table)
+        out.print(f"{marks[step.changed]}  {escape(step.what)}", highlight=False)
 
 
 @app.command()
@@ -101,14 +100,27 @@ def doctor(data_dir: DataDir = None) -> None:
 
     settings = _settings(data_dir=data_dir)
     findings = asyncio.run(diagnose(settings))
-    table = Table("", "check", "finding", box=None)
+    out = Console(soft_wrap=True)
     for finding in findings:
-        table.add_row(
-            "[green]ok[/]" if finding.ok else "[red]FAIL[/]", finding.what, finding.detail
-        )
-    Console().print(table)
+        mark = "[green]ok  [/]" if finding.ok else "[red]FAIL[/]"
+        out.print(f"{mark}  {escape(finding.what)}: {escape(finding.detail)}", highlight=False)
     if not all(finding.ok for finding in findings):
         raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(data_dir: DataDir = None) -> None:
+    """Repair what the database and the store disagree on; print what was done."""
+    from rich.table import Table
+
+    from filegate.runner import run_reconcile
+
+    settings = _settings(data_dir=data_dir)
+    result = asyncio.run(run_reconcile(settings))
+    table = Table("action", "count", title="reconcile")
+    for name, count in result.counts().items():
+        table.add_row(name.replace("_", " "), str(count))
+    Console().print(table)
 
 
 @app.command()

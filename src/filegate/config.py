@@ -81,6 +81,38 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
+    session_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    """Lifetime of a guest session (and of its token)."""
+    session_rate_per_minute: int = Field(default=20, ge=0)
+    """Sessions one client address may open per minute; 0 turns the limit off."""
+    grant_default_uses: int = Field(default=20, ge=1)
+    grant_max_uses: int = Field(default=500, ge=1)
+    grant_default_ttl_seconds: int = Field(default=900, ge=1)
+    grant_max_ttl_seconds: int = Field(default=86400, ge=1)
+    purge_batch_size: int = Field(default=100, ge=1, le=1000)
+    """Files deleted per ``owner.purge`` message of an ended session."""
+
+    # Retention, quotas, deduplication and the reconciler (issue 4).
+    max_retention_days: int = Field(default=365, ge=1)
+    """Furthest ``retain_until`` of a file that is not pinned."""
+    lifecycle_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often the lifecycle sweep enqueues the deletion of files past their deadline."""
+    quota_max_pending: int = Field(default=0, ge=0)
+    """Registrations per owner waiting for bytes or verification; 0: unlimited."""
+    quota_max_files: int = Field(default=0, ge=0)
+    """Live files (registered, uploaded, ready) per owner; 0: unlimited."""
+    quota_max_bytes: int = Field(default=0, ge=0)
+    """Declared bytes of an owner's live files; 0: unlimited."""
+    dedupe: bool = True
+    """A registration declaring the SHA-256 of one of the owner's ready files returns it."""
+    reconcile_interval_seconds: float = Field(default=3600.0, ge=0)
+    """How often the worker reconciles database and store; 0: never (``filegate reconcile``)."""
+    reconcile_lost_event_after_seconds: int = Field(default=300, ge=0)
+    reconcile_stuck_after_seconds: int = Field(default=900, ge=0)
+    reconcile_orphan_grace_seconds: int = Field(default=86400, ge=0)
+    reconcile_ready_checks: int = Field(default=0, ge=0)
+    """READY files whose object is checked per periodic run (in rotation); 0: all."""
+
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:
         if not self.database_url:

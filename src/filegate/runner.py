@@ -14,6 +14,7 @@ from rich.console import Console
 from filegate.bootstrap import Runtime, open_runtime, open_worker_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
+from filegate.services.reconciler import ReconcileResult
 from filegate.worker.consumer import install_signal_handlers
 from filegate.worker.periodic import run_periodically
 
@@ -65,7 +66,28 @@ def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]
     return [
         runtime.consumer().run(stop),
         run_periodically(runtime.sweeper.sweep, interval, stop),
+        run_periodically(runtime.guests.sweeper.sweep, interval, stop),
+        *_upkeep_jobs(runtime, stop),
     ]
+
+
+def _upkeep_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    """The lifecycle sweep and, unless its interval is 0, the reconciler."""
+    settings = runtime.settings
+    lifecycle = timedelta(seconds=settings.lifecycle_interval_seconds)
+    jobs: list[Awaitable[None]] = [
+        run_periodically(runtime.upkeep.lifecycle.sweep, lifecycle, stop)
+    ]
+    if settings.reconcile_interval_seconds > 0:
+        reconcile = timedelta(seconds=settings.reconcile_interval_seconds)
+        jobs.append(run_periodically(runtime.upkeep.reconciler.run, reconcile, stop))
+    return jobs
+
+
+async def run_reconcile(settings: Settings) -> ReconcileResult:
+    """One reconciler pass over the configured backends (``filegate reconcile``)."""
+    async with open_worker_runtime(settings) as runtime:
+        return await runtime.upkeep.reconciler.run()
 
 
 async def _serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:

@@ -397,3 +397,22 @@ async def test_an_unreachable_database_raises_backend_unavailable(clock: ManualC
             await repository.add(make_record())
     finally:
         await engine.dispose()
+
+
+async def test_set_multipart_upload_only_once_and_only_while_registered(
+    repository: FileRepository,
+) -> None:
+    record = await repository.add(make_record())
+
+    first = await repository.set_multipart_upload(record.id, "upload-1")
+    second = await repository.set_multipart_upload(record.id, "upload-2")
+
+    assert first is not None and first.multipart_upload_id == "upload-1"
+    assert second is None
+    stored = await repository.get(record.id)
+    assert stored is not None and stored.multipart_upload_id == "upload-1"
+    other = await repository.add(make_record())
+    change = StateChange(FileState.EXPIRED, Actor.SWEEPER)
+    await repository.transition(other.id, FileState.REGISTERED, change)
+    assert await repository.set_multipart_upload(other.id, "late") is None
+    assert await repository.set_multipart_upload("no-such-file", "x") is None

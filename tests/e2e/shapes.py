@@ -22,6 +22,7 @@ from tests.e2e.server import (
 )
 from tests.support.moto_server import REGION, s3_client
 
+MULTIPART_THRESHOLD = 6 * 1024 * 1024
 TEST_ENV = {"FILEGATE_BATCH_WINDOW_SECONDS": "0.2", "FILEGATE_DECODE_WORKERS": "1"}
 
 
@@ -127,6 +128,7 @@ def running_distributed(
         "FILEGATE_STORE_URL": f"s3://{bucket}/uploads/?{aws}&path_style=true",
         "FILEGATE_QUEUE_URL": f"sqs://{queue}?{aws}",
         "FILEGATE_VISIBILITY_TIMEOUT_SECONDS": "30",
+        "FILEGATE_MULTIPART_THRESHOLD": str(MULTIPART_THRESHOLD),
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     run_command(data_dir, env, "setup")

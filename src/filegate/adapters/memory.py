@@ -25,6 +25,7 @@ from filegate.domain.models import (
     FileRecord,
     ImageInfo,
     Inspection,
+    ListedObject,
     Message,
     ObjectInfo,
     Page,
@@ -36,11 +37,15 @@ from filegate.domain.models import (
     VisibilityChange,
 )
 from filegate.domain.ports import Clock
+from filegate.domain.quotas import QuotaLimits, Usage, admission, usage_of
+from filegate.domain.retention import Retention, is_due
 from filegate.domain.states import FileState, can_transition
 
 
 class MemoryRepository:
-    """A ``FileRepository`` in a dict."""
+    """A ``FileRepository`` in a dict; also its retention, duplicate, usage and reconciler
+    queries (usage is counted from the files themselves, so it is always exact).
+    """
 
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
@@ -48,7 +53,12 @@ class MemoryRepository:
         self._history: list[Transition] = []
         self._idempotency: dict[tuple[str, str], str] = {}
 
-    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
+    async def add(
+        self,
+        record: FileRecord,
+        idempotency_key: str | None = None,
+        limits: QuotaLimits | None = None,
+    ) -> FileRecord:
         if idempotency_key is not None:
             existing = self._idempotency.get((record.owner, idempotency_key))
             if existing is not None:
@@ -57,6 +67,10 @@ class MemoryRepository:
             f.object_key == record.object_key for f in self._files.values()
         ):
             raise ValueError("duplicate file id or object key")
+        if limits is not None:
+            current = await self.usage(record.owner)
+            if (refusal := admission(current, limits, record.declared_size)) is not None:
+                raise refusal
         if idempotency_key is not None:
             self._idempotency[(record.owner, idempotency_key)] = record.id
         self._files[record.id] = record
@@ -130,6 +144,77 @@ class MemoryRepository:
             if f.state is FileState.REGISTERED and f.upload_expires_at < deadline
         ]
         return sorted(due, key=lambda f: f.upload_expires_at)[:limit]
+
+    async def set_multipart_upload(self, file_id: str, upload_id: str) -> FileRecord | None:
+        current = self._files.get(file_id)
+        if current is None or current.state is not FileState.REGISTERED:
+            return None
+        if current.multipart_upload_id is not None:
+            return None
+        updated = dataclasses.replace(
+            current, multipart_upload_id=upload_id, updated_at=self._clock.now()
+        )
+        self._files[file_id] = updated
+        return updated
+
+    async def set_retention(
+        self, file_id: str, expected_version: int, retention: Retention, now: datetime
+    ) -> FileRecord | None:
+        current = self._files.get(file_id)
+        if current is None or current.version != expected_version:
+            return None
+        if current.state is FileState.DELETED or is_due(current, now):
+            return None
+        updated = dataclasses.replace(
+            current,
+            retain_until=retention.retain_until,
+            pinned=retention.pinned,
+            updated_at=now,
+            version=current.version + 1,
+        )
+        self._files[file_id] = updated
+        return updated
+
+    async def retention_due(self, now: datetime, limit: int) -> list[FileRecord]:
+        due = [f for f in self._files.values() if is_due(f, now)]
+        return sorted(due, key=lambda f: (f.retain_until or now, f.id))[:limit]
+
+    async def ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
+        matches = [
+            f
+            for f in self._files.values()
+            if f.owner == owner and f.sha256 == sha256 and f.state is FileState.READY
+        ]
+        return min(matches, key=lambda f: (f.created_at, f.id), default=None)
+
+    async def usage(self, owner: str) -> Usage:
+        total = Usage()
+        for f in self._files.values():
+            if f.owner == owner:
+                total += usage_of(f.state, f.declared_size)
+        return total
+
+    async def recount_usage(self) -> int:
+        return 0  # counted from the files on every read: never wrong
+
+    async def in_state(
+        self, state: FileState, changed_before: datetime, after_id: str | None, limit: int
+    ) -> list[FileRecord]:
+        rows = sorted(
+            (
+                f
+                for f in self._files.values()
+                if f.state is state
+                and f.updated_at < changed_before
+                and (after_id is None or f.id > after_id)
+            ),
+            key=lambda f: f.id,
+        )
+        return rows[:limit]
+
+    async def states_by_key(self, object_keys: Sequence[str]) -> dict[str, FileState]:
+        wanted = set(object_keys)
+        return {f.object_key: f.state for f in self._files.values() if f.object_key in wanted}
 
 
 @dataclass
@@ -263,15 +348,30 @@ class MemoryQueue:
 
 
 class MemoryObjectStore:
-    """An ``ObjectStore`` in a dict; ``put`` stands in for an upload. The ETag is the SHA-256."""
+    """An ``ObjectStore`` (and ``ObjectLister``) in a dict; ``put`` stands in for an upload.
 
-    def __init__(self) -> None:
+    The ETag is the SHA-256; an object's last-modified time is the clock's time of its ``put``.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._objects: dict[str, bytes] = {}
+        self._modified: dict[str, datetime] = {}
 
     def put(self, key: str, data: bytes) -> ObjectInfo:
         """Store ``data`` under ``key`` (replacing any object there) and describe it."""
         self._objects[key] = bytes(data)
+        self._modified[key] = self._clock.now()
         return ObjectInfo(key, len(data), hashlib.sha256(data).hexdigest())
+
+    async def list_objects(self, prefix: str | None = None) -> AsyncIterator[ListedObject]:
+        snapshot = [
+            ListedObject(key, len(data), self._modified[key])
+            for key, data in sorted(self._objects.items())
+            if prefix is None or key.startswith(prefix)
+        ]
+        for listed in snapshot:  # the store may change while the caller iterates
+            yield listed
 
     async def head(self, key: str) -> ObjectInfo | None:
         data = self._objects.get(key)
@@ -288,6 +388,7 @@ class MemoryObjectStore:
 
     async def delete(self, key: str) -> None:
         self._objects.pop(key, None)
+        self._modified.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from filegate.adapters.sql_errors import is_unique_violation, translate_errors
 from filegate.adapters.sql_schema import file_transitions, files
+from filegate.adapters.sql_usage import apply_change, reserve
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import FileRecord, ImageInfo, Page, StateChange, Transition
 from filegate.domain.ports import Clock
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
 from filegate.domain.states import FileState, can_transition
 
 
@@ -30,19 +32,33 @@ class SqlRepository:
         self._engine = engine
         self._clock = clock
 
-    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
-        """Insert the row and its first history row together.
+    async def add(
+        self,
+        record: FileRecord,
+        idempotency_key: str | None = None,
+        limits: QuotaLimits | None = None,
+    ) -> FileRecord:
+        """Insert the row, its first history row and its usage together.
 
         A reused ``(owner, idempotency_key)`` returns the first file, also when two adds
-        race (the loser's unique violation is caught and the winner's row re-read). Any
-        other duplicate (id, object key) raises ``ValueError``.
+        race (the loser's unique violation is caught and the winner's row re-read), and
+        also when the owner is now over quota. Any other duplicate (id, object key) raises
+        ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
         """
         async with translate_errors():
             try:
                 async with self._engine.begin() as connection:
+                    await reserve(
+                        connection, record.owner, record.state, record.declared_size, limits
+                    )
                     await connection.execute(insert(files).values(_row_of(record, idempotency_key)))
                     first = _Step(None, record.state, None, "api")
                     await _append_history(connection, record.id, first, record.created_at)
+            except QuotaExceeded:
+                existing = await self._first_with_key(record.owner, idempotency_key)
+                if existing is None:
+                    raise
+                return existing
             except IntegrityError as exc:
                 if not is_unique_violation(exc):
                     raise
@@ -103,6 +119,21 @@ class SqlRepository:
             .limit(limit)
         )
 
+    async def set_multipart_upload(self, file_id: str, upload_id: str) -> FileRecord | None:
+        statement = (
+            update(files)
+            .where(
+                files.c.id == file_id,
+                files.c.state == FileState.REGISTERED.value,
+                files.c.multipart_upload_id.is_(None),
+            )
+            .values(multipart_upload_id=upload_id, updated_at=self._clock.now())
+            .returning(files)
+        )
+        async with translate_errors(), self._engine.begin() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else record_of(row)
+
     async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
         if key is None:
             return None
@@ -145,7 +176,10 @@ async def compare_and_set(
         return None
     step = _Step(expected, change.target, change.reason, change.actor.value)
     await _append_history(connection, file_id, step, now)
-    return record_of(row)
+    record = record_of(row)
+    delta = usage_change(expected, change.target, record.declared_size)
+    await apply_change(connection, record.owner, delta)
+    return record
 
 
 def record_of(row: Row[Any]) -> FileRecord:
@@ -171,6 +205,8 @@ def record_of(row: Row[Any]) -> FileRecord:
         metadata=values["metadata"],
         last_sequencer=values["last_sequencer"],
         multipart_upload_id=values["multipart_upload_id"],
+        retain_until=values["retain_until"],
+        pinned=bool(values["pinned"]),
     )
 
 
@@ -195,6 +231,8 @@ def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
         "idempotency_key": idempotency_key,
         "last_sequencer": record.last_sequencer,
         "multipart_upload_id": record.multipart_upload_id,
+        "retain_until": record.retain_until,
+        "pinned": record.pinned,
         **_image_columns(record.image),
     }
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -76,9 +78,14 @@ files = Table(
     Column("idempotency_key", String(200)),
     Column("last_sequencer", String(64)),
     Column("multipart_upload_id", String(1024)),
+    Column("retain_until", UTCDateTime),
+    Column("pinned", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("owner", "idempotency_key", name="uq_files_owner_idempotency_key"),
     Index("ix_files_owner_created", "owner", "created_at", "id"),
     Index("ix_files_state_deadline", "state", "upload_expires_at"),
+    Index("ix_files_retain_until", "retain_until"),
+    Index("ix_files_owner_sha256", "owner", "sha256"),
+    Index("ix_files_state_id", "state", "id"),
 )
 
 file_transitions = Table(
@@ -107,4 +114,62 @@ queue_messages = Table(
     Column("dead_reason", String(200)),
     Index("ix_queue_messages_queue_visible", "queue", "visible_at"),
     Index("ix_queue_messages_queue_sent", "queue", "sent_at"),
+)
+
+# Guest sessions, upload grants and rate-limit windows (migration 0003).
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("end_reason", String(20)),
+    Column("claimed_by", String(200)),
+    Column("client_hash", String(64)),
+    Column("purge_requested_at", UTCDateTime),
+    Column("purged_at", UTCDateTime),
+    Index("ix_sessions_expiry", "expires_at"),
+    Index("ix_sessions_purge", "purged_at", "purge_requested_at"),
+)
+
+upload_grants = Table(
+    "upload_grants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("uses_total", Integer, nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Index("ix_upload_grants_owner", "owner"),
+)
+
+grant_files = Table(
+    "grant_files",
+    metadata,
+    Column("grant_id", String(64), primary_key=True),
+    Column("file_id", String(40), primary_key=True),
+)
+
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Index("ix_rate_windows_start", "window_start"),
+)
+
+# Per-owner usage for quotas (migration 0004); see filegate.domain.quotas.
+
+owner_usage = Table(
+    "owner_usage",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("pending", BigInteger, nullable=False),
+    Column("files", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
 )

@@ -36,7 +36,7 @@ from anyio import to_thread
 from filegate.adapters.url_signing import UrlGrant, UrlSigner
 from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
 from filegate.domain.filenames import sanitize_filename
-from filegate.domain.models import ObjectInfo, SignedRequest, UploadSpec
+from filegate.domain.models import ListedObject, ObjectInfo, SignedRequest, UploadSpec
 from filegate.domain.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -208,6 +208,22 @@ class LocalObjectStore:
         with _disk_errors():
             await to_thread.run_sync(_remove, [path, _sidecar_of(path)])
 
+    async def list_objects(self, prefix: str | None = None) -> AsyncIterator[ListedObject]:
+        """Every object (key starting with ``prefix``), one folder at a time off the loop.
+
+        Uploads in progress (``.tmp/``) and sidecars are not objects: nothing whose name
+        starts with a dot is. Modification times are the files' (UTC).
+        """
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            with _disk_errors():
+                listed, subfolders = await to_thread.run_sync(_scan, self._root, folder)
+            pending.extend(f for f in subfolders if _may_hold(f, prefix))
+            for item in listed:
+                if prefix is None or item.key.startswith(prefix):
+                    yield item
+
     # -- writing -------------------------------------------------------------------------
 
     async def write_upload(
@@ -370,6 +386,35 @@ def _write_sidecar_quietly(path: Path, tmp_dir: Path, sha256: str, st: os.stat_r
         log.warning("could not write the sidecar of %s: %s", path.name, exc.strerror)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _scan(root: str, folder: str) -> tuple[list[ListedObject], list[str]]:
+    """The objects directly in ``folder`` (a key prefix, "" for the root) and its subfolders."""
+    objects: list[ListedObject] = []
+    subfolders: list[str] = []
+    try:
+        entries = list(os.scandir(Path(root, folder)))
+    except _ABSENT:
+        return [], []  # removed while we walked
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        key = f"{folder}/{entry.name}" if folder else entry.name
+        with contextlib.suppress(*_ABSENT):
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(key)
+            elif entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                modified = datetime.fromtimestamp(st.st_mtime, UTC)
+                objects.append(ListedObject(key, st.st_size, modified))
+    return objects, subfolders
+
+
+def _may_hold(folder: str, prefix: str | None) -> bool:
+    """Whether keys under ``folder`` can start with ``prefix``."""
+    if prefix is None:
+        return True
+    return prefix.startswith(f"{folder}/") or f"{folder}/".startswith(prefix)
 
 
 def _create(path: Path) -> BinaryIO:

@@ -1,4 +1,9 @@
-"""Bearer tokens (JWT): verifying them into owners, and minting them for users and sessions."""
+"""Bearer tokens (JWT): verifying them into owners and credentials, and minting them.
+
+filegate mints its own session and upload-grant tokens with HS256 and the secret, also
+when user tokens come from an identity provider (RS256, EdDSA): such a deployment accepts
+an HS256 token only when filegate issued it (``iss``) for a session or a grant.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,14 @@ from typing import TypeGuard
 import jwt
 
 from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.grants import UploadGrant
 from filegate.domain.models import Owner, OwnerKind
 from filegate.domain.ports import Clock
+from filegate.domain.principals import Credential, PrincipalKind
+from filegate.domain.sessions import GuestSession
 
 SESSION_CLAIM = "sid"
+GRANT_CLAIM = "grant"
 ISSUER = "filegate"
 _ASYMMETRIC = frozenset({"RS256", "EdDSA"})
 
@@ -21,7 +30,7 @@ class TokenAuthority:
     """Checks bearer JWTs (HS256 with a secret, or RS256/EdDSA with a public key).
 
     ``sub`` names a user; a ``sid`` claim names an anonymous session, which then owns the
-    files. Tokens must carry ``exp``.
+    files; a ``grant`` claim names an upload grant. Tokens must carry ``exp``.
     """
 
     def __init__(
@@ -40,24 +49,51 @@ class TokenAuthority:
         ``exp`` (required) and ``nbf`` are checked against this authority's clock, the one
         :meth:`mint` uses, rather than PyJWT's system clock.
         """
-        try:
-            claims = jwt.decode(
-                token,
-                self._verify_key,
-                algorithms=[self._algorithm],
-                # PyJWT would judge the times by the system clock; they are judged below.
-                options={
-                    "require": ["exp"],
-                    "verify_exp": False,
-                    "verify_nbf": False,
-                    "verify_iat": False,
-                },
-            )
-        except jwt.PyJWTError as exc:
-            raise _unauthenticated("The bearer token is invalid or expired.") from exc
+        return _owner_from(self._claims(token))
+
+    def credential_of(self, token: str) -> Credential:
+        """What a valid token names: a grant (``grant``), else a session (``sid``), else a
+        user (``sub``); UNAUTHENTICATED for anything else. Times are judged as in
+        :meth:`owner_of`; whether the session or grant is still live is not checked here.
+        """
+        claims = self._claims(token)
+        for kind, claim in _CREDENTIAL_CLAIMS:
+            value = claims.get(claim)
+            if isinstance(value, str) and value:
+                return Credential(kind, value)
+        raise _unauthenticated("The token names no user (sub), session (sid) or grant.")
+
+    def mint_session(self, session: GuestSession) -> str:
+        """The token of a guest session, valid until the session expires."""
+        return self._mint_own(SESSION_CLAIM, session.id, session.created_at, session.expires_at)
+
+    def mint_grant(self, grant: UploadGrant) -> str:
+        """The write-only token of an upload grant, valid until the grant expires.
+
+        The same grant always gives the same token, so it can be shown again (QR code).
+        """
+        return self._mint_own(GRANT_CLAIM, grant.id, grant.created_at, grant.expires_at)
+
+    def _mint_own(self, claim: str, value: str, issued: datetime, expires: datetime) -> str:
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "iat": int(issued.timestamp()),
+            "exp": int(expires.timestamp()),
+            claim: value,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def _claims(self, token: str) -> dict[str, object]:
+        """The verified claims of ``token``, within their lifetime."""
+        if self._algorithm in _ASYMMETRIC and _header_algorithm(token) == "HS256":
+            claims = _decode(token, self._secret, "HS256")
+            if not _issued_here(claims):
+                raise _unauthenticated("The bearer token is invalid or expired.")
+        else:
+            claims = _decode(token, self._verify_key, self._algorithm)
         if not _in_lifetime(claims, self._clock.now()):
             raise _unauthenticated("The bearer token is invalid or expired.")
-        return _owner_from(claims)
+        return claims
 
     def mint(self, owner: Owner, ttl: timedelta) -> str:
         """A token for ``owner`` valid for ``ttl`` (HS256 only: we hold no private key)."""
@@ -74,6 +110,46 @@ class TokenAuthority:
         else:
             claims["sub"] = owner.id
         return jwt.encode(claims, self._secret, algorithm="HS256")
+
+
+_CREDENTIAL_CLAIMS = (
+    (PrincipalKind.GRANT, GRANT_CLAIM),
+    (PrincipalKind.SESSION, SESSION_CLAIM),
+    (PrincipalKind.USER, "sub"),
+)
+"""Most restricted first: a grant claim always restricts, whatever else the token says."""
+
+
+def _decode(token: str, key: str, algorithm: str) -> dict[str, object]:
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            # PyJWT would judge the times by the system clock; the caller judges them.
+            options={
+                "require": ["exp"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise _unauthenticated("The bearer token is invalid or expired.") from exc
+    return claims
+
+
+def _header_algorithm(token: str) -> object:
+    try:
+        return jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError as exc:
+        raise _unauthenticated("The bearer token is invalid or expired.") from exc
+
+
+def _issued_here(claims: dict[str, object]) -> bool:
+    """Whether filegate minted these claims for a session or a grant (never for a user)."""
+    own = any(isinstance(claims.get(c), str) for c in (SESSION_CLAIM, GRANT_CLAIM))
+    return claims.get("iss") == ISSUER and own
 
 
 def _in_lifetime(claims: dict[str, object], now: datetime) -> bool:

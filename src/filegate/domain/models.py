@@ -32,6 +32,14 @@ class TransitionReason(StrEnum):
 
     UPLOAD_EXPIRED = "UPLOAD_EXPIRED"
     DELETED_BY_OWNER = "DELETED_BY_OWNER"
+    CLAIMED = "CLAIMED"
+    """A user claimed the guest session that owned the file (the owner changed)."""
+    SESSION_ENDED = "SESSION_ENDED"
+    """The guest session that owned the file ended (logout or expiry)."""
+    RETENTION_EXPIRED = "RETENTION_EXPIRED"
+    """The file's retention deadline (``retain_until``) passed: the lifecycle deleted it."""
+    OBJECT_MISSING = "OBJECT_MISSING"
+    """The reconciler found the file's object gone from the store."""
 
 
 class Actor(StrEnum):
@@ -41,6 +49,8 @@ class Actor(StrEnum):
     STORE = "store"
     WORKER = "worker"
     SWEEPER = "sweeper"
+    LIFECYCLE = "lifecycle"
+    RECONCILER = "reconciler"
 
 
 class OwnerKind(StrEnum):
@@ -117,6 +127,10 @@ class FileRecord:
     """S3 sequencer of the last upload event applied (drops stale events)."""
     multipart_upload_id: str | None = None
     """The store's multipart upload, for files uploaded in parts."""
+    retain_until: datetime | None = None
+    """Retention deadline: the lifecycle deletes the file after it (unless pinned)."""
+    pinned: bool = False
+    """Retained indefinitely, whatever ``retain_until`` says."""
 
     @property
     def upload_spec(self) -> UploadSpec:
@@ -155,6 +169,15 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """An object as a store's listing shows it: key, size and when it was last written."""
+
+    key: str
+    size: int
+    last_modified: datetime
 
 
 @dataclass(frozen=True)

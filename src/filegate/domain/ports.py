@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from filegate.domain.grants import UploadGrant
 from filegate.domain.models import (
     DeadMessage,
     FileRecord,
     Inspection,
+    ListedObject,
     Message,
     MultipartUpload,
     ObjectInfo,
@@ -28,19 +30,30 @@ from filegate.domain.models import (
     UploadSpec,
     VisibilityChange,
 )
-from filegate.domain.states import FileState
-from filegate.domain.grants import UploadGrant
+from filegate.domain.quotas import QuotaLimits, Usage
+from filegate.domain.retention import Retention
 from filegate.domain.sessions import Claim, GuestSession, RateDecision, SessionEnd
+from filegate.domain.states import FileState
 
 
 class FileRepository(Protocol):
     """File rows and their append-only history."""
 
-    async def add(self, record: FileRecord, idempotency_key: str | None = None) -> FileRecord:
+    async def add(
+        self,
+        record: FileRecord,
+        idempotency_key: str | None = None,
+        limits: QuotaLimits | None = None,
+    ) -> FileRecord:
         """Insert ``record`` (state REGISTERED) with its first history row.
 
         With an ``idempotency_key`` already used by the same owner, insert nothing and
         return the file created the first time.
+
+        The owner's usage (:mod:`filegate.domain.quotas`) grows in the same transaction;
+        with ``limits``, raise :class:`~filegate.domain.quotas.QuotaExceeded` (inserting
+        nothing) when the file does not fit. Concurrent adds never take usage past a limit.
+        Every :meth:`transition` adjusts usage in its own compare-and-set transaction.
         """
         ...
 
@@ -82,6 +95,14 @@ class FileRepository(Protocol):
 
     async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
         """Up to ``limit`` REGISTERED files whose upload deadline is before ``deadline``."""
+        ...
+
+    async def set_multipart_upload(self, file_id: str, upload_id: str) -> FileRecord | None:
+        """Attach a multipart upload to a REGISTERED file that has none yet.
+
+        Returns the updated file, or ``None`` (nothing written) when the file is missing,
+        no longer REGISTERED, or already has one (another request won the race).
+        """
         ...
 
 
@@ -406,4 +427,72 @@ class RateLimiter(Protocol):
 
     async def prune(self, before: datetime) -> int:
         """Forget windows that started before ``before``; how many."""
+        ...
+
+
+class RetentionRepository(Protocol):
+    """Retention deadlines of files (:mod:`filegate.domain.retention`)."""
+
+    async def set_retention(
+        self, file_id: str, expected_version: int, retention: Retention, now: datetime
+    ) -> FileRecord | None:
+        """Store ``retention`` if the file is still at ``expected_version``, not deleted and
+        not due at ``now``; bump its version. ``None`` (nothing written) otherwise.
+        """
+        ...
+
+    async def retention_due(self, now: datetime, limit: int) -> list[FileRecord]:
+        """Up to ``limit`` files that are due at ``now`` (not pinned, not deleted,
+        ``retain_until <= now``), earliest deadline first.
+        """
+        ...
+
+
+class DuplicateFinder(Protocol):
+    """Finds an owner's verified file with given bytes (owner-scoped deduplication)."""
+
+    async def ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
+        """One of ``owner``'s READY files whose verified SHA-256 is ``sha256``, if any
+        (the oldest, so the answer is stable).
+        """
+        ...
+
+
+class UsageLedger(Protocol):
+    """Reading and repairing the per-owner usage counters that :meth:`FileRepository.add`
+    and :meth:`FileRepository.transition` keep.
+    """
+
+    async def usage(self, owner: str) -> Usage:
+        """The owner's current usage (zero for an owner without files)."""
+        ...
+
+    async def recount_usage(self) -> int:
+        """Recompute every owner's usage from its files; return how many owners were wrong."""
+        ...
+
+
+class ReconcileQueries(Protocol):
+    """What the reconciler asks the repository, page by page."""
+
+    async def in_state(
+        self, state: FileState, changed_before: datetime, after_id: str | None, limit: int
+    ) -> list[FileRecord]:
+        """Up to ``limit`` files in ``state`` last changed before ``changed_before``, by
+        ascending id, starting after ``after_id``.
+        """
+        ...
+
+    async def states_by_key(self, object_keys: Sequence[str]) -> dict[str, FileState]:
+        """The state of the file stored under each of these keys; keys of no file are left out."""
+        ...
+
+
+class ObjectLister(Protocol):
+    """Optional: a store whose objects can be listed (to find objects no file owns)."""
+
+    def list_objects(self, prefix: str | None = None) -> AsyncIterator[ListedObject]:
+        """Every object (whose key starts with ``prefix``), in no particular order; the
+        store's own bookkeeping files and uploads in progress are not objects.
+        """
         ...

@@ -9,7 +9,7 @@ import filegate
 from filegate.http.context import ApiContext
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.problems import install_problem_handlers
-from filegate.http.routes import files, health
+from filegate.http.routes import files, grants, health, lifecycle, multipart, sessions
 
 
 def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
@@ -24,14 +24,21 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
     )
     app.state.context = context
     install_problem_handlers(app)
-    for router in (health.router, files.router, *extra_routers):
+    routers = (health.router, files.router, multipart.router, sessions.router, grants.router)
+    for router in (*routers, lifecycle.router, *extra_routers):
         app.include_router(router)
     if context.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(context.cors_origins),
             allow_methods=["GET", "HEAD", "PUT", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-Request-ID",
+                "X-Session-Token",
+            ],
             expose_headers=["ETag", "X-Request-ID", "Location"],
             max_age=600,
         )

@@ -1,7 +1,23 @@
-"""FastAPI dependencies: the services of this app and the caller's identity."""
+"""FastAPI dependencies: the services of this app, and who is calling with what rights.
+
+A route states what it needs, declaratively, through one of the aliases below:
+
+========================  =====================================================
+``Reader``                a principal that may read (users, sessions)
+``Writer``                a principal that may change files and credentials
+``Registrant``            a principal that may register files (grants too)
+``UserDep``               a user (not a session, not a grant)
+``SessionDep``            a guest session acting as itself
+``OwnerDep``              the owner of a principal that may read and write
+========================  =====================================================
+
+Anything else answers 401 UNAUTHENTICATED (no valid token) or 403 FORBIDDEN (a valid
+token without the right).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,9 +25,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import Owner
+from filegate.domain.principals import Permission, Principal, PrincipalKind
 from filegate.http.context import ApiContext
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT naming a user (sub) or session (sid).")
+_bearer = HTTPBearer(
+    auto_error=False, description="A JWT naming a user (sub), a session (sid) or a grant."
+)
 
 
 def api_context(request: Request) -> ApiContext:
@@ -23,14 +42,65 @@ def api_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(api_context)]
 
 
-def current_owner(
+async def current_principal(
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Owner:
-    """The owner named by the bearer token (UNAUTHENTICATED without a valid one)."""
+) -> Principal:
+    """The caller named by the bearer token, confirmed against the database.
+
+    UNAUTHENTICATED without a valid token, and for an ended session or a revoked or
+    expired grant.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise FilegateError(ErrorCode.UNAUTHENTICATED, "A bearer token is required.")
-    return context.tokens.owner_of(credentials.credentials)
+    credential = context.tokens.credential_of(credentials.credentials)
+    return await context.authenticator.principal_of(credential)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def requires(*permissions: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency giving the caller when it holds every one of ``permissions``."""
+
+    async def permitted(principal: PrincipalDep) -> Principal:
+        missing = [p.value for p in permissions if not principal.can(p)]
+        if missing:
+            raise FilegateError(
+                ErrorCode.FORBIDDEN,
+                f"A {principal.kind.value} token may not do this.",
+                {"required": missing},
+            )
+        return principal
+
+    return permitted
+
+
+def requires_kind(kind: PrincipalKind) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency giving the caller when it is a ``kind`` principal."""
+
+    async def of_kind(principal: PrincipalDep) -> Principal:
+        if principal.kind is not kind:
+            raise FilegateError(
+                ErrorCode.FORBIDDEN, f"This needs a {kind.value} token, not a {principal.kind}."
+            )
+        return principal
+
+    return of_kind
+
+
+Reader = Annotated[Principal, Depends(requires(Permission.READ))]
+Writer = Annotated[Principal, Depends(requires(Permission.WRITE))]
+Registrant = Annotated[Principal, Depends(requires(Permission.REGISTER))]
+UserDep = Annotated[Principal, Depends(requires_kind(PrincipalKind.USER))]
+SessionDep = Annotated[Principal, Depends(requires_kind(PrincipalKind.SESSION))]
+
+_FullOwner = Annotated[Principal, Depends(requires(Permission.READ, Permission.WRITE))]
+
+
+async def current_owner(principal: _FullOwner) -> Owner:
+    """The owner of a caller that may read and write its files (never a grant)."""
+    return principal.owner
 
 
 OwnerDep = Annotated[Owner, Depends(current_owner)]

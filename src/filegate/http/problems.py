@@ -24,6 +24,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.SIGNATURE_MISMATCH: 403,
     ErrorCode.FILE_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
+    ErrorCode.SESSION_NOT_FOUND: 404,
+    ErrorCode.GRANT_NOT_FOUND: 404,
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.NOT_READY: 409,
     ErrorCode.ALREADY_UPLOADED: 409,
@@ -102,8 +104,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 async def _on_filegate_error(_: Request, exc: FilegateError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else None
-    return problem_response(exc.code, exc.detail, dict(exc.extra), headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else {}
+    if isinstance(exc.extra.get("retry_after"), int):
+        # A problem naming when to come back (seconds) says so in the standard header too.
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return problem_response(exc.code, exc.detail, dict(exc.extra), headers or None)
 
 
 async def _on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

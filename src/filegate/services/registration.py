@@ -14,7 +14,8 @@ from typing import Any
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
 from filegate.domain.filenames import sanitize_filename
 from filegate.domain.models import FileRecord, SignedRequest
-from filegate.domain.ports import Clock, FileRepository, UploadSigner
+from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
+from filegate.domain.quotas import QuotaLimits
 from filegate.domain.states import FileState
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -30,6 +31,8 @@ class RegistrationPolicy:
     allowed_types: frozenset[str]
     upload_window: timedelta
     upload_url_ttl: timedelta
+    multipart_threshold: int | None = None
+    """Declared sizes from here up get no single upload URL: they are uploaded in parts."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Registration:
 
     file: FileRecord
     upload: SignedRequest | None
+    deduplicated: bool = False
+    """``file`` is the owner's READY file with the declared SHA-256: nothing to upload."""
 
 
 def object_key(owner: str, file_id: str) -> str:
@@ -71,11 +76,16 @@ class Registrar:
         signer: UploadSigner,
         clock: Clock,
         policy: RegistrationPolicy,
+        *,
+        quotas: QuotaLimits | None = None,
+        duplicates: DuplicateFinder | None = None,
     ) -> None:
         self._repository = repository
         self._signer = signer
         self._clock = clock
         self._policy = policy
+        self._quotas = quotas
+        self._duplicates = duplicates
 
     async def register(
         self, owner: str, request: RegistrationRequest, idempotency_key: str | None = None
@@ -83,12 +93,17 @@ class Registrar:
         """Register one file; a repeated ``idempotency_key`` returns the first file.
 
         Raises ``FilegateError`` (EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-        VALIDATION_ERROR) for a declaration the policy refuses, and IDEMPOTENCY_CONFLICT
-        when the key was used for a different declaration.
+        VALIDATION_ERROR) for a declaration the policy refuses, IDEMPOTENCY_CONFLICT
+        when the key was used for a different declaration, and ``QuotaExceeded``
+        (QUOTA_EXCEEDED, TOO_MANY_PENDING) when the owner has no room for it. With
+        deduplication on, a declared SHA-256 equal to one of the owner's READY files
+        returns that file (``deduplicated``), registering nothing and counting nothing.
         """
         validated = self._validated(request)
+        if (existing := await self._duplicate_of(owner, validated)) is not None:
+            return Registration(existing, None, deduplicated=True)
         record = self._new_record(owner, validated)
-        stored = await self._repository.add(record, idempotency_key)
+        stored = await self._repository.add(record, idempotency_key, self._quotas)
         if stored.id != record.id and not _same_declaration(stored, record):
             raise FilegateError(
                 ErrorCode.IDEMPOTENCY_CONFLICT,
@@ -123,9 +138,17 @@ class Registrar:
             )
         return upload
 
+    async def _duplicate_of(self, owner: str, request: RegistrationRequest) -> FileRecord | None:
+        if self._duplicates is None or request.sha256 is None:
+            return None
+        return await self._duplicates.ready_with_sha256(owner, request.sha256)
+
     def _upload_for(self, record: FileRecord) -> SignedRequest | None:
         remaining = record.upload_expires_at - self._clock.now()
         if record.state is not FileState.REGISTERED or remaining <= timedelta(0):
+            return None
+        threshold = self._policy.multipart_threshold
+        if threshold is not None and record.declared_size >= threshold:
             return None
         ttl = min(self._policy.upload_url_ttl, remaining)
         return self._signer.sign_upload(record.object_key, record.upload_spec, ttl)

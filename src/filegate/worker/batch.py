@@ -3,15 +3,20 @@
 The partial-failure rules of SQS + Lambda: every message succeeds, is retried after a
 backoff, or is dead-lettered on its own; a malformed message fails alone; only successes
 are deleted. The same processor serves the worker loop and the Lambda handler.
+
+Upload events go to the one :class:`EventHandler`; other work messages (filegate envelopes
+of another ``type``, e.g. ``files.delete``) go to the :class:`TaskHandler` registered for
+their type. A message of a type nobody registered is dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -20,7 +25,7 @@ from typing import ClassVar, Protocol
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.domain.ports import Queue
-from filegate.worker.events import parse_events
+from filegate.worker.events import Envelope, Work, parse_work
 from filegate.worker.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,14 @@ class EventHandler(Protocol):
         now). Anything else is unexpected: logged and retried like a transient failure,
         until the queue's receive limit dead-letters the message.
         """
+        ...
+
+
+class TaskHandler(Protocol):
+    """Acts on one work message of the type it is registered for; must be idempotent."""
+
+    async def handle(self, envelope: Envelope) -> None:
+        """As :meth:`EventHandler.handle`; a malformed envelope raises :class:`PoisonMessage`."""
         ...
 
 
@@ -124,14 +137,17 @@ class _Failure:
 
 
 _Handled = _Failure | None
+_WorkKey = tuple[str, str]
+"""Identifies equal work within a batch: upload events by object key, tasks by content."""
 
 
 class BatchProcessor:
     """Parses, deduplicates and handles a batch; never raises for a message's failure.
 
     Events with the same key within a batch (say the S3 notification and the client's
-    ``complete``) are handled once and their messages share the outcome. At most
-    ``concurrency`` events of one batch are handled at a time.
+    ``complete``) are handled once and their messages share the outcome; so are identical
+    work messages. At most ``concurrency`` items of one batch are handled at a time.
+    ``tasks`` maps a work message type to its handler.
     """
 
     def __init__(
@@ -140,6 +156,7 @@ class BatchProcessor:
         retry: RetryPolicy,
         random: Callable[[], float] = _random.random,
         concurrency: int = 10,
+        tasks: Mapping[str, TaskHandler] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -147,11 +164,12 @@ class BatchProcessor:
         self._retry = retry
         self._random = random
         self._concurrency = concurrency
+        self._tasks: Mapping[str, TaskHandler] = dict(tasks or {})
 
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         """One outcome per message, in the order given."""
         started = time.perf_counter()
-        parsed = [_parse(message) for message in messages]
+        parsed = [_parse(message, self._tasks) for message in messages]
         handled = await self._handle_unique(parsed)
         result = BatchResult(
             tuple(
@@ -162,43 +180,48 @@ class BatchProcessor:
         _log_batch(result, time.perf_counter() - started)
         return result
 
-    async def _handle_unique(
-        self, parsed: Sequence[list[ObjectCreated] | Dead]
-    ) -> dict[str, _Handled]:
-        unique: dict[str, ObjectCreated] = {}
-        for events in parsed:
-            if not isinstance(events, Dead):
-                for event in events:
-                    unique.setdefault(event.key, event)
+    async def _handle_unique(self, parsed: Sequence[list[Work] | Dead]) -> dict[_WorkKey, _Handled]:
+        unique: dict[_WorkKey, Work] = {}
+        for items in parsed:
+            if not isinstance(items, Dead):
+                for item in items:
+                    unique.setdefault(_key_of(item), item)
         # A semaphore per batch, not per processor: a processor may outlive an event loop
         # (one asyncio.run per Lambda invocation) and a semaphore is bound to its loop.
         slots = asyncio.Semaphore(self._concurrency)
-        results = await asyncio.gather(*(self._handle(event, slots) for event in unique.values()))
+        results = await asyncio.gather(*(self._handle(item, slots) for item in unique.values()))
         return dict(zip(unique, results, strict=True))
 
-    async def _handle(self, event: ObjectCreated, slots: asyncio.Semaphore) -> _Handled:
+    async def _handle(self, item: Work, slots: asyncio.Semaphore) -> _Handled:
+        label = item.key if isinstance(item, ObjectCreated) else item.type
         async with slots:
             try:
-                await self._handler.handle(event)
+                await self._dispatch(item)
             except PoisonMessage as exc:
                 return _Failure(f"poison: {exc}"[:200], permanent=True)
             except BackendUnavailable as exc:
-                log.warning("backend unavailable handling %s: %s", event.key, exc)
+                log.warning("backend unavailable handling %s: %s", label, exc)
                 return _Failure("BACKEND_UNAVAILABLE", permanent=False)
             except Exception as exc:
-                log.exception("unexpected error handling %s", event.key)
+                log.exception("unexpected error handling %s", label)
                 return _Failure(f"unexpected: {type(exc).__name__}", permanent=False)
         return None
+
+    async def _dispatch(self, item: Work) -> None:
+        if isinstance(item, ObjectCreated):
+            await self._handler.handle(item)
+        else:
+            await self._tasks[item.type].handle(item)
 
     def _outcome(
         self,
         message: Message,
-        events: list[ObjectCreated] | Dead,
-        handled: dict[str, _Handled],
+        items: list[Work] | Dead,
+        handled: dict[_WorkKey, _Handled],
     ) -> MessageOutcome:
-        if isinstance(events, Dead):
-            return events
-        failures = [f for f in (handled[e.key] for e in events) if f is not None]
+        if isinstance(items, Dead):
+            return items
+        failures = [f for f in (handled[_key_of(i)] for i in items) if f is not None]
         permanent = next((f for f in failures if f.permanent), None)
         if permanent is not None:
             return Dead(message, permanent.reason)
@@ -208,9 +231,18 @@ class BatchProcessor:
         return Succeeded(message)
 
 
-def _parse(message: Message) -> list[ObjectCreated] | Dead:
+def _key_of(item: Work) -> _WorkKey:
+    if isinstance(item, ObjectCreated):
+        return ("object.created", item.key)
+    return (item.type, json.dumps(item.fields, sort_keys=True))
+
+
+def _parse(message: Message, tasks: Mapping[str, TaskHandler]) -> list[Work] | Dead:
     try:
-        return parse_events(message.body)
+        items = parse_work(message.body)
+        if any(isinstance(i, Envelope) and i.type not in tasks for i in items):
+            raise PoisonMessage("unknown event type")
+        return items
     except PoisonMessage as exc:
         log.warning("poison message %s: %s", message.id, exc)
         return Dead(message, f"malformed: {exc}"[:200])

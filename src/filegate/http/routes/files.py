@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.states import FileState
-from filegate.http.deps import ContextDep, OwnerDep
+from filegate.http.context import ApiContext
+from filegate.http.deps import ContextDep, Reader, Registrant, Writer
 from filegate.http.problems import problem_body
 from filegate.http.schemas import (
     BatchItemError,
@@ -41,15 +42,24 @@ IdempotencyKey = Annotated[
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FileOut)
 async def register_file(
-    body: RegisterFile, owner: OwnerDep, context: ContextDep, idempotency_key: IdempotencyKey = None
+    body: RegisterFile,
+    principal: Registrant,
+    context: ContextDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> FileOut:
-    """Register one file; the response says how to upload its bytes."""
-    registration = await context.registrar.register(owner.key, _request_of(body), idempotency_key)
-    return _registered(registration)
+    """Register one file; the response says how to upload its bytes.
+
+    Through an upload grant, each registered file takes one of the grant's uses.
+    """
+    request = _request_of(body)
+    registration = await context.intake.register(principal, request, idempotency_key)
+    return _registered(registration, context)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=BatchOut)
-async def register_batch(body: RegisterBatch, owner: OwnerDep, context: ContextDep) -> BatchOut:
+async def register_batch(
+    body: RegisterBatch, principal: Registrant, context: ContextDep
+) -> BatchOut:
     """Register many files; each item gets its file or its own problem, in order."""
     if len(body.files) > context.max_batch:
         raise FilegateError(
@@ -59,35 +69,36 @@ async def register_batch(body: RegisterBatch, owner: OwnerDep, context: ContextD
         )
     parsed: list[RegistrationRequest | FilegateError] = [_parse_item(i) for i in body.files]
     valid = [item for item in parsed if isinstance(item, RegistrationRequest)]
-    outcomes = iter(await context.registrar.register_many(owner.key, valid))
+    outcomes = iter(await context.intake.register_many(principal, valid))
     results: list[FileOut | BatchItemError] = []
     for item in parsed:
         outcome = item if isinstance(item, FilegateError) else next(outcomes)
-        results.append(_item_out(outcome))
+        results.append(_item_out(outcome, context))
     return BatchOut(files=results)
 
 
 @router.get("", response_model=FileList)
 async def list_files(
-    owner: OwnerDep,
+    principal: Reader,
     context: ContextDep,
     state: FileState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> FileList:
     """The caller's files, newest first; follow ``next_cursor`` for more."""
-    page = await context.files.list(owner.key, state, limit, cursor)
+    page = await context.files.list(principal.owner.key, state, limit, cursor)
     return FileList(files=[FileOut.of(f) for f in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{file_id}", response_model=FileOut)
 async def get_file(
     file_id: str,
-    owner: OwnerDep,
+    principal: Reader,
     context: ContextDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> FileOut:
     """One file; ``wait=N`` long-polls up to N seconds for a final state."""
+    owner = principal.owner
     if wait > 0:
         record = await context.files.wait(owner.key, file_id, timedelta(seconds=wait))
     else:
@@ -96,16 +107,25 @@ async def get_file(
 
 
 @router.post("/{file_id}/upload-url", response_model=UploadOut)
-async def fresh_upload_url(file_id: str, owner: OwnerDep, context: ContextDep) -> UploadOut:
-    """A new upload URL while the file is still registered."""
+async def fresh_upload_url(file_id: str, principal: Writer, context: ContextDep) -> UploadOut:
+    """A new upload URL (or the multipart instructions) while the file is still registered."""
+    owner = principal.owner
+    if context.multipart is not None:
+        record = await context.files.get(owner.key, file_id)
+        instructions = context.multipart.instructions(record)
+        if instructions is not None:
+            return UploadOut(upload=UploadInstructions.multipart(record.id, instructions))
     upload = await context.registrar.fresh_upload(owner.key, file_id)
     return UploadOut(upload=UploadInstructions.of(upload))
 
 
 @router.post("/{file_id}/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut)
-async def complete_upload(file_id: str, owner: OwnerDep, context: ContextDep) -> FileOut:
-    """Tell filegate the bytes are in the store (idempotent); verification follows."""
-    return FileOut.of(await context.uploads.complete(owner.key, file_id))
+async def complete_upload(file_id: str, principal: Registrant, context: ContextDep) -> FileOut:
+    """Tell filegate the bytes are in the store (idempotent); verification follows.
+
+    An upload grant may complete only the files it registered.
+    """
+    return FileOut.of(await context.intake.complete(principal, file_id))
 
 
 @router.get(
@@ -113,9 +133,9 @@ async def complete_upload(file_id: str, owner: OwnerDep, context: ContextDep) ->
     status_code=status.HTTP_307_TEMPORARY_REDIRECT,
     response_class=RedirectResponse,
 )
-async def download(file_id: str, owner: OwnerDep, context: ContextDep) -> RedirectResponse:
+async def download(file_id: str, principal: Reader, context: ContextDep) -> RedirectResponse:
     """Redirect to a short-lived signed download URL (only for ready files)."""
-    signed = await context.files.download(owner.key, file_id)
+    signed = await context.files.download(principal.owner.key, file_id)
     return RedirectResponse(
         signed.url,
         status_code=status.HTTP_307_TEMPORARY_REDIRECT,
@@ -124,9 +144,9 @@ async def download(file_id: str, owner: OwnerDep, context: ContextDep) -> Redire
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_file(file_id: str, owner: OwnerDep, context: ContextDep) -> Response:
+async def delete_file(file_id: str, principal: Writer, context: ContextDep) -> Response:
     """Delete the file's bytes and mark it deleted."""
-    await context.files.delete(owner.key, file_id)
+    await context.files.delete(principal.owner.key, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -148,11 +168,16 @@ def _parse_item(raw: dict[str, object]) -> RegistrationRequest | FilegateError:
         return FilegateError(ErrorCode.VALIDATION_ERROR, f"Invalid fields: {fields}.")
 
 
-def _registered(registration: Registration) -> FileOut:
-    return FileOut.of(registration.file, registration.upload)
+def _registered(registration: Registration, context: ApiContext) -> FileOut:
+    multipart = context.multipart.instructions(registration.file) if context.multipart else None
+    return FileOut.of(
+        registration.file, registration.upload, multipart, deduplicated=registration.deduplicated
+    )
 
 
-def _item_out(outcome: Registration | FilegateError) -> FileOut | BatchItemError:
+def _item_out(
+    outcome: Registration | FilegateError, context: ApiContext
+) -> FileOut | BatchItemError:
     if isinstance(outcome, FilegateError):
         return BatchItemError(error=problem_body(outcome.code, outcome.detail, dict(outcome.extra)))
-    return _registered(outcome)
+    return _registered(outcome, context)

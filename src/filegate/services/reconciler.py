@@ -1,0 +1,264 @@
+"""The reconciler: finds where the database and the object store disagree, and repairs it.
+
+Each run, in order (every action counted in :class:`ReconcileResult`):
+
+1. **lost events** — a REGISTERED file unchanged for ``lost_event_after`` whose object
+   exists: recorded as uploaded and enqueued for verification (``UploadRecorder.recover``).
+2. **stuck uploads** — an UPLOADED file unchanged for ``stuck_after``: its upload event is
+   enqueued again (verification is idempotent, so a duplicate costs nothing).
+3. **missing objects** — a READY (or stuck UPLOADED) file whose object is gone: logged and
+   moved to DELETED with reason ``OBJECT_MISSING``, since it can never be served again.
+4. **orphans** — with a store that can list (:class:`ObjectLister`): an object older than
+   ``orphan_grace`` that no live file owns (no row, or a DELETED or EXPIRED one) is
+   deleted. Only keys of filegate's own shape are considered, never anything else stored
+   under the same prefix.
+5. **stale multipart uploads** — with a store that has them: uploads begun before
+   ``orphan_grace`` whose file no longer waits for them are aborted.
+6. **usage** — owners' usage counters are recounted from their files (repairs drift).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from filegate.domain.models import (
+    Actor,
+    FileRecord,
+    ListedObject,
+    ObjectCreated,
+    ObjectInfo,
+    StateChange,
+    TransitionReason,
+)
+from filegate.domain.ports import (
+    Clock,
+    FileRepository,
+    MultipartUploads,
+    ObjectLister,
+    ObjectStore,
+    Queue,
+    ReconcileQueries,
+    UsageLedger,
+)
+from filegate.domain.states import FileState
+from filegate.services.deletion import delete_file
+from filegate.services.uploads import EventEncoder, UploadRecorder
+
+log = logging.getLogger(__name__)
+
+FILEGATE_KEY = re.compile(r"[0-9a-f]{16}/[0-9a-f]{32}")
+"""The shape of every key filegate makes (``{owner-hash}/{file-id}``)."""
+
+_GONE = frozenset({FileState.DELETED, FileState.EXPIRED})
+_MISSING = StateChange(
+    FileState.DELETED, Actor.RECONCILER, reason=TransitionReason.OBJECT_MISSING.value
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReconcilePolicy:
+    """Thresholds of a run; ``ready_checks_per_run`` 0 checks every READY file each run."""
+
+    lost_event_after: timedelta
+    stuck_after: timedelta
+    orphan_grace: timedelta
+    ready_checks_per_run: int = 0
+    page_size: int = 500
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """How many of each action one run took, and how much it looked at."""
+
+    lost_events_recovered: int = 0
+    stuck_uploads_requeued: int = 0
+    missing_objects: int = 0
+    orphans_deleted: int = 0
+    multipart_aborted: int = 0
+    usage_corrected: int = 0
+    files_checked: int = 0
+    objects_listed: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """Every counter by name, in a stable order (for tables and logs)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Reconciler:
+    """One :meth:`run` repairs what it finds; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        repository: FileRepository,
+        queries: ReconcileQueries,
+        usage: UsageLedger,
+        store: ObjectStore,
+        uploads: UploadRecorder,
+        queue: Queue,
+        encode: EventEncoder,
+        clock: Clock,
+        policy: ReconcilePolicy,
+        *,
+        lister: ObjectLister | None = None,
+        multipart: MultipartUploads | None = None,
+    ) -> None:
+        self._repository = repository
+        self._queries = queries
+        self._usage = usage
+        self._store = store
+        self._uploads = uploads
+        self._queue = queue
+        self._encode = encode
+        self._clock = clock
+        self._policy = policy
+        self._lister = lister
+        self._multipart = multipart
+        self._ready_cursor: str | None = None
+
+    async def run(self) -> ReconcileResult:
+        """One full pass; raises ``BackendUnavailable`` if a backend fails midway."""
+        now = self._clock.now()
+        recovered, registered = await self._recover_lost_events(now)
+        requeued, stuck_missing, uploaded = await self._requeue_stuck(now)
+        ready_missing, ready = await self._check_ready(now)
+        orphans, listed = await self._delete_orphans(now)
+        result = ReconcileResult(
+            lost_events_recovered=recovered,
+            stuck_uploads_requeued=requeued,
+            missing_objects=stuck_missing + ready_missing,
+            orphans_deleted=orphans,
+            multipart_aborted=await self._abort_stale_multipart(now),
+            usage_corrected=await self._usage.recount_usage(),
+            files_checked=registered + uploaded + ready,
+            objects_listed=listed,
+        )
+        log.info("reconciled", extra=result.counts())
+        return result
+
+    async def _recover_lost_events(self, now: datetime) -> tuple[int, int]:
+        recovered = checked = 0
+        before = now - self._policy.lost_event_after
+        async for page in self._pages(FileState.REGISTERED, before):
+            checked += len(page)
+            for record, info in zip(page, await self._heads(page), strict=True):
+                if info is not None:
+                    updated = await self._uploads.recover(record, info)
+                    recovered += int(updated.state is FileState.UPLOADED)
+        return recovered, checked
+
+    async def _requeue_stuck(self, now: datetime) -> tuple[int, int, int]:
+        missing = checked = 0
+        bodies: list[str] = []
+        async for page in self._pages(FileState.UPLOADED, now - self._policy.stuck_after):
+            checked += len(page)
+            for record, info in zip(page, await self._heads(page), strict=True):
+                if info is None:
+                    missing += await self._mark_missing(record)
+                else:
+                    event = ObjectCreated(record.object_key, info.size, info.etag)
+                    bodies.append(self._encode(event))
+        if bodies:
+            await self._queue.send_batch(bodies)
+        return len(bodies), missing, checked
+
+    async def _check_ready(self, now: datetime) -> tuple[int, int]:
+        missing = checked = 0
+        budget = self._policy.ready_checks_per_run or None
+        async for page in self._pages(FileState.READY, now, after=self._ready_cursor):
+            page = page if budget is None else page[: budget - checked]
+            checked += len(page)
+            for record, info in zip(page, await self._heads(page), strict=True):
+                if info is None:
+                    missing += await self._mark_missing(record)
+            self._ready_cursor = page[-1].id if page else None
+            if budget is not None and checked >= budget:
+                return missing, checked
+        self._ready_cursor = None  # a full round: start from the beginning next time
+        return missing, checked
+
+    async def _mark_missing(self, record: FileRecord) -> int:
+        log.warning(
+            "object missing for a %s file; marking it deleted",
+            record.state.value,
+            extra={"file_id": record.id, "object_key": record.object_key},
+        )
+        deleted = await delete_file(self._repository, self._store, record, _MISSING)
+        return int(deleted is not None)
+
+    async def _delete_orphans(self, now: datetime) -> tuple[int, int]:
+        if self._lister is None:
+            return 0, 0
+        deleted = listed = 0
+        chunk: list[ListedObject] = []
+        async for item in self._lister.list_objects():
+            listed += 1
+            chunk.append(item)
+            if len(chunk) == self._policy.page_size:
+                deleted += await self._delete_orphans_in(chunk, now)
+                chunk = []
+        deleted += await self._delete_orphans_in(chunk, now)
+        return deleted, listed
+
+    async def _delete_orphans_in(self, chunk: Sequence[ListedObject], now: datetime) -> int:
+        cutoff = now - self._policy.orphan_grace
+        candidates = [
+            o.key for o in chunk if o.last_modified < cutoff and FILEGATE_KEY.fullmatch(o.key)
+        ]
+        if not candidates:
+            return 0
+        states = await self._queries.states_by_key(candidates)
+        orphans = [key for key in candidates if states.get(key, FileState.DELETED) in _GONE]
+        await self._bounded([self._store.delete(key) for key in orphans])
+        if orphans:
+            log.warning("orphan objects deleted", extra={"count": len(orphans)})
+        return len(orphans)
+
+    async def _abort_stale_multipart(self, now: datetime) -> int:
+        if self._multipart is None:
+            return 0
+        aborted = 0
+        for upload in await self._multipart.stale_multipart_uploads(
+            now - self._policy.orphan_grace
+        ):
+            record = await self._repository.get_by_key(upload.key)
+            waiting = (
+                record is not None
+                and record.state is FileState.REGISTERED
+                and record.upload_expires_at > now
+            )
+            if not waiting:
+                await self._multipart.abort_multipart(upload)
+                aborted += 1
+        return aborted
+
+    async def _pages(
+        self, state: FileState, changed_before: datetime, after: str | None = None
+    ) -> AsyncIterator[list[FileRecord]]:
+        size = self._policy.page_size
+        while True:
+            page = await self._queries.in_state(state, changed_before, after, size)
+            if page:
+                yield page
+            if len(page) < size:
+                return
+            after = page[-1].id
+
+    async def _heads(self, page: Sequence[FileRecord]) -> list[ObjectInfo | None]:
+        return await self._bounded([self._store.head(r.object_key) for r in page])
+
+    async def _bounded(self, calls: Sequence[Awaitable[T]]) -> list[T]:
+        slots = asyncio.Semaphore(self._policy.concurrency)
+
+        async def one(call: Awaitable[T]) -> T:
+            async with slots:
+                return await call
+
+        return list(await asyncio.gather(*(one(call) for call in calls)))

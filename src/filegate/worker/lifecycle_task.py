@@ -1,0 +1,17 @@
+"""The ``files.delete`` work message, handed to the core's :class:`RetentionEnforcer`."""
+
+from __future__ import annotations
+
+from filegate.services.lifecycle import RetentionEnforcer
+from filegate.worker.events import Envelope, files_delete_ids
+
+
+class FilesDeleteTask:
+    """A ``TaskHandler`` for ``files.delete``: parse the ids, delete those still due."""
+
+    def __init__(self, enforcer: RetentionEnforcer) -> None:
+        self._enforcer = enforcer
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Raises ``PoisonMessage`` for a malformed envelope."""
+        await self._enforcer.delete_due(files_delete_ids(envelope))

@@ -1,0 +1,34 @@
+"""End to end: the real processes stop cleanly on SIGTERM and SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server import running_server, start_process
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_exits_zero_on_a_stop_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    with running_server(tmp_path / "data") as server:
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        server.process.send_signal(sig)
+        assert server.process.wait(timeout=30) == 0
+
+
+def test_worker_exits_zero_on_sigterm(tmp_path: Path) -> None:
+    process, log = start_process(tmp_path / "data", {"FILEGATE_DEV": "true"}, "worker")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=2)  # still running: it only stops when told to
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
