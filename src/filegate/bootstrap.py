@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.image_pool import ProcessPoolInspector
+from filegate.adapters.metrics_prometheus import PrometheusMetrics
 from filegate.adapters.queue_sql import SqlQueue
 from filegate.adapters.queue_sqs import open_sqs_queue
 from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
@@ -104,6 +105,8 @@ class Runtime:
     guests: Guests
     upkeep: Upkeep
     multipart: MultipartService | None = None
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)
+    """What this process counts; served at ``GET /metrics``."""
 
     def api_context(self) -> ApiContext:
         return ApiContext(
@@ -121,8 +124,10 @@ class Runtime:
             grants=self.guests.grants,
             public_url=self.settings.public_url,
             cors_origins=self.settings.cors_origins,
+            web_connect_src=self.settings.web_connect_src,
             max_request_bytes=self.settings.max_request_bytes,
             multipart=self.multipart,
+            metrics=self.metrics,
             retention=self.upkeep.retention,
             history=self.upkeep.history,
             quotas=self.upkeep.quotas,
@@ -137,7 +142,9 @@ class Runtime:
     def processor(self) -> BatchProcessor:
         """The batch processor shared by the worker loop and the Lambda handler."""
         tasks = {**self.guests.tasks, **self.upkeep.tasks}
-        return BatchProcessor(self.verifier, retry_policy(self.settings), tasks=tasks)
+        return BatchProcessor(
+            self.verifier, retry_policy(self.settings), tasks=tasks, metrics=self.metrics
+        )
 
     def consumer(self) -> Consumer:
         """The upload-event consumer loop, configured from the settings."""
@@ -149,7 +156,7 @@ class Runtime:
             concurrency=s.worker_concurrency,
             shutdown_grace=timedelta(seconds=s.shutdown_grace_seconds),
         )
-        return Consumer(self.queue, self.processor(), config)
+        return Consumer(self.queue, self.processor(), config, self.metrics)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -225,7 +232,7 @@ async def _open_store(
         s3: S3ObjectStore = await stack.enter_async_context(
             open_s3_store(parse_s3_url(settings.store_url), clock, config)
         )
-        return Store(s3, s3, s3, event_keys=s3, multipart=s3)
+        return Store(s3, s3, s3, event_keys=s3, multipart=s3, lister=s3)
     raise ConfigurationError(f"unsupported store URL scheme: {scheme!r}")
 
 
@@ -258,8 +265,15 @@ def _assemble(
     ledger: UploadLedger,
     inspector: ProcessPoolInspector,
 ) -> Runtime:
+    metrics = PrometheusMetrics()
     uploads = UploadRecorder(
-        repository, store.objects, ledger, encode_object_created, clock, settings.expiry_grace
+        repository,
+        store.objects,
+        ledger,
+        encode_object_created,
+        clock,
+        settings.expiry_grace,
+        metrics=metrics,
     )
     files = FileService(
         repository, store.objects, store.downloads, clock, settings.download_url_ttl
@@ -272,6 +286,7 @@ def _assemble(
         _registration_policy(settings, store),
         quotas=quota_limits(settings),
         duplicates=queries if settings.dedupe else None,
+        metrics=metrics,
     )
     return Runtime(
         settings=settings,
@@ -290,6 +305,7 @@ def _assemble(
             inspector,
             local_paths=store.local,
             event_keys=store.event_keys,
+            metrics=metrics,
         ),
         sweeper=ExpirySweeper(repository, store.objects, uploads, clock, settings.expiry_grace),
         guests=build_guests(
@@ -297,6 +313,7 @@ def _assemble(
             GuestDeps(engine, clock, secret, repository, store.objects, queue, registrar, uploads),
         ),
         multipart=_multipart(settings, clock, store, repository, uploads),
+        metrics=metrics,
         upkeep=build_upkeep(
             settings,
             UpkeepDeps(
@@ -308,6 +325,7 @@ def _assemble(
                 uploads,
                 store.lister,
                 store.multipart,
+                metrics,
             ),
         ),
     )

@@ -13,10 +13,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from filegate.cli_files import files_app
+from filegate.cli_ops import dlq_app, status
+from filegate.cli_upload import upload
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
-from filegate.runner import run_server, run_worker
 
 app = typer.Typer(
     help="filegate: register files, upload through presigned URLs, verify in batches.",
@@ -32,6 +34,10 @@ DataDir = Annotated[
 Dev = Annotated[
     bool | None,
     typer.Option("--dev", help="Embedded dev mode: generate and keep a secret in the data folder."),
+]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="Also serve GET /metrics on this port (env FILEGATE_METRICS_PORT)."),
 ]
 
 
@@ -57,16 +63,28 @@ def serve(
         bool, typer.Option("--no-worker", help="Serve the API only; run workers elsewhere.")
     ] = False,
     dev: Dev = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run the HTTP API (and, unless --no-worker, the verification worker in-process)."""
-    settings = _settings(host=host, port=port, data_dir=data_dir, public_url=public_url, dev=dev)
+    from filegate.runner import run_server  # the server stack loads only when needed
+
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        public_url=public_url,
+        dev=dev,
+        metrics_port=metrics_port,
+    )
     _guarded(lambda: asyncio.run(run_server(settings, with_worker=not no_worker, out=console)))
 
 
 @app.command()
-def worker(data_dir: DataDir = None, dev: Dev = None) -> None:
+def worker(data_dir: DataDir = None, dev: Dev = None, metrics_port: MetricsPort = None) -> None:
     """Run the verification worker alone (several may share one database)."""
-    settings = _settings(data_dir=data_dir, dev=dev)
+    from filegate.runner import run_worker
+
+    settings = _settings(data_dir=data_dir, dev=dev, metrics_port=metrics_port)
     _guarded(lambda: asyncio.run(run_worker(settings)))
 
 
@@ -117,7 +135,9 @@ def reconcile(data_dir: DataDir = None) -> None:
 
     settings = _settings(data_dir=data_dir)
     result = asyncio.run(run_reconcile(settings))
-    table = Table("action", "count", title="reconcile")
+    table = Table(title="reconcile")
+    table.add_column("action")
+    table.add_column("count", justify="right")
     for name, count in result.counts().items():
         table.add_row(name.replace("_", " "), str(count))
     Console().print(table)
@@ -125,20 +145,20 @@ def reconcile(data_dir: DataDir = None) -> None:
 
 @app.command()
 def token(
-    user: Annotated[str | None, typer.Option(help="User id (the token's sub).")] = None,
-    session: Annotated[str | None, typer.Option(help="Anonymous session id instead.")] = None,
+    user: Annotated[str, typer.Option(help="User id (the token's sub).")],
     ttl: Annotated[int, typer.Option(help="Validity in seconds.")] = 24 * 3600,
     data_dir: DataDir = None,
     dev: Dev = None,
 ) -> None:
-    """Print a bearer token for a user or an anonymous session (HS256 secrets only)."""
+    """Print a bearer token for a user (HS256 secrets only).
+
+    Guest session tokens come from ``POST /v1/sessions``: they are valid only while their
+    session lives, so they cannot be minted offline.
+    """
     from filegate.adapters.tokens import TokenAuthority
 
-    if (user is None) == (session is None):
-        console.print("give exactly one of --user or --session")
-        raise typer.Exit(2)
     settings = _settings(data_dir=data_dir, dev=dev)
-    owner = Owner(OwnerKind.USER, user) if user else Owner(OwnerKind.SESSION, str(session))
+    owner = Owner(OwnerKind.USER, user)
     authority = _guarded(
         lambda: TokenAuthority(_secret(settings), SystemClock(), settings.jwt_algorithm)
     )
@@ -158,3 +178,10 @@ def _guarded(action: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     return result
+
+
+# Commands of the SDK's users (against a remote server) and of operators (on the deployment).
+app.command(rich_help_panel="Files on a server")(upload)
+app.add_typer(files_app, name="files", rich_help_panel="Files on a server")
+app.command(rich_help_panel="Operations")(status)
+app.add_typer(dlq_app, name="dlq", rich_help_panel="Operations")

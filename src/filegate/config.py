@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ALLOWED_TYPES = (
@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     expiry_grace_seconds: int = 300
     download_url_ttl_seconds: int = 300
     cors_origins: tuple[str, ...] = ()
+    web_connect_src: tuple[str, ...] = ()
+    """Extra origins the web page may connect to (CSP ``connect-src``), e.g. the S3
+    bucket's origin; the page's own origin and ``public_url``'s are always allowed."""
     multipart_threshold: int = 64 * 1024 * 1024
     """Declared sizes from here up are uploaded in parts where the store supports it."""
 
@@ -81,7 +84,13 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
-    session_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """``auto``: text when stderr is a terminal, one JSON object per line otherwise."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Also serve ``GET /metrics`` on this port (the only way for ``filegate worker``)."""
+
+    session_ttl_seconds: int = Field(default=6 * 3600, ge=1)
     """Lifetime of a guest session (and of its token)."""
     session_rate_per_minute: int = Field(default=20, ge=0)
     """Sessions one client address may open per minute; 0 turns the limit off."""
@@ -112,6 +121,11 @@ class Settings(BaseSettings):
     reconcile_orphan_grace_seconds: int = Field(default=86400, ge=0)
     reconcile_ready_checks: int = Field(default=0, ge=0)
     """READY files whose object is checked per periodic run (in rotation); 0: all."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:

@@ -10,14 +10,18 @@ from datetime import timedelta
 
 import uvicorn
 from rich.console import Console
+from starlette.types import ASGIApp
 
 from filegate.bootstrap import Runtime, open_runtime, open_worker_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
+from filegate.http.routes.metrics import metrics_app
+from filegate.logs import configure_logging
 from filegate.services.reconciler import ReconcileResult
 from filegate.worker.consumer import install_signal_handlers
 from filegate.worker.periodic import run_periodically
 
+log = logging.getLogger(__name__)
 DEMO_USER = "demo"
 
 
@@ -31,20 +35,12 @@ class _Server(uvicorn.Server):
 
 async def run_server(settings: Settings, with_worker: bool, out: Console) -> None:
     """Serve the API until SIGTERM/SIGINT; then stop the worker gracefully and exit."""
-    _configure_logging()
+    configure_logging(settings.log_format, settings.log_level)
     async with open_runtime(settings) as runtime:
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        config = uvicorn.Config(
-            runtime.app(),
-            host=settings.host,
-            port=settings.port,
-            lifespan="off",
-            log_level="warning",
-            proxy_headers=True,
-        )
-        server = _Server(config)
-        jobs: list[Awaitable[None]] = [_serve_until(server, stop)]
+        server = _server(runtime.app(), settings.host, settings.port)
+        jobs: list[Awaitable[None]] = [_serve_until(server, stop), *_metrics_jobs(runtime, stop)]
         if with_worker:
             jobs.extend(_worker_jobs(runtime, stop))
         if settings.dev:
@@ -54,11 +50,42 @@ async def run_server(settings: Settings, with_worker: bool, out: Console) -> Non
 
 async def run_worker(settings: Settings) -> None:
     """Consume upload events and run maintenance until SIGTERM/SIGINT."""
-    _configure_logging()
+    configure_logging(settings.log_format, settings.log_level)
     async with open_worker_runtime(settings) as runtime:
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        await asyncio.gather(*_worker_jobs(runtime, stop))
+        log.info("worker running", extra={"queue": _redacted(settings.queue_url)})
+        await asyncio.gather(*_worker_jobs(runtime, stop), *_metrics_jobs(runtime, stop))
+
+
+def _redacted(url: str) -> str:
+    """A backend URL without its query (endpoints may carry credentials in odd setups)."""
+    return url.split("?", 1)[0]
+
+
+def _server(app: ASGIApp, host: str, port: int) -> _Server:
+    """uvicorn logging through our handlers (``log_config=None``), without its access log
+    (:class:`~filegate.http.telemetry.RequestTelemetryMiddleware` writes one line per request)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    return _Server(config)
+
+
+def _metrics_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    """With ``metrics_port`` set, serve ``GET /metrics`` there too (a worker's only HTTP)."""
+    port = runtime.settings.metrics_port
+    if port is None:
+        return []
+    app = metrics_app(runtime.metrics, runtime.queue)
+    return [_serve_until(_server(app, runtime.settings.host, port), stop)]
 
 
 def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
@@ -107,7 +134,3 @@ def _print_welcome(runtime: Runtime, out: Console) -> None:
     out.print(f"data folder: {settings.data_dir.resolve()}")
     out.print(f"a token for user '{DEMO_USER}' (valid 24 h):")
     print(f"export FILEGATE_TOKEN={token}", flush=True)
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
 from filegate.config import Settings
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.ports import (
     Clock,
     FileRepository,
@@ -62,6 +63,7 @@ class UpkeepDeps:
     uploads: UploadRecorder
     lister: ObjectLister | None = None
     multipart: MultipartUploads | None = None
+    metrics: Metrics = NO_METRICS
 
 
 def quota_limits(settings: Settings) -> QuotaLimits:
@@ -97,6 +99,7 @@ def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
         reconcile_policy(settings),
         lister=deps.lister,
         multipart=deps.multipart,
+        metrics=deps.metrics,
     )
     max_ahead = timedelta(days=settings.max_retention_days)
     return Upkeep(

@@ -1,9 +1,10 @@
-"""The ``GrantRepository`` and ``RateLimiter`` contracts, over every adapter."""
+"""The ``GrantRepository`` and ``RateLimiter`` contracts, over every adapter; transient
+failures of the SQL session, grant and rate-limit adapters."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from filegate.adapters.grants_sql import SqlGrantRepository
 from filegate.adapters.memory_sessions import MemoryGrantRepository, MemoryRateLimiter
 from filegate.adapters.rate_sql import SqlRateLimiter
+from filegate.adapters.sessions_sql import SqlSessionRepository
 from filegate.adapters.sql_engine import create_engine
+from filegate.domain.errors import BackendUnavailable
 from filegate.domain.grants import UploadGrant
 from filegate.domain.ports import GrantRepository, RateLimiter
 from filegate.domain.sessions import RateDecision, window_start
@@ -194,3 +197,23 @@ async def test_prune_forgets_old_windows_only(limiter: RateLimiter) -> None:
 def test_windows_tile_time_from_the_epoch() -> None:
     assert window_start(NOW, MINUTE) == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     assert window_start(NOW, HOUR) == datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+# --- unreachable database --------------------------------------------------------------------
+
+
+async def test_an_unreachable_database_is_backend_unavailable() -> None:
+    engine = create_engine("postgresql://postgres@127.0.0.1:1/nowhere")
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "grant": lambda: SqlGrantRepository(engine).take_uses("g", 1, NOW),
+        "session": lambda: SqlSessionRepository(engine).get("s"),
+        "claim": lambda: SqlSessionRepository(engine).claim("s", ALICE, NOW),
+        "rate": lambda: SqlRateLimiter(engine).hit("k", 1, MINUTE, NOW),
+    }
+    try:
+        for name, call in calls.items():
+            with pytest.raises(BackendUnavailable) as caught:
+                await call()
+            assert caught.value.__cause__ is not None, name
+    finally:
+        await engine.dispose()

@@ -29,21 +29,18 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def token(self, user: str | None = None, session: str | None = None) -> str:
-        """A bearer token minted by the real ``filegate token`` command."""
-        return mint_token(self.data_dir, {}, user, session)
+    def token(self, user: str) -> str:
+        """A user's bearer token, minted by the real ``filegate token`` command."""
+        return mint_token(self.data_dir, {}, user)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
-def mint_token(
-    data_dir: Path, env: Mapping[str, str], user: str | None, session: str | None
-) -> str:
-    """A bearer token from ``filegate token`` run with the servers' environment."""
-    flag = ["--user", user] if user else ["--session", str(session)]
+def mint_token(data_dir: Path, env: Mapping[str, str], user: str) -> str:
+    """A user's bearer token from ``filegate token`` run with the servers' environment."""
     result = subprocess.run(
-        [filegate_command(), "token", *flag],
+        [filegate_command(), "token", "--user", user],
         env=process_env(data_dir, env),
         capture_output=True,
         check=True,

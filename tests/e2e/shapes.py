@@ -23,7 +23,13 @@ from tests.e2e.server import (
 from tests.support.moto_server import REGION, s3_client
 
 MULTIPART_THRESHOLD = 6 * 1024 * 1024
-TEST_ENV = {"FILEGATE_BATCH_WINDOW_SECONDS": "0.2", "FILEGATE_DECODE_WORKERS": "1"}
+TEST_ENV = {
+    "FILEGATE_BATCH_WINDOW_SECONDS": "0.2",
+    "FILEGATE_DECODE_WORKERS": "1",
+    # Tests upload the same images for the same users again and again; deduplication
+    # would answer them with the first file. It is tested on servers of its own.
+    "FILEGATE_DEDUPE": "false",
+}
 
 
 class Shape(Protocol):
@@ -41,7 +47,7 @@ class Shape(Protocol):
         """Base URLs of every API process."""
         ...
 
-    def token(self, user: str | None = None, session: str | None = None) -> str: ...
+    def token(self, user: str) -> str: ...
 
     def stored_objects(self, file_id: str) -> list[str]:
         """Stored objects (and temporary files) whose name mentions ``file_id``."""
@@ -54,7 +60,7 @@ class Embedded:
 
     server: RunningServer
     name: str = "embedded"
-    _tokens: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    _tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -68,10 +74,10 @@ class Embedded:
     def data_dir(self) -> Path:
         return self.server.data_dir
 
-    def token(self, user: str | None = None, session: str | None = None) -> str:
-        if (user, session) not in self._tokens:
-            self._tokens[user, session] = self.server.token(user=user, session=session)
-        return self._tokens[user, session]
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            self._tokens[user] = self.server.token(user)
+        return self._tokens[user]
 
     def stored_objects(self, file_id: str) -> list[str]:
         return [str(p) for p in self.data_dir.rglob("*") if p.is_file() and file_id in p.name]
@@ -88,7 +94,7 @@ class Distributed:
     bucket: str
     workers: list[Any] = field(default_factory=list)
     name: str = "distributed"
-    _tokens: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    _tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -98,10 +104,10 @@ class Distributed:
     def urls(self) -> list[str]:
         return [api.url for api in self.apis]
 
-    def token(self, user: str | None = None, session: str | None = None) -> str:
-        if (user, session) not in self._tokens:
-            self._tokens[user, session] = mint_token(self.data_dir, self.env, user, session)
-        return self._tokens[user, session]
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            self._tokens[user] = mint_token(self.data_dir, self.env, user)
+        return self._tokens[user]
 
     def stored_objects(self, file_id: str) -> list[str]:
         listing = s3_client(self.endpoint).list_objects_v2(Bucket=self.bucket)

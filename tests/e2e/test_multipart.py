@@ -76,3 +76,26 @@ def test_parts_are_refused_on_a_store_without_them(embedded: Embedded, http: htt
         headers=auth(token),
     )
     assert (response.status_code, response.json()["code"]) == (409, "INVALID_STATE")
+
+
+def test_an_upload_grant_uploads_the_parts_of_its_own_files_only(
+    distributed: Distributed, http: httpx.Client
+) -> None:
+    owner = distributed.token(user="grantor")
+    grants = [
+        http.post(f"{distributed.url}/v1/upload-grants", json={"uses": 2}, headers=auth(owner))
+        for _ in range(2)
+    ]
+    assert [g.status_code for g in grants] == [201, 201]
+    phone, other_phone = (g.json()["token"] for g in grants)
+    data = _large_png()
+    file = register(http, distributed.url, phone, data, "image/png", filename="from-phone.png")
+    parts_url = f"{distributed.url}/v1/files/{file['id']}/parts"
+
+    mine = http.post(parts_url, json={"part_numbers": [1]}, headers=auth(phone))
+    theirs = http.post(parts_url, json={"part_numbers": [1]}, headers=auth(other_phone))
+
+    assert mine.status_code == 200, mine.text
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "FILE_NOT_FOUND")
+    listing = http.get(f"{distributed.url}/v1/files/{file['id']}", headers=auth(phone))
+    assert (listing.status_code, listing.json()["code"]) == (403, "FORBIDDEN")

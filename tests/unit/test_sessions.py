@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from filegate.domain.errors import ErrorCode, FilegateError, PoisonMessage
+from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError, PoisonMessage
 from filegate.domain.grants import UploadGrant
 from filegate.domain.models import Transition
 from filegate.domain.retention import Retention
@@ -100,6 +100,25 @@ async def test_a_second_logout_enqueues_nothing(g: Guests) -> None:
     await g.sessions.logout(session.id)
 
     assert await g.queued() == []
+
+
+async def test_a_logout_whose_purge_cannot_be_sent_still_ends_and_is_swept_later(
+    g: Guests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await g.sessions.open("a")
+
+    async def queue_down(bodies: object) -> None:
+        raise BackendUnavailable("queue down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(g.queue, "send_batch", queue_down)
+        await g.sessions.logout(session.id)
+
+    ended = await g.session_rows.get(session.id)
+    assert ended is not None and not ended.is_live(g.clock.now())
+    g.clock.advance(timedelta(minutes=16))
+    assert (await g.sweeper.sweep()).requeued == 1
+    assert await g.queued() == [purge_of(session.id)]
 
 
 # --- claim -------------------------------------------------------------------------------

@@ -157,6 +157,12 @@ class MemoryRepository:
         self._files[file_id] = updated
         return updated
 
+    async def count_by_state(self) -> dict[FileState, int]:
+        counts = dict.fromkeys(FileState, 0)
+        for record in self._files.values():
+            counts[record.state] += 1
+        return counts
+
     async def set_retention(
         self, file_id: str, expected_version: int, retention: Retention, now: datetime
     ) -> FileRecord | None:
@@ -198,14 +204,14 @@ class MemoryRepository:
         return 0  # counted from the files on every read: never wrong
 
     async def in_state(
-        self, state: FileState, changed_before: datetime, after_id: str | None, limit: int
+        self, state: FileState, unchanged_since: datetime, after_id: str | None, limit: int
     ) -> list[FileRecord]:
         rows = sorted(
             (
                 f
                 for f in self._files.values()
                 if f.state is state
-                and f.updated_at < changed_before
+                and f.updated_at <= unchanged_since
                 and (after_id is None or f.id > after_id)
             ),
             key=lambda f: f.id,
@@ -473,3 +479,62 @@ class ScriptedInspector:
         if self.failure is not None:
             raise self.failure
         return self._answers.get(path, self.default)
+
+
+@dataclass(frozen=True)
+class RecordedVerification:
+    """One ``Metrics.verified`` call."""
+
+    outcome: str
+    reason: str | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RecordedBatch:
+    """One ``Metrics.batch`` call."""
+
+    size: int
+    succeeded: int
+    retried: int
+    dead: int
+
+
+class RecordingMetrics:
+    """A ``Metrics`` that remembers every report, for assertions in unit tests."""
+
+    def __init__(self) -> None:
+        self.registrations = 0
+        self.uploads: list[int] = []
+        """The size of each upload, in order."""
+        self.verifications: list[RecordedVerification] = []
+        self.times_to_ready: list[float] = []
+        self.batches: list[RecordedBatch] = []
+        self.retried_messages = 0
+        self.dead_lettered_messages = 0
+        self.reconciled_actions: dict[str, int] = {}
+        """Repairs reported by reconciler runs, summed by action."""
+
+    def registered(self, count: int) -> None:
+        self.registrations += count
+
+    def upload_bytes(self, size: int) -> None:
+        self.uploads.append(size)
+
+    def verified(self, outcome: str, reason: str | None, seconds: float) -> None:
+        self.verifications.append(RecordedVerification(outcome, reason, seconds))
+
+    def time_to_ready(self, seconds: float) -> None:
+        self.times_to_ready.append(seconds)
+
+    def batch(self, size: int, succeeded: int, retried: int, dead: int) -> None:
+        self.batches.append(RecordedBatch(size, succeeded, retried, dead))
+
+    def retried(self, count: int) -> None:
+        self.retried_messages += count
+
+    def dead_lettered(self, count: int) -> None:
+        self.dead_lettered_messages += count
+
+    def reconciled(self, action: str, count: int) -> None:
+        self.reconciled_actions[action] = self.reconciled_actions.get(action, 0) + count

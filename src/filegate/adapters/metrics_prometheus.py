@@ -43,6 +43,15 @@ NO_REASON = "none"
 _REASONS = frozenset(reason.value for reason in RejectionReason)
 _OUTCOMES = ("ready", "rejected")
 _MESSAGE_OUTCOMES = ("succeeded", "retried", "dead")
+RECONCILE_ACTIONS = (
+    "lost_events_recovered",
+    "stuck_uploads_requeued",
+    "missing_objects",
+    "orphans_deleted",
+    "multipart_aborted",
+    "usage_corrected",
+)
+"""What the reconciler repairs (``filegate.services.reconciler.ReconcileResult``)."""
 
 
 class PrometheusMetrics:
@@ -51,13 +60,12 @@ class PrometheusMetrics:
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, depth_timeout_seconds: float = 5.0, process: bool = True) -> None:
+    def __init__(self, depth_timeout_seconds: float = 5.0) -> None:
         self.registry = CollectorRegistry()
         self._depth_timeout = depth_timeout_seconds
         self._queue = _QueueDepthCollector()
         self.registry.register(self._queue)
-        if process:
-            ProcessCollector(registry=self.registry)
+        ProcessCollector(registry=self.registry)
         self._define()
         self._initialise_series()
 
@@ -120,6 +128,12 @@ class PrometheusMetrics:
             "Messages moved to the dead-letter queue.",
             registry=r,
         )
+        self._reconciled = Counter(
+            "filegate_reconciler_actions",
+            "Repairs made by the reconciler, by action (e.g. missing_objects).",
+            ["action"],
+            registry=r,
+        )
         build = Gauge(
             "filegate_build_info", "Always 1; the version as a label.", ["version"], registry=r
         )
@@ -135,6 +149,8 @@ class PrometheusMetrics:
             self._verification_seconds.labels(outcome)
         for outcome in _MESSAGE_OUTCOMES:
             self._batch_messages.labels(outcome)
+        for action in RECONCILE_ACTIONS:
+            self._reconciled.labels(action)
 
     # --- the Metrics port -------------------------------------------------------------
 
@@ -164,6 +180,9 @@ class PrometheusMetrics:
 
     def dead_lettered(self, count: int) -> None:
         self._dead_lettered.inc(count)
+
+    def reconciled(self, action: str, count: int) -> None:
+        self._reconciled.labels(action if action in RECONCILE_ACTIONS else "other").inc(count)
 
     # --- HTTP and exposition ----------------------------------------------------------
 

@@ -110,10 +110,10 @@ class SqlLifecycleRepository:
             after = owners[-1]
 
     async def in_state(
-        self, state: FileState, changed_before: datetime, after_id: str | None, limit: int
+        self, state: FileState, unchanged_since: datetime, after_id: str | None, limit: int
     ) -> list[FileRecord]:
         query = select(files).where(
-            files.c.state == state.value, files.c.updated_at < changed_before
+            files.c.state == state.value, files.c.updated_at <= unchanged_since
         )
         if after_id is not None:
             query = query.where(files.c.id > after_id)

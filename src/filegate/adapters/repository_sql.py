@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -133,6 +133,14 @@ class SqlRepository:
         async with translate_errors(), self._engine.begin() as connection:
             row = (await connection.execute(statement)).first()
         return None if row is None else record_of(row)
+
+    async def count_by_state(self) -> dict[FileState, int]:
+        query = select(files.c.state, func.count()).group_by(files.c.state)
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        counts = dict.fromkeys(FileState, 0)
+        counts.update({FileState(state): int(count) for state, count in rows})
+        return counts
 
     async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
         if key is None:

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
         HeadObjectRequestTypeDef,
         ListMultipartUploadsOutputTypeDef,
         ListMultipartUploadsRequestTypeDef,
+        ListObjectsV2OutputTypeDef,
+        ListObjectsV2RequestTypeDef,
         ListPartsOutputTypeDef,
         ListPartsRequestTypeDef,
         NotificationConfigurationResponseTypeDef,
@@ -91,6 +93,10 @@ class S3ObjectCalls(Protocol):
     async def list_multipart_uploads(
         self, **kwargs: Unpack[ListMultipartUploadsRequestTypeDef]
     ) -> ListMultipartUploadsOutputTypeDef: ...
+
+    async def list_objects_v2(
+        self, **kwargs: Unpack[ListObjectsV2RequestTypeDef]
+    ) -> ListObjectsV2OutputTypeDef: ...
 
 
 class S3BucketCalls(Protocol):

@@ -36,6 +36,7 @@ from filegate.adapters.s3_url import S3Location
 from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
 from filegate.domain.filenames import content_disposition
 from filegate.domain.models import (
+    ListedObject,
     MultipartUpload,
     ObjectInfo,
     PartUrl,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3.type_defs import (
         CompletedPartTypeDef,
         ListMultipartUploadsRequestTypeDef,
+        ListObjectsV2RequestTypeDef,
     )
 
 MAX_KEY_BYTES = 1024
@@ -147,7 +149,8 @@ class _Addressing:
 
 
 class S3ObjectStore:
-    """``ObjectStore``, ``UploadSigner``, ``DownloadSigner`` and ``MultipartUploads`` on S3.
+    """``ObjectStore``, ``UploadSigner``, ``DownloadSigner``, ``MultipartUploads`` and
+    ``ObjectLister`` on S3.
 
     Build it with :func:`open_s3_store`. Keys are stored as ``location.prefix + key``.
     """
@@ -375,6 +378,24 @@ class S3ObjectStore:
                 return stale
             request["KeyMarker"] = page["NextKeyMarker"]
             request["UploadIdMarker"] = page["NextUploadIdMarker"]
+
+    # -- listing -------------------------------------------------------------------------
+
+    async def list_objects(self, prefix: str | None = None) -> AsyncIterator[ListedObject]:
+        """Every object under this store's prefix (``ObjectLister``), a page at a time."""
+        request: ListObjectsV2RequestTypeDef = {"Bucket": self._bucket}
+        if full_prefix := self._prefix + (prefix or ""):
+            request["Prefix"] = full_prefix
+        while True:
+            with s3_errors():
+                page = await self._client.list_objects_v2(**request)
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self._prefix) :]
+                if key:
+                    yield ListedObject(key, item["Size"], item["LastModified"].astimezone(UTC))
+            if not page.get("IsTruncated"):
+                return
+            request["ContinuationToken"] = page["NextContinuationToken"]
 
     # -- keys ----------------------------------------------------------------------------
 

@@ -42,6 +42,10 @@ class Metrics(Protocol):
         """``count`` messages were moved to the dead-letter queue."""
         ...
 
+    def reconciled(self, action: str, count: int) -> None:
+        """A reconciler run took ``action`` (e.g. ``missing_objects``) ``count`` times."""
+        ...
+
 
 class NoMetrics:
     """A ``Metrics`` that reports nothing: the default where nobody is watching."""
@@ -65,6 +69,9 @@ class NoMetrics:
         pass
 
     def dead_lettered(self, count: int) -> None:
+        pass
+
+    def reconciled(self, action: str, count: int) -> None:
         pass
 
 

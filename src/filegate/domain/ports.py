@@ -105,6 +105,10 @@ class FileRepository(Protocol):
         """
         ...
 
+    async def count_by_state(self) -> dict[FileState, int]:
+        """How many files (of every owner) are in each state; every state is a key (0 if none)."""
+        ...
+
 
 class Queue(Protocol):
     """An at-least-once queue with visibility timeouts (SQS semantics)."""
@@ -418,9 +422,7 @@ class GrantRepository(Protocol):
 class RateLimiter(Protocol):
     """Fixed-window hit counters shared by every process using the same backend."""
 
-    async def hit(
-        self, bucket: str, limit: int, window: timedelta, now: datetime
-    ) -> RateDecision:
+    async def hit(self, bucket: str, limit: int, window: timedelta, now: datetime) -> RateDecision:
         """Count one hit in ``bucket``'s current window (windows start at multiples of
         ``window`` since the epoch); allowed while the count is at most ``limit``."""
         ...
@@ -476,10 +478,10 @@ class ReconcileQueries(Protocol):
     """What the reconciler asks the repository, page by page."""
 
     async def in_state(
-        self, state: FileState, changed_before: datetime, after_id: str | None, limit: int
+        self, state: FileState, unchanged_since: datetime, after_id: str | None, limit: int
     ) -> list[FileRecord]:
-        """Up to ``limit`` files in ``state`` last changed before ``changed_before``, by
-        ascending id, starting after ``after_id``.
+        """Up to ``limit`` files in ``state`` whose last change is at or before
+        ``unchanged_since``, by ascending id, starting after ``after_id``.
         """
         ...
 

@@ -83,7 +83,7 @@ class QuotaExceeded(FilegateError):
     def __init__(self, kind: QuotaKind, limit: int, usage: int) -> None:
         code = ErrorCode.TOO_MANY_PENDING if kind is QuotaKind.PENDING else ErrorCode.QUOTA_EXCEEDED
         detail = {
-            QuotaKind.PENDING: f"{usage} registrations are waiting for bytes; the limit is {limit}.",
+            QuotaKind.PENDING: f"{usage} registrations wait for bytes; the limit is {limit}.",
             QuotaKind.FILES: f"The owner has {usage} files; the limit is {limit}.",
             QuotaKind.BYTES: f"The owner's files take {usage} bytes; the limit is {limit}.",
         }[kind]

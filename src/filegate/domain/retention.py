@@ -58,7 +58,7 @@ class Retention:
 class RetentionUpdate:
     """A change of retention; fields left at :data:`KEEP` stay as they are."""
 
-    retain_until: datetime | None | _Keep = KEEP
+    retain_until: datetime | _Keep | None = KEEP
     pinned: bool | _Keep = KEEP
 
     def applied_to(self, current: Retention) -> Retention:

@@ -10,6 +10,9 @@ from filegate.http.context import ApiContext
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.problems import install_problem_handlers
 from filegate.http.routes import files, grants, health, lifecycle, multipart, sessions
+from filegate.http.routes.metrics import metrics_router
+from filegate.http.routes.web import web_router
+from filegate.http.telemetry import RequestTelemetryMiddleware
 
 
 def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
@@ -27,6 +30,9 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
     routers = (health.router, files.router, multipart.router, sessions.router, grants.router)
     for router in (*routers, lifecycle.router, *extra_routers):
         app.include_router(router)
+    app.include_router(web_router(context.public_url, context.web_connect_src))
+    if context.metrics is not None:
+        app.include_router(metrics_router(context.metrics, context.queue))
     if context.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -43,5 +49,6 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=context.max_request_bytes)
+    app.add_middleware(RequestTelemetryMiddleware, observer=context.metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from filegate.adapters.metrics_prometheus import PrometheusMetrics
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.ports import FileRepository, ObjectStore, Queue
 from filegate.services.files import FileService
@@ -38,9 +39,13 @@ class ApiContext:
     public_url: str
     """Base URL clients reach filegate at (upload-grant links start with it)."""
     cors_origins: tuple[str, ...] = ()
+    web_connect_src: tuple[str, ...] = ()
+    """Extra origins the web page may connect to (its CSP ``connect-src``)."""
     max_request_bytes: int = 16 * 1024 * 1024
     multipart: MultipartService | None = None
     """Present when the store takes large files in parts."""
+    metrics: PrometheusMetrics | None = None
+    """Present to count requests and serve ``GET /metrics``."""
     retention: RetentionService | None = None
     history: FileHistory | None = None
     quotas: QuotaService | None = None

@@ -62,10 +62,14 @@ class Intake:
 
     async def complete(self, principal: Principal, file_id: str) -> FileRecord:
         """Signal an upload; a grant only for files it registered (FILE_NOT_FOUND else)."""
+        await self.authorise_upload(principal, file_id)
+        return await self._uploads.complete(principal.owner.key, file_id)
+
+    async def authorise_upload(self, principal: Principal, file_id: str) -> None:
+        """Raise FILE_NOT_FOUND when a grant uploads to a file it did not register."""
         grant_id = principal.grant_id
         if grant_id is not None and not await self._grants.registered(grant_id, file_id):
             raise not_found()
-        return await self._uploads.complete(principal.owner.key, file_id)
 
     async def _granted(
         self,

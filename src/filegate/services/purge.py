@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from filegate.domain.errors import PoisonMessage
-from filegate.domain.models import Actor, FileRecord, Owner, OwnerKind, StateChange
+from filegate.domain.models import Actor, Owner, OwnerKind, StateChange
 from filegate.domain.models import TransitionReason as Reason
 from filegate.domain.ports import (
     Clock,
@@ -17,6 +17,7 @@ from filegate.domain.ports import (
 )
 from filegate.domain.sessions import OwnerPurge, SessionEnd
 from filegate.domain.states import FileState
+from filegate.services.deletion import delete_file
 from filegate.services.sessions import PurgeEncoder
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class OwnerPurger:
         now = self._clock.now()
         batch = await self._candidates.purgeable_files(purge.owner, now, self._batch_size)
         for record in batch:
-            await self._delete(record)
+            await delete_file(self._files, self._store, record, _DELETED)
         if len(batch) == self._batch_size:
             await self._queue.send_batch([self._encode(purge)])
             return
@@ -78,19 +79,6 @@ class OwnerPurger:
             and session.ended_at is not None
             and session.end_reason is not SessionEnd.CLAIMED
         )
-
-    async def _delete(self, record: FileRecord) -> None:
-        """Object first, then DELETED; an upload racing in is removed once more after."""
-        await self._store.delete(record.object_key)
-        raced = False
-        current: FileRecord | None = record
-        while current is not None and current.state is not FileState.DELETED:
-            if await self._files.transition(current.id, current.state, _DELETED) is not None:
-                break
-            raced = True
-            current = await self._files.get(record.id)
-        if raced:
-            await self._store.delete(record.object_key)
 
 
 def _session_id(owner_key: str) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import (
     Actor,
     FileRecord,
@@ -91,6 +92,11 @@ class ReconcileResult:
         """Every counter by name, in a stable order (for tables and logs)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def actions(self) -> dict[str, int]:
+        """The repairs only (what was looked at left out)."""
+        looked_at = {"files_checked", "objects_listed"}
+        return {name: n for name, n in self.counts().items() if name not in looked_at}
+
 
 class Reconciler:
     """One :meth:`run` repairs what it finds; see the module docstring for the rules."""
@@ -109,6 +115,7 @@ class Reconciler:
         *,
         lister: ObjectLister | None = None,
         multipart: MultipartUploads | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
         self._queries = queries
@@ -121,6 +128,7 @@ class Reconciler:
         self._policy = policy
         self._lister = lister
         self._multipart = multipart
+        self._metrics = metrics
         self._ready_cursor: str | None = None
 
     async def run(self) -> ReconcileResult:
@@ -141,6 +149,8 @@ class Reconciler:
             objects_listed=listed,
         )
         log.info("reconciled", extra=result.counts())
+        for action, count in result.actions().items():
+            self._metrics.reconciled(action, count)
         return result
 
     async def _recover_lost_events(self, now: datetime) -> tuple[int, int]:
@@ -240,11 +250,11 @@ class Reconciler:
         return aborted
 
     async def _pages(
-        self, state: FileState, changed_before: datetime, after: str | None = None
+        self, state: FileState, unchanged_since: datetime, after: str | None = None
     ) -> AsyncIterator[list[FileRecord]]:
         size = self._policy.page_size
         while True:
-            page = await self._queries.in_state(state, changed_before, after, size)
+            page = await self._queries.in_state(state, unchanged_since, after, size)
             if page:
                 yield page
             if len(page) < size:

@@ -13,6 +13,7 @@ from typing import Any
 
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
 from filegate.domain.filenames import sanitize_filename
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, SignedRequest
 from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
 from filegate.domain.quotas import QuotaLimits
@@ -79,6 +80,7 @@ class Registrar:
         *,
         quotas: QuotaLimits | None = None,
         duplicates: DuplicateFinder | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
         self._signer = signer
@@ -86,6 +88,7 @@ class Registrar:
         self._policy = policy
         self._quotas = quotas
         self._duplicates = duplicates
+        self._metrics = metrics
 
     async def register(
         self, owner: str, request: RegistrationRequest, idempotency_key: str | None = None
@@ -110,6 +113,8 @@ class Registrar:
                 "This Idempotency-Key was used for a different file.",
                 {"file_id": stored.id},
             )
+        if stored.id == record.id:
+            self._metrics.registered(1)
         return Registration(stored, self._upload_for(stored))
 
     async def register_many(

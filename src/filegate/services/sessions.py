@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
 from filegate.domain.models import Owner
 from filegate.domain.ports import Clock, GrantRepository, Queue, RateLimiter, SessionRepository
 from filegate.domain.sessions import Claim, GuestSession, OwnerPurge, SessionEnd
@@ -19,6 +20,8 @@ PurgeEncoder = Callable[[OwnerPurge], str]
 """Turns a purge request into a queue message body (the worker's envelope)."""
 
 RATE_WINDOW = timedelta(minutes=1)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,19 @@ class SessionEnder:
     async def end(self, session_id: str, reason: SessionEnd, now: datetime) -> bool:
         """End the session, revoke its grants and enqueue the purge of its files.
 
-        ``False`` when it had already ended (whoever ended it requested the purge). If
-        enqueueing fails, the session is ended anyway and the sweep requests the purge
-        again later (see ``SessionRepository.overdue_purges``).
+        ``False`` when it had already ended (whoever ended it requested the purge). Once
+        the session has ended, a backend failure in what follows is logged, not raised:
+        its grants stop working with it anyway (they are checked against their session),
+        and the sweep requests a lost purge again (``SessionRepository.overdue_purges``).
         """
         ended = await self._sessions.end(session_id, reason, now)
         if ended is None:
             return False
-        await self._grants.revoke_owned(ended.owner.key, now)
-        await self.request_purges([ended])
+        try:
+            await self._grants.revoke_owned(ended.owner.key, now)
+            await self.request_purges([ended])
+        except BackendUnavailable:
+            log.warning("session %s ended; its purge will be requested again", session_id)
         return True
 
     async def request_purges(self, ended: list[GuestSession]) -> None:

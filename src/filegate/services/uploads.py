@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, ObjectCreated, ObjectInfo
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, UploadLedger
 from filegate.domain.states import FileState
@@ -30,6 +31,8 @@ class UploadRecorder:
         encode: EventEncoder,
         clock: Clock,
         grace: timedelta,
+        *,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
         self._store = store
@@ -37,6 +40,7 @@ class UploadRecorder:
         self._encode = encode
         self._clock = clock
         self._grace = grace
+        self._metrics = metrics
 
     async def admit(self, key: str) -> None:
         """Refuse bytes for a key no file is waiting for (also past its deadline)."""
@@ -48,6 +52,7 @@ class UploadRecorder:
         event = ObjectCreated(key=key, size=info.size, etag=info.etag)
         if await self._ledger.record_upload(record.id, self._encode(event)) is None:
             raise _not_waiting()
+        self._metrics.upload_bytes(info.size)
 
     async def complete(self, owner: str, file_id: str) -> FileRecord:
         """The client says the bytes are there: check the store, then enqueue verification.

@@ -7,11 +7,13 @@ import dataclasses
 import hashlib
 import logging
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import (
     Actor,
     FileRecord,
@@ -62,6 +64,8 @@ class Verifier:
         local_paths: LocalPaths | None = None,
         scratch_dir: Path | None = None,
         event_keys: EventKeys | None = None,
+        *,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
         self._store = store
@@ -69,6 +73,7 @@ class Verifier:
         self._local_paths = local_paths
         self._scratch_dir = scratch_dir
         self._event_keys = event_keys
+        self._metrics = metrics
 
     async def handle(self, event: ObjectCreated) -> None:
         """Verify the file stored under ``event.key`` unless it is unknown or already final."""
@@ -80,13 +85,34 @@ class Verifier:
         if is_stale(event.sequencer, record.last_sequencer):
             log.info("stale event dropped", extra={"key": event.key})
             return
+        started = time.perf_counter()
         verdict = await self.verify(record)
         if verdict is None:
             return
+        seconds = time.perf_counter() - started
         change = dataclasses.replace(verdict.change, sequencer=event.sequencer)
         updated = await self._repository.transition(record.id, record.state, change)
         if updated is None:
             log.info("file changed during verification", extra={"file_id": record.id})
+            return
+        self._report(updated, change, seconds)
+
+    def _report(self, updated: FileRecord, change: StateChange, seconds: float) -> None:
+        """Log and count an applied verdict; a READY file reports its time since registration."""
+        outcome = change.target.value
+        log.info(
+            "file %s",
+            outcome,
+            extra={
+                "file_id": updated.id,
+                "outcome": outcome,
+                "reason": change.reason,
+                "duration_ms": round(seconds * 1000, 3),
+            },
+        )
+        self._metrics.verified(outcome, change.reason, seconds)
+        if updated.state is FileState.READY:
+            self._metrics.time_to_ready((updated.updated_at - updated.created_at).total_seconds())
 
     async def verify(self, record: FileRecord) -> Verdict | None:
         """The verdict for ``record``'s object, or ``None`` when the object is missing."""

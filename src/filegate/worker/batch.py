@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.events import Envelope, Work, parse_work
@@ -157,6 +158,7 @@ class BatchProcessor:
         random: Callable[[], float] = _random.random,
         concurrency: int = 10,
         tasks: Mapping[str, TaskHandler] | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -165,6 +167,7 @@ class BatchProcessor:
         self._random = random
         self._concurrency = concurrency
         self._tasks: Mapping[str, TaskHandler] = dict(tasks or {})
+        self._metrics = metrics
 
     async def process(self, messages: Sequence[Message]) -> BatchResult:
         """One outcome per message, in the order given."""
@@ -178,6 +181,9 @@ class BatchProcessor:
             )
         )
         _log_batch(result, time.perf_counter() - started)
+        self._metrics.batch(
+            len(result.outcomes), len(result.succeeded), len(result.retried), len(result.dead)
+        )
         return result
 
     async def _handle_unique(self, parsed: Sequence[list[Work] | Dead]) -> dict[_WorkKey, _Handled]:
@@ -262,26 +268,29 @@ def _log_batch(result: BatchResult, seconds: float) -> None:
     )
 
 
-async def settle(queue: Queue, result: BatchResult) -> None:
+async def settle(queue: Queue, result: BatchResult, metrics: Metrics = NO_METRICS) -> None:
     """Apply a batch's outcomes: one ``delete_batch`` for all successes, one
     ``change_visibility_batch`` for all retried messages (each after its own backoff), a
     dead-letter move per dead one.
 
     Never raises for a queue failure: a message whose call failed keeps its claim and
     comes back after its visibility timeout (at-least-once), so the failure is logged and
-    settling goes on with the next call.
+    settling goes on with the next call. ``metrics`` counts the retries and dead-letter
+    moves the queue accepted.
     """
     if receipts := [o.message.receipt for o in result.succeeded]:
         await _guarded("delete_batch", len(receipts), queue.delete_batch(receipts))
     if changes := [VisibilityChange(o.message.receipt, o.delay) for o in result.retried]:
-        await _guarded(
-            "change_visibility_batch", len(changes), queue.change_visibility_batch(changes)
-        )
+        call = queue.change_visibility_batch(changes)
+        if await _guarded("change_visibility_batch", len(changes), call):
+            metrics.retried(len(changes))
     for dead in result.dead:
-        await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason))
+        if await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason)):
+            metrics.dead_lettered(1)
 
 
-async def _guarded(operation: str, count: int, call: Awaitable[None]) -> None:
+async def _guarded(operation: str, count: int, call: Awaitable[None]) -> bool:
+    """Await ``call``; whether it succeeded (a failure is logged, never raised)."""
     try:
         await call
     except Exception:
@@ -292,3 +301,5 @@ async def _guarded(operation: str, count: int, call: Awaitable[None]) -> None:
             exc_info=True,
             extra={"operation": operation, "messages": count},
         )
+        return False
+    return True

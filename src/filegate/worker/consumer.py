@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from filegate.domain.errors import BackendUnavailable
+from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message
 from filegate.domain.ports import Queue
 from filegate.worker.batch import BatchProcessor, settle
@@ -67,10 +68,17 @@ class Consumer:
     loop: it backs off and tries again.
     """
 
-    def __init__(self, queue: Queue, processor: BatchProcessor, config: ConsumerConfig) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        processor: BatchProcessor,
+        config: ConsumerConfig,
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
         self._queue = queue
         self._processor = processor
         self._config = config
+        self._metrics = metrics
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down gracefully.
@@ -148,7 +156,7 @@ class Consumer:
     async def _work(self, batch: Sequence[Message]) -> None:
         try:
             result = await self._processor.process(batch)
-            await settle(self._queue, result)
+            await settle(self._queue, result, self._metrics)
         except Exception:
             log.exception(
                 "batch of %d failed; its messages come back after their timeout", len(batch)

@@ -1,11 +1,15 @@
-"""API v1: uploading large files in parts (stores with multipart uploads, e.g. S3)."""
+"""API v1: uploading large files in parts (stores with multipart uploads, e.g. S3).
+
+Uploading is what an upload grant is for: a grant may sign, list and complete the parts of
+the files it registered itself (any other file answers FILE_NOT_FOUND).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from filegate.domain.errors import ErrorCode, FilegateError
-from filegate.http.deps import ContextDep, OwnerDep
+from filegate.http.deps import ContextDep, Registrant
 from filegate.http.schemas import (
     CompleteParts,
     FileOut,
@@ -30,17 +34,21 @@ def _service(context: ContextDep) -> MultipartService:
 
 @router.post("/{file_id}/parts", response_model=PartUrls)
 async def part_urls(
-    file_id: str, body: PartNumbers, owner: OwnerDep, context: ContextDep
+    file_id: str, body: PartNumbers, principal: Registrant, context: ContextDep
 ) -> PartUrls:
     """Signed upload URLs for these parts; ask again for fresh ones at any time."""
-    urls = await _service(context).part_urls(owner.key, file_id, body.part_numbers)
+    service = _service(context)
+    await context.intake.authorise_upload(principal, file_id)
+    urls = await service.part_urls(principal.owner.key, file_id, body.part_numbers)
     return PartUrls(parts=[PartUrlOut.of(url) for url in urls])
 
 
 @router.get("/{file_id}/parts", response_model=UploadedParts)
-async def uploaded_parts(file_id: str, owner: OwnerDep, context: ContextDep) -> UploadedParts:
+async def uploaded_parts(file_id: str, principal: Registrant, context: ContextDep) -> UploadedParts:
     """The parts stored so far, to resume an interrupted upload."""
-    parts = await _service(context).uploaded_parts(owner.key, file_id)
+    service = _service(context)
+    await context.intake.authorise_upload(principal, file_id)
+    parts = await service.uploaded_parts(principal.owner.key, file_id)
     return UploadedParts(parts=[UploadedPartOut.of(part) for part in parts])
 
 
@@ -48,8 +56,10 @@ async def uploaded_parts(file_id: str, owner: OwnerDep, context: ContextDep) -> 
     "/{file_id}/parts/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut
 )
 async def complete_parts(
-    file_id: str, body: CompleteParts, owner: OwnerDep, context: ContextDep
+    file_id: str, body: CompleteParts, principal: Registrant, context: ContextDep
 ) -> FileOut:
     """Assemble the parts (ETags as the store answered them); verification follows."""
-    record = await _service(context).complete(owner.key, file_id, body.parts)
+    service = _service(context)
+    await context.intake.authorise_upload(principal, file_id)
+    record = await service.complete(principal.owner.key, file_id, body.parts)
     return FileOut.of(record)

@@ -1,0 +1,210 @@
+// From picked files to bytes in the store: hash, register in batches, upload, complete.
+
+import { ApiError, isAbort } from "./api.js";
+import { sha256Hex } from "./hashing.js";
+import { FINAL } from "./model.js";
+import { Pool } from "./pool.js";
+import { send, sendInParts } from "./transfer.js";
+
+const MAX_BATCH = 500;
+/** States in which this page has nothing more to send for a file. */
+const SETTLED = new Set([...FINAL, "uploaded", "failed"]);
+const PARALLEL_UPLOADS = 3;
+const EXPIRY_MARGIN_MS = 15_000;
+
+const TYPES_BY_EXTENSION = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  jpe: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  gif: "image/gif",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  heic: "image/heic",
+  heif: "image/heif",
+};
+
+/** The type to declare: the browser's guess, else one from the name's extension. */
+export function contentTypeOf(file) {
+  const extension = file.name.includes(".") ? file.name.split(".").pop().toLowerCase() : "";
+  return file.type || TYPES_BY_EXTENSION[extension] || "application/octet-stream";
+}
+
+function declarationOf(item) {
+  const declaration = { filename: item.name, content_type: item.type, size: item.size };
+  if (item.sha256) declaration.sha256 = item.sha256;
+  return declaration;
+}
+
+function expiresSoon(upload) {
+  return !upload || Date.parse(upload.expires_at) - Date.now() < EXPIRY_MARGIN_MS;
+}
+
+/**
+ * Sends picked files. `canRenew` says whether this principal may ask for fresh upload URLs
+ * (an upload grant may not: it registers the file again instead).
+ */
+export class Uploader {
+  constructor(api, model, { canRenew }) {
+    this.api = api;
+    this.model = model;
+    this.canRenew = canRenew;
+    this.uploads = new Pool(PARALLEL_UPLOADS);
+    this.batchSize = MAX_BATCH;
+  }
+
+  /** Hash every file, register them (one call per batch), then upload each. */
+  async add(files) {
+    if (!this.busy()) this.model.round += 1;
+    const items = files.map((file) =>
+      this.model.add({
+        name: file.name,
+        size: file.size,
+        type: contentTypeOf(file),
+        file,
+        state: "hashing",
+      }),
+    );
+    for (const item of items) await this.hash(item);
+    const ready = items.filter((item) => item.state === "registering");
+    for (let start = 0; start < ready.length; start += this.batchSize) {
+      await this.registerAll(ready.slice(start, start + this.batchSize));
+    }
+  }
+
+  /** Whether files of the current round are still on their way. */
+  busy() {
+    return this.model.current().some((item) => !SETTLED.has(item.state));
+  }
+
+  async hash(item) {
+    try {
+      const onProgress = (progress) => this.model.change(item, { progress });
+      const sha256 = await sha256Hex(item.file, onProgress);
+      this.model.change(item, { sha256, state: "registering", progress: 0 });
+    } catch {
+      this.fail(item, new ApiError(0, { code: "UNREADABLE" }));
+    }
+  }
+
+  async registerAll(items) {
+    let answers;
+    try {
+      answers = await this.api.registerBatch(items.map(declarationOf));
+    } catch (error) {
+      const limit = error.problem?.limit;
+      if (error.code === "VALIDATION_ERROR" && limit > 0 && limit < items.length) {
+        this.batchSize = limit; // a server configured for smaller batches
+        for (let start = 0; start < items.length; start += limit) {
+          await this.registerAll(items.slice(start, start + limit));
+        }
+        return;
+      }
+      for (const item of items) this.fail(item, error);
+      return;
+    }
+    answers.forEach((answer, index) => this.registered(items[index], answer));
+  }
+
+  registered(item, answer) {
+    if (answer.error) {
+      this.fail(item, new ApiError(answer.error.status, answer.error));
+      return;
+    }
+    const known = this.model.byServerId.get(answer.id);
+    if (known && known !== item) {
+      this.model.remove(item); // the owner has this very file already (deduplicated)
+      this.model.apply(answer);
+      return;
+    }
+    this.model.change(item, { id: answer.id, upload: answer.upload, error: null });
+    this.model.apply(answer);
+    if (answer.state === "registered") this.queue(item);
+  }
+
+  queue(item) {
+    this.uploads.run(() => this.transfer(item));
+  }
+
+  async transfer(item) {
+    if (!this.model.items.has(item.key)) return; // deleted while it waited
+    this.model.change(item, { state: "uploading", sent: 0, progress: 0, error: null });
+    try {
+      let upload = item.upload;
+      if (expiresSoon(upload) && this.canRenew) {
+        upload = await this.api.freshUploadUrl(item.id);
+        this.model.change(item, { upload });
+      }
+      const record = await this.sendBytes(item, upload);
+      this.model.change(item, { sent: item.size, progress: 1 });
+      this.model.apply(record);
+    } catch (error) {
+      if (!isAbort(error)) this.fail(item, error);
+    }
+  }
+
+  async sendBytes(item, upload) {
+    const onProgress = (sent) =>
+      this.model.change(item, { sent, progress: item.size ? sent / item.size : 1 });
+    if (upload.method === "MULTIPART") {
+      return sendInParts(this.api, item.id, item.file, upload, onProgress);
+    }
+    try {
+      await send(upload, item.file, onProgress);
+    } catch (error) {
+      if (error.code !== "ALREADY_UPLOADED") throw error; // else: an earlier try got through
+    }
+    return this.api.complete(item.id);
+  }
+
+  /** Try a failed file again, from where it failed. */
+  async retry(item) {
+    if (!item.id) {
+      await this.registerOne(item);
+    } else if (this.canRenew) {
+      await this.renew(item);
+    } else if (expiresSoon(item.upload)) {
+      this.model.byServerId.delete(item.id); // a grant cannot renew the URL: register anew
+      this.model.change(item, { id: null });
+      await this.registerOne(item);
+    } else {
+      this.queue(item);
+    }
+  }
+
+  async registerOne(item) {
+    this.model.change(item, { state: "registering", error: null });
+    try {
+      this.registered(item, await this.api.register(declarationOf(item)));
+    } catch (error) {
+      this.fail(item, error);
+    }
+  }
+
+  async renew(item) {
+    this.model.change(item, { state: "registered", error: null });
+    let upload;
+    try {
+      upload = await this.api.freshUploadUrl(item.id);
+    } catch (error) {
+      // INVALID_STATE: the file no longer waits for bytes (an earlier try got through).
+      if (error.code === "INVALID_STATE") return this.refresh(item);
+      return this.fail(item, error);
+    }
+    this.model.change(item, { upload });
+    this.queue(item);
+  }
+
+  async refresh(item) {
+    try {
+      this.model.apply(await this.api.getFile(item.id));
+    } catch (error) {
+      this.fail(item, error);
+    }
+  }
+
+  fail(item, error) {
+    this.model.change(item, { state: "failed", error, progress: 0 });
+  }
+}

@@ -1,0 +1,217 @@
+// The list of files and the overall progress, kept in step with the model. Rows are built
+// once and updated in place, so keyboard focus never jumps while states change.
+
+import { isRetryable } from "./api.js";
+import { percent, problem, rejection, size } from "./words.js";
+
+const byId = (id) => document.getElementById(id);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(label, className) {
+  const node = element("button", `button small ${className}`, label);
+  node.type = "button";
+  return node;
+}
+
+/** Renders `model`; `actions` has download(item), remove(item) and retry(item). */
+export class View {
+  constructor(model, actions, { canRead, grant }) {
+    this.model = model;
+    this.actions = actions;
+    this.canRead = canRead;
+    this.grant = grant;
+    this.rows = new Map();
+    this.list = byId("file-list");
+    model.listen((kind, item) => {
+      if (kind === "added") this.insert(item);
+      else if (kind === "removed") this.drop(item);
+      else this.update(item);
+      this.overall();
+    });
+  }
+
+  insert(item) {
+    const row = this.build(item);
+    this.rows.set(item.key, row);
+    this.list.prepend(row.li);
+    this.update(item);
+    byId("empty").hidden = true;
+  }
+
+  build(item) {
+    const li = element("li", "file");
+    const thumb = element("div", "thumb");
+    const body = element("div", "file-body");
+    const name = element("p", "file-name");
+    const state = element("p", "file-state");
+    const details = element("p", "file-details");
+    const reason = element("p", "file-reason");
+    const bar = element("progress");
+    bar.max = 1;
+    const buttons = element("div", "file-actions");
+    const retry = button("Retry", "primary");
+    const download = button("Download", "");
+    const remove = button("Delete", "danger");
+    retry.addEventListener("click", () => this.act(retry, () => this.actions.retry(item)));
+    download.addEventListener("click", () => this.act(download, () => this.actions.download(item)));
+    remove.addEventListener("click", () => this.act(remove, () => this.actions.remove(item)));
+    buttons.append(retry, download, remove);
+    body.append(name, state, details, reason, bar, buttons);
+    li.append(thumb, body);
+    return { li, thumb, name, state, details, reason, bar, retry, download, remove, image: null };
+  }
+
+  /** Run a button's action once at a time. The button is marked busy, not disabled: a
+   * disabled button would drop the keyboard focus. */
+  async act(node, action) {
+    if (node.getAttribute("aria-disabled") === "true") return;
+    node.setAttribute("aria-disabled", "true");
+    try {
+      await action();
+    } finally {
+      node.removeAttribute("aria-disabled");
+    }
+  }
+
+  update(item) {
+    const row = this.rows.get(item.key);
+    if (!row) return;
+    row.li.dataset.state = item.state;
+    row.li.dataset.name = item.name;
+    row.name.textContent = item.name;
+    row.state.textContent = this.stateText(item);
+    row.reason.textContent = this.reasonText(item);
+    row.reason.hidden = !row.reason.textContent;
+    row.details.textContent = this.detailsText(item);
+    row.details.hidden = !row.reason.hidden;
+    const moving = item.state === "hashing" || item.state === "uploading";
+    row.bar.hidden = !moving;
+    row.bar.value = item.progress;
+    const doing = item.state === "hashing" ? "Computing the checksum of" : "Uploading";
+    row.bar.setAttribute("aria-label", `${doing} ${item.name}`);
+    row.retry.hidden = !(item.state === "failed" && isRetryable(item.error));
+    row.download.hidden = !(this.canRead && item.state === "ready");
+    row.remove.hidden = !this.removable(item);
+    row.retry.setAttribute("aria-label", `Retry ${item.name}`);
+    row.download.setAttribute("aria-label", `Download ${item.name}`);
+    row.remove.setAttribute("aria-label", `Delete ${item.name}`);
+    this.thumbnail(row, item);
+  }
+
+  removable(item) {
+    if (!item.id) return item.state === "failed"; // never registered: only leaves the page
+    return this.canRead && !["hashing", "registering", "uploading"].includes(item.state);
+  }
+
+  stateText(item) {
+    switch (item.state) {
+      case "hashing":
+        return `Computing checksum… ${percent(item.progress)}`;
+      case "registering":
+        return "Registering…";
+      case "registered":
+        return "Registered · waiting to upload";
+      case "uploading":
+        return `Uploading ${percent(item.progress)}`;
+      case "uploaded":
+        if (this.grant) return "Sent · the other device shows it once checked";
+        return "Uploaded · verifying…";
+      case "ready":
+        return "Ready";
+      case "rejected":
+        return "Rejected";
+      case "expired":
+        return "Expired";
+      case "failed":
+        return item.id ? "Upload failed" : "Not sent";
+      default:
+        return item.state;
+    }
+  }
+
+  detailsText(item) {
+    if (item.state === "uploading") return `${size(item.sent)} of ${size(item.size)}`;
+    const image = item.state === "ready" ? item.image : null;
+    const shape = image ? `${image.width} × ${image.height} ${image.format} · ` : "";
+    return `${shape}${size(item.size)}`;
+  }
+
+  reasonText(item) {
+    if (item.state === "rejected" || item.state === "expired") return rejection(item.reason);
+    if (item.state === "failed") return problem(item.error);
+    return "";
+  }
+
+  thumbnail(row, item) {
+    if (item.thumb && row.image?.src !== item.thumb) {
+      const img = element("img");
+      img.alt = `Preview of ${item.name}`;
+      img.src = item.thumb;
+      row.thumb.replaceChildren(img);
+      row.image = img;
+    } else if (!item.thumb) {
+      row.thumb.textContent = this.placeholder(item);
+    }
+  }
+
+  placeholder(item) {
+    const image = item.image ? `${item.image.format} image` : "Image";
+    return {
+      hashing: "Reading",
+      registering: "Waiting",
+      registered: "Waiting",
+      uploading: "Uploading",
+      uploaded: this.grant ? "Sent" : "Verifying",
+      ready: image,
+      rejected: "Not accepted",
+      failed: "Not sent",
+      expired: "Never arrived",
+    }[item.state];
+  }
+
+  drop(item) {
+    const row = this.rows.get(item.key);
+    if (!row) return;
+    const hadFocus = row.li.contains(document.activeElement);
+    const next = row.li.nextElementSibling || row.li.previousElementSibling;
+    row.li.remove();
+    this.rows.delete(item.key);
+    byId("empty").hidden = this.rows.size > 0;
+    if (hadFocus) {
+      const target = next?.querySelector("button:not([hidden])") || byId("files-heading");
+      target.focus();
+    }
+  }
+
+  /** The bar and sentence over the current round of picked files (bytes and files). */
+  overall() {
+    const items = this.model.current();
+    byId("overall").hidden = items.length === 0;
+    if (items.length === 0) return;
+    const sentStates = new Set(["uploaded", "ready", "rejected", "expired"]);
+    let total = 0;
+    let sent = 0;
+    const count = {};
+    for (const item of items) {
+      total += item.size;
+      sent += sentStates.has(item.state) ? item.size : item.state === "uploading" ? item.sent : 0;
+      count[item.state] = (count[item.state] || 0) + 1;
+    }
+    const done = items.filter((item) => sentStates.has(item.state)).length;
+    const bar = byId("overall-bytes");
+    bar.max = Math.max(total, 1);
+    bar.value = sent;
+    const parts = [`${done} of ${items.length} files sent · ${size(sent)} of ${size(total)}`];
+    if (count.hashing) parts.push(`${count.hashing} computing checksums`);
+    if (count.ready) parts.push(`${count.ready} ready`);
+    if (count.rejected) parts.push(`${count.rejected} rejected`);
+    if (count.failed) parts.push(`${count.failed} failed`);
+    byId("overall-text").textContent = parts.join(" · ");
+  }
+}

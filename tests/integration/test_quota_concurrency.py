@@ -1,0 +1,96 @@
+"""Quotas under concurrent registrations on real databases: usage never passes a limit.
+
+Two engines stand for two API processes sharing one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from filegate.adapters.memory import MemorySigner
+from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
+from filegate.adapters.repository_sql import SqlRepository
+from filegate.adapters.sql_engine import create_engine
+from filegate.domain.clock import ManualClock
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage
+from filegate.services.registration import (
+    Registrar,
+    Registration,
+    RegistrationPolicy,
+    RegistrationRequest,
+)
+
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+OWNER = "user:alice"
+ATTEMPTS = 20
+POLICY = RegistrationPolicy(
+    max_size=10_000,
+    allowed_types=frozenset({"image/jpeg"}),
+    upload_window=timedelta(hours=1),
+    upload_url_ttl=timedelta(minutes=15),
+)
+REQUEST = RegistrationRequest("photo.jpg", "image/jpeg", 100)
+
+
+class Processes:
+    """Two registrars on two engines over one database, and the usage they share."""
+
+    def __init__(self, url: str, limits: QuotaLimits) -> None:
+        clock = ManualClock()
+        self.engines = [create_engine(url), create_engine(url)]
+        self.registrars = [
+            Registrar(SqlRepository(e, clock), MemorySigner(clock), clock, POLICY, quotas=limits)
+            for e in self.engines
+        ]
+        self.ledger = SqlLifecycleRepository(self.engines[0])
+
+    async def register_all(self, count: int) -> list[Registration | BaseException]:
+        calls = [self.registrars[i % 2].register(OWNER, REQUEST) for i in range(count)]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    async def close(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def url(request: pytest.FixtureRequest) -> str:
+    value: str = request.getfixturevalue(f"{request.param}_url")
+    return value
+
+
+@pytest.fixture
+async def files_limited(url: str) -> AsyncIterator[Processes]:
+    processes = Processes(url, QuotaLimits(max_files=5))
+    yield processes
+    await processes.close()
+
+
+@pytest.fixture
+async def pending_limited(url: str) -> AsyncIterator[Processes]:
+    processes = Processes(url, QuotaLimits(max_pending=3, max_bytes=10_000))
+    yield processes
+    await processes.close()
+
+
+async def test_twenty_concurrent_registrations_against_five_files(files_limited: Processes) -> None:
+    results = await files_limited.register_all(ATTEMPTS)
+
+    succeeded = [r for r in results if isinstance(r, Registration)]
+    refused = [r for r in results if isinstance(r, QuotaExceeded)]
+    assert (len(succeeded), len(refused)) == (5, ATTEMPTS - 5)
+    assert {(r.limit, r.usage) for r in refused} == {(5, 5)}
+    assert await files_limited.ledger.usage(OWNER) == Usage(5, 5, 500)
+
+
+async def test_concurrent_registrations_against_pending_limit(pending_limited: Processes) -> None:
+    results = await pending_limited.register_all(ATTEMPTS)
+
+    assert sum(isinstance(r, Registration) for r in results) == 3
+    assert all(isinstance(r, Registration | QuotaExceeded) for r in results)
+    assert await pending_limited.ledger.usage(OWNER) == Usage(3, 3, 300)
+    assert await pending_limited.ledger.recount_usage() == 0
