@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
@@ -307,4 +308,7 @@ async def _body_chunks(body: Body) -> AsyncIterator[bytes]:
             sent += len(chunk)
             body.on_sent(sent)
     finally:
-        chunks.close()
+        # A cancelled upload may leave the generator running in its thread; it then
+        # closes its file itself when it is collected.
+        with contextlib.suppress(ValueError):
+            chunks.close()
