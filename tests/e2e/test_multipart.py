@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import os
-
 import httpx
 import pytest
-from PIL import Image
 
 from tests.e2e.flow import auth, register, wait_final
 from tests.e2e.shapes import MULTIPART_THRESHOLD, Distributed, Embedded
+from tests.support import images
 
 pytestmark = pytest.mark.e2e
 
 
 def _large_png() -> bytes:
     """A PNG of noise (incompressible), a little over 9 MiB."""
-    side = 1800
-    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=1)
-    data = out.getvalue()
+    data = images.noise_png(1800)
     assert len(data) > MULTIPART_THRESHOLD
     return data
 

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import uuid
 
 import httpx
 import pytest
-from PIL import Image
 
 from filegate.client import Client, FileState, UploadPhase, UploadProgress
 from tests.e2e.flow import auth
 from tests.e2e.shapes import MULTIPART_THRESHOLD, Distributed
+from tests.support import images
 
 pytestmark = pytest.mark.e2e
 
 
 def noise_png(side: int) -> bytes:
-    """A PNG of random pixels (incompressible), larger than the multipart threshold."""
-    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=1)
-    data = out.getvalue()
+    """A PNG of random pixels, larger than the multipart threshold."""
+    data = images.noise_png(side)
     assert len(data) > MULTIPART_THRESHOLD
     return data
 

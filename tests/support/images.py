@@ -6,6 +6,7 @@ Every factory is deterministic and returns the encoded file's bytes.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from collections.abc import Sequence
@@ -165,3 +166,11 @@ def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     crc = zlib.crc32(kind + payload)
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def noise_png(side: int) -> bytes:
+    """A PNG of random pixels: incompressible, about ``3 * side**2`` bytes (large uploads)."""
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=1)
+    return out.getvalue()
