@@ -63,7 +63,9 @@ class Guests:
         self.limits = MemoryRateLimiter()
         self.queue = MemoryQueue(clock=clock)
         self.store = MemoryObjectStore()
-        self.registrar = Registrar(self.files, MemorySigner(clock), clock, REGISTRATION)
+        self.registrar = Registrar(
+            self.files, MemorySigner(clock), clock, REGISTRATION, duplicates=self.files
+        )
         ledger = SeparateUploadLedger(self.files, self.queue)
         self.uploads = UploadRecorder(
             self.files, self.store, ledger, encode_object_created, clock, timedelta(minutes=5)

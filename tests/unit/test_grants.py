@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from filegate.domain.errors import ErrorCode, FilegateError
-from filegate.domain.models import Owner, OwnerKind
+from filegate.domain.models import Actor, Owner, OwnerKind, StateChange
 from filegate.domain.principals import (
     Credential,
     Permission,
@@ -16,7 +16,7 @@ from filegate.domain.principals import (
     PrincipalKind,
 )
 from filegate.domain.states import FileState
-from filegate.services.registration import Registration
+from filegate.services.registration import Registration, RegistrationRequest
 from tests.support.guests import ALICE, BOB, Guests, photo
 
 MINUTE = timedelta(minutes=1)
@@ -233,3 +233,41 @@ async def test_a_grant_completes_only_the_files_it_registered(g: Guests) -> None
     assert refused.value.code is ErrorCode.FILE_NOT_FOUND
     owner_completes = await g.intake.complete(Principal.of_owner(ALICE), owners.id)
     assert owner_completes.state is FileState.UPLOADED
+
+
+async def _ready_file_of_alice(g: Guests, key: str | None = None) -> Registration:
+    sha = "ab" * 32
+    request = RegistrationRequest(
+        filename="private.jpg", content_type="image/jpeg", size=10, sha256=sha
+    )
+    registration = await g.intake.register(Principal.of_owner(ALICE), request, key)
+    change = StateChange(FileState.READY, Actor.WORKER, sha256=sha)
+    assert await g.files.transition(registration.file.id, FileState.REGISTERED, change)
+    return registration
+
+
+async def test_a_grant_is_never_deduplicated_into_the_owners_files(g: Guests) -> None:
+    mine = await _ready_file_of_alice(g)
+    principal = await grant_principal(g)
+    same_bytes = RegistrationRequest(
+        filename="phone.jpg", content_type="image/jpeg", size=10, sha256="ab" * 32
+    )
+
+    through_grant = await g.intake.register(principal, same_bytes, None)
+    as_owner = await g.intake.register(Principal.of_owner(ALICE), same_bytes, None)
+
+    assert through_grant.file.id != mine.file.id
+    assert not through_grant.deduplicated and through_grant.upload is not None
+    assert as_owner.deduplicated and as_owner.file.id == mine.file.id
+
+
+async def test_a_grant_cannot_replay_the_owners_idempotency_keys(g: Guests) -> None:
+    mine = await _ready_file_of_alice(g, key="order-7")
+    principal = await grant_principal(g)
+
+    through_grant = await g.intake.register(principal, photo(), "order-7")
+
+    assert through_grant.file.id != mine.file.id
+    with pytest.raises(FilegateError) as refused:
+        await g.intake.complete(principal, mine.file.id)
+    assert refused.value.code is ErrorCode.FILE_NOT_FOUND

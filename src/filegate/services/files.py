@@ -16,6 +16,7 @@ from filegate.domain.models import (
 )
 from filegate.domain.ports import Clock, DownloadSigner, FileRepository, ObjectStore
 from filegate.domain.states import FINAL_STATES, FileState
+from filegate.services.deletion import delete_file
 
 MAX_PAGE = 1000
 
@@ -92,15 +93,7 @@ class FileService:
         object is removed again once the row is DELETED, so no bytes outlive their file.
         """
         record = await self.get(owner, file_id)
-        await self._store.delete(record.object_key)
-        raced = False
-        while record.state is not FileState.DELETED:
-            change = StateChange(
-                FileState.DELETED, Actor.API, reason=TransitionReason.DELETED_BY_OWNER.value
-            )
-            if await self._repository.transition(record.id, record.state, change) is not None:
-                break
-            raced = True
-            record = await self.get(owner, file_id)
-        if raced:
-            await self._store.delete(record.object_key)
+        change = StateChange(
+            FileState.DELETED, Actor.API, reason=TransitionReason.DELETED_BY_OWNER.value
+        )
+        await delete_file(self._repository, self._store, record, change)

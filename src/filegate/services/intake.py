@@ -4,6 +4,9 @@ Users and sessions go straight to the registrar. A grant takes its uses from the
 before registering (atomically, so concurrent requests never exceed the grant's total),
 gives back those of refused or replayed registrations, and records which files it
 registered: those are the only files it may later ``complete``.
+
+A grant never sees the owner's other files: its registrations are not deduplicated
+against them, and its idempotency keys live in a namespace of the grant's own.
 """
 
 from __future__ import annotations
@@ -83,9 +86,10 @@ class Intake:
             raise _used_up()
         paid = requests[:taken]
         if idempotency_key is not None:
-            outcomes: list[Outcome] = [await self._one(owner, paid[0], idempotency_key)]
+            key = f"grant:{grant_id}:{idempotency_key}"
+            outcomes: list[Outcome] = [await self._one(owner, paid[0], key)]
         else:
-            outcomes = await self._registrar.register_many(owner, paid)
+            outcomes = await self._registrar.register_many(owner, paid, dedupe=False)
         unspent = 0
         for outcome in outcomes:
             fresh = isinstance(outcome, Registration) and await self._grants.link_file(
@@ -97,7 +101,7 @@ class Intake:
 
     async def _one(self, owner: str, request: RegistrationRequest, key: str) -> Outcome:
         try:
-            return await self._registrar.register(owner, request, key)
+            return await self._registrar.register(owner, request, key, dedupe=False)
         except FilegateError as error:
             return error
 

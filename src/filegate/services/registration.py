@@ -91,7 +91,12 @@ class Registrar:
         self._metrics = metrics
 
     async def register(
-        self, owner: str, request: RegistrationRequest, idempotency_key: str | None = None
+        self,
+        owner: str,
+        request: RegistrationRequest,
+        idempotency_key: str | None = None,
+        *,
+        dedupe: bool = True,
     ) -> Registration:
         """Register one file; a repeated ``idempotency_key`` returns the first file.
 
@@ -99,11 +104,13 @@ class Registrar:
         VALIDATION_ERROR) for a declaration the policy refuses, IDEMPOTENCY_CONFLICT
         when the key was used for a different declaration, and ``QuotaExceeded``
         (QUOTA_EXCEEDED, TOO_MANY_PENDING) when the owner has no room for it. With
-        deduplication on, a declared SHA-256 equal to one of the owner's READY files
-        returns that file (``deduplicated``), registering nothing and counting nothing.
+        deduplication on (and ``dedupe``), a declared SHA-256 equal to one of the owner's
+        READY files returns that file (``deduplicated``), registering nothing and counting
+        nothing. Callers that may not read the owner's files pass ``dedupe=False``.
         """
         validated = self._validated(request)
-        if (existing := await self._duplicate_of(owner, validated)) is not None:
+        existing = await self._duplicate_of(owner, validated) if dedupe else None
+        if existing is not None:
             return Registration(existing, None, deduplicated=True)
         record = self._new_record(owner, validated)
         stored = await self._repository.add(record, idempotency_key, self._quotas)
@@ -118,13 +125,13 @@ class Registrar:
         return Registration(stored, self._upload_for(stored))
 
     async def register_many(
-        self, owner: str, requests: Sequence[RegistrationRequest]
+        self, owner: str, requests: Sequence[RegistrationRequest], *, dedupe: bool = True
     ) -> list[Registration | FilegateError]:
         """Register each file independently; a refused one yields its error in place."""
         results: list[Registration | FilegateError] = []
         for request in requests:
             try:
-                results.append(await self.register(owner, request))
+                results.append(await self.register(owner, request, dedupe=dedupe))
             except FilegateError as error:
                 results.append(error)
         return results
