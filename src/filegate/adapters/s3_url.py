@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from filegate.adapters.aws_url import endpoint_url, region_name
+
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_REGION_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _KNOWN_PARAMS = frozenset({"endpoint_url", "region", "path_style"})
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -48,13 +49,13 @@ def parse_s3_url(url: str) -> S3Location:
         raise ValueError("an s3:// URL takes no #fragment")
     bucket = _bucket(parts.netloc)
     params = _params(parts.query)
-    endpoint_url = _endpoint(params.get("endpoint_url"))
-    path_style = _boolean("path_style", params.get("path_style"), default=bool(endpoint_url))
+    endpoint = endpoint_url(params.get("endpoint_url"))
+    path_style = _boolean("path_style", params.get("path_style"), default=bool(endpoint))
     return S3Location(
         bucket=bucket,
         prefix=_prefix(parts.path),
-        endpoint_url=endpoint_url,
-        region=_region(params.get("region")),
+        endpoint_url=endpoint,
+        region=region_name(params.get("region")),
         path_style=path_style,
     )
 
@@ -97,27 +98,6 @@ def _params(query: str) -> dict[str, str]:
             raise ValueError(f"the s3:// URL parameter {name!r} is repeated")
         params[name] = value
     return params
-
-
-def _endpoint(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"endpoint_url must be an http(s)://host[:port] URL, not {value!r}")
-    if parts.username or parts.password:
-        raise ValueError("credentials do not belong in endpoint_url")
-    if parts.query or parts.fragment or parts.path not in ("", "/"):
-        raise ValueError("endpoint_url is scheme://host[:port] only (no path or query)")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _region(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not _REGION_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} is not a region name (such as eu-west-1)")
-    return value
 
 
 def _boolean(name: str, value: str | None, default: bool) -> bool:

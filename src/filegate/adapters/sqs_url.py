@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from filegate.adapters.aws_url import endpoint_url, region_name
+
 SCHEME = "sqs"
 DLQ_SUFFIX = "-dlq"
 
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _PARAMETERS = frozenset({"endpoint_url", "region", "dlq"})
-_REGION = re.compile(r"[a-z0-9-]{1,64}")  # loose: SQS-compatible services name their own
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ def parse_sqs_url(url: str) -> SqsLocation:
     parameters = _parameters(parts.query)
     return SqsLocation(
         queue_name=_queue_name(parts.netloc, "queue"),
-        endpoint_url=_endpoint(parameters.get("endpoint_url")),
-        region=_region(parameters.get("region")),
+        endpoint_url=endpoint_url(parameters.get("endpoint_url")),
+        region=region_name(parameters.get("region")),
         dead_letter_queue_name=_optional_name(parameters.get("dlq")),
     )
 
@@ -77,20 +78,3 @@ def _queue_name(name: str, what: str) -> str:
 
 def _optional_name(name: str | None) -> str | None:
     return None if name is None else _queue_name(name, "dead-letter queue")
-
-
-def _endpoint(endpoint: str | None) -> str | None:
-    if endpoint is None:
-        return None
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"endpoint_url must be an http(s) URL, got {endpoint!r}")
-    if parts.username or parts.password:
-        raise ValueError("credentials do not belong in endpoint_url: use the AWS chain")
-    return endpoint
-
-
-def _region(region: str | None) -> str | None:
-    if region is not None and not _REGION.fullmatch(region):
-        raise ValueError(f"not a region name: {region!r}")
-    return region
