@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryRepository
+from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
 from filegate.adapters.repository_sql import SqlRepository
 from filegate.adapters.sql_engine import create_engine
 from filegate.domain.clock import ManualClock
@@ -23,7 +25,8 @@ from filegate.domain.models import (
     Transition,
     TransitionReason,
 )
-from filegate.domain.ports import FileRepository
+from filegate.domain.ports import FileRepository, UsageLedger
+from filegate.domain.quotas import QuotaExceeded, QuotaKind, QuotaLimits, Usage
 from filegate.domain.states import FileState
 from tests.support.records import make_record
 
@@ -38,18 +41,28 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    files: FileRepository
+    ledger: UsageLedger
+
+
 @pytest.fixture(params=BACKENDS)
-async def repository(
-    request: pytest.FixtureRequest, clock: ManualClock
-) -> AsyncIterator[FileRepository]:
+async def backend(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[Backend]:
     if request.param == "memory":
-        yield MemoryRepository(clock)
+        memory = MemoryRepository(clock)
+        yield Backend(memory, memory)
         return
     engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield SqlRepository(engine, clock)
+        yield Backend(SqlRepository(engine, clock), SqlLifecycleRepository(engine))
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def repository(backend: Backend) -> FileRepository:
+    return backend.files
 
 
 async def add_at(repository: FileRepository, at: datetime, **overrides: Any) -> FileRecord:
@@ -125,6 +138,62 @@ async def test_duplicate_object_key_raises_and_reserves_no_idempotency_key(
         await repository.add(make_record(object_key=first.object_key), idempotency_key="k")
     retried = await repository.add(make_record(), idempotency_key="k")
     assert await repository.get(retried.id) == retried
+
+
+# --- add_many --------------------------------------------------------------------------
+
+
+async def test_add_many_round_trips_records_and_first_history_rows(
+    repository: FileRepository,
+) -> None:
+    at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    records = [
+        make_record(created_at=at, filename="a.jpg", metadata={"n": 1}),
+        make_record("session:s-1", created_at=at + timedelta(seconds=1), declared_sha256=SHA),
+        make_record(created_at=at + timedelta(seconds=2), declared_size=7),
+    ]
+
+    assert await repository.add_many(records) == records
+
+    for record in records:
+        assert await repository.get(record.id) == record
+        assert await repository.history(record.id) == [
+            Transition(record.id, None, FileState.REGISTERED, None, "api", record.created_at)
+        ]
+
+
+async def test_add_many_admits_in_order_like_add_one_after_another(backend: Backend) -> None:
+    owner, other = "user:alice", "user:bob"
+    await backend.files.add(make_record(owner, declared_size=100))
+    sizes = [300, 700, 200, 100, 50]
+    records = [make_record(owner, declared_size=size) for size in sizes]
+    records.insert(2, make_record(other, declared_size=900))
+
+    outcomes = await backend.files.add_many(records, QuotaLimits(max_files=4, max_bytes=1000))
+
+    refused = [(o.kind, o.usage) for o in outcomes if isinstance(o, QuotaExceeded)]
+    assert refused == [(QuotaKind.BYTES, 400), (QuotaKind.FILES, 4)]
+    assert [isinstance(o, FileRecord) for o in outcomes] == [True, False, True, True, True, False]
+    for record, outcome in zip(records, outcomes, strict=True):
+        written = await backend.files.get(record.id)
+        assert written == (record if isinstance(outcome, FileRecord) else None)
+    assert await backend.ledger.usage(owner) == Usage(4, 4, 700)
+    assert await backend.ledger.usage(other) == Usage(1, 1, 900)
+    assert await backend.ledger.recount_usage() == 0
+
+
+async def test_add_many_of_nothing_writes_nothing(backend: Backend) -> None:
+    assert await backend.files.add_many([], QuotaLimits(max_files=1)) == []
+    assert await backend.ledger.usage("user:alice") == Usage()
+
+
+async def test_add_many_with_a_duplicate_raises_and_writes_nothing(backend: Backend) -> None:
+    first = await backend.files.add(make_record())
+    fresh = make_record()
+    with pytest.raises(ValueError):
+        await backend.files.add_many([fresh, make_record(id=first.id, object_key="other/key")])
+    assert await backend.files.get(fresh.id) is None
+    assert await backend.ledger.usage(first.owner) == Usage(1, 1, first.declared_size)
 
 
 # --- idempotency -----------------------------------------------------------------------

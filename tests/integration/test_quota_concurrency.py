@@ -16,6 +16,7 @@ from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
 from filegate.adapters.repository_sql import SqlRepository
 from filegate.adapters.sql_engine import create_engine
 from filegate.domain.clock import ManualClock
+from filegate.domain.errors import FilegateError
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage
 from filegate.services.registration import (
     Registrar,
@@ -51,6 +52,13 @@ class Processes:
     async def register_all(self, count: int) -> list[Registration | BaseException]:
         calls = [self.registrars[i % 2].register(OWNER, REQUEST) for i in range(count)]
         return await asyncio.gather(*calls, return_exceptions=True)
+
+    async def register_batches(self, batches: int, size: int) -> list[Registration | FilegateError]:
+        """``batches`` concurrent ``register_many`` calls of ``size`` files, flattened."""
+        calls = [
+            self.registrars[i % 2].register_many(OWNER, [REQUEST] * size) for i in range(batches)
+        ]
+        return [outcome for batch in await asyncio.gather(*calls) for outcome in batch]
 
     async def close(self) -> None:
         for engine in self.engines:
@@ -94,3 +102,14 @@ async def test_concurrent_registrations_against_pending_limit(pending_limited: P
     assert all(isinstance(r, Registration | QuotaExceeded) for r in results)
     assert await pending_limited.ledger.usage(OWNER) == Usage(3, 3, 300)
     assert await pending_limited.ledger.recount_usage() == 0
+
+
+async def test_concurrent_batches_against_five_files(files_limited: Processes) -> None:
+    outcomes = await files_limited.register_batches(batches=6, size=4)
+
+    succeeded = [o for o in outcomes if isinstance(o, Registration)]
+    refused = [o for o in outcomes if isinstance(o, QuotaExceeded)]
+    assert (len(succeeded), len(refused)) == (5, 6 * 4 - 5)
+    assert {(r.limit, r.usage) for r in refused} == {(5, 5)}
+    assert await files_limited.ledger.usage(OWNER) == Usage(5, 5, 500)
+    assert await files_limited.ledger.recount_usage() == 0

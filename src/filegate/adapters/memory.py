@@ -37,7 +37,7 @@ from filegate.domain.models import (
     VisibilityChange,
 )
 from filegate.domain.ports import Clock
-from filegate.domain.quotas import QuotaLimits, Usage, admission, usage_of
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, admission, usage_of
 from filegate.domain.retention import Retention, is_due
 from filegate.domain.states import FileState, can_transition
 
@@ -78,6 +78,27 @@ class MemoryRepository:
             Transition(record.id, None, record.state, None, "api", record.created_at)
         )
         return record
+
+    async def add_many(
+        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+    ) -> list[FileRecord | QuotaExceeded]:
+        ids = [r.id for r in records]
+        keys = [r.object_key for r in records]
+        taken_keys = {f.object_key for f in self._files.values()}
+        if (
+            len(set(ids)) < len(ids)
+            or len(set(keys)) < len(keys)
+            or any(i in self._files for i in ids)
+            or any(k in taken_keys for k in keys)
+        ):
+            raise ValueError("duplicate file id or object key")
+        outcomes: list[FileRecord | QuotaExceeded] = []
+        for record in records:
+            try:
+                outcomes.append(await self.add(record, None, limits))
+            except QuotaExceeded as refusal:
+                outcomes.append(refusal)
+        return outcomes
 
     async def get(self, file_id: str) -> FileRecord | None:
         return self._files.get(file_id)

@@ -6,6 +6,7 @@ transient database failures (see :mod:`filegate.adapters.sql_errors`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from filegate.adapters.sql_errors import is_unique_violation, translate_errors
 from filegate.adapters.sql_schema import file_transitions, files
-from filegate.adapters.sql_usage import apply_change, reserve
+from filegate.adapters.sql_usage import NewFile, apply_change, reserve, reserve_many
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import FileRecord, ImageInfo, Page, StateChange, Transition
 from filegate.domain.ports import Clock
@@ -51,9 +52,7 @@ class SqlRepository:
                     await reserve(
                         connection, record.owner, record.state, record.declared_size, limits
                     )
-                    await connection.execute(insert(files).values(_row_of(record, idempotency_key)))
-                    first = _Step(None, record.state, None, "api")
-                    await _append_history(connection, record.id, first, record.created_at)
+                    await _insert_new(connection, [record], idempotency_key)
             except QuotaExceeded:
                 existing = await self._first_with_key(record.owner, idempotency_key)
                 if existing is None:
@@ -67,6 +66,27 @@ class SqlRepository:
                     raise ValueError("duplicate file id or object key") from exc
                 return existing
         return record
+
+    async def add_many(
+        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+    ) -> list[FileRecord | QuotaExceeded]:
+        """Reserve usage (each owner's row locked once), then insert the admitted files and
+        their first history rows with one ``executemany`` each, in one transaction.
+        """
+        if not records:
+            return []
+        new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
+        async with translate_errors():
+            try:
+                async with self._engine.begin() as connection:
+                    refusals = await reserve_many(connection, new_files, limits)
+                    admitted = [r for r, no in zip(records, refusals, strict=True) if no is None]
+                    await _insert_new(connection, admitted, None)
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                raise ValueError("duplicate file id or object key") from exc
+        return [r if no is None else no for r, no in zip(records, refusals, strict=True)]
 
     async def get(self, file_id: str) -> FileRecord | None:
         return await self._one(select(files).where(files.c.id == file_id))
@@ -310,19 +330,34 @@ class _Step:
     actor: str
 
 
+async def _insert_new(
+    connection: AsyncConnection, records: Sequence[FileRecord], idempotency_key: str | None
+) -> None:
+    """Insert new files and their first history rows (``executemany``, one per table)."""
+    if not records:
+        return
+    await connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
+    await connection.execute(
+        insert(file_transitions),
+        [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
+    )
+
+
 async def _append_history(
     connection: AsyncConnection, file_id: str, step: _Step, at: datetime
 ) -> None:
-    await connection.execute(
-        insert(file_transitions).values(
-            file_id=file_id,
-            from_state=step.from_state.value if step.from_state is not None else None,
-            to_state=step.to_state.value,
-            reason=step.reason,
-            actor=step.actor,
-            at=at,
-        )
-    )
+    await connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
+
+
+def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:
+    return {
+        "file_id": file_id,
+        "from_state": step.from_state.value if step.from_state is not None else None,
+        "to_state": step.to_state.value,
+        "reason": step.reason,
+        "actor": step.actor,
+        "at": at,
+    }
 
 
 def _transition_of(row: Row[Any]) -> Transition:

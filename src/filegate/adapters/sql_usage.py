@@ -4,7 +4,7 @@ Usage is what :mod:`filegate.domain.quotas` says each file counts for. It stays 
 because every write to ``files`` that changes what a file counts for also changes the
 counters, in the same transaction:
 
-* an insert calls :func:`reserve` (which also enforces the limits);
+* an insert calls :func:`reserve` or :func:`reserve_many` (which also enforce the limits);
 * a compare-and-set calls :func:`apply_change` with the difference of the two states;
 * anything that changes ``files.owner`` (a claim) calls :func:`recount_owners` for both
   owners before it commits.
@@ -18,6 +18,7 @@ always locked in ascending owner order, so that two such transactions cannot dea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -28,6 +29,7 @@ from filegate.adapters.sql_schema import files, owner_usage
 from filegate.domain.quotas import (
     LIVE_STATES,
     PENDING_STATES,
+    QuotaExceeded,
     QuotaLimits,
     Usage,
     admission,
@@ -51,11 +53,46 @@ async def reserve(
     Raises :class:`~filegate.domain.quotas.QuotaExceeded` (counting nothing) when it does
     not fit ``limits``. The owner's row stays locked until the transaction ends.
     """
-    await _ensure_rows(connection, [owner])
-    current = (await _locked(connection, [owner]))[owner]
-    if limits is not None and (refusal := admission(current, limits, size)) is not None:
+    [refusal] = await reserve_many(connection, [NewFile(owner, state, size)], limits)
+    if refusal is not None:
         raise refusal
-    await _add(connection, owner, usage_of(state, size))
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """What one new file counts for, as :func:`reserve_many` needs it."""
+
+    owner: str
+    state: FileState
+    size: int
+
+
+async def reserve_many(
+    connection: AsyncConnection, new_files: Sequence[NewFile], limits: QuotaLimits | None
+) -> list[QuotaExceeded | None]:
+    """Count each new file that fits, deciding in order as :func:`reserve` would one by one.
+
+    Returns, per file, its ``QuotaExceeded`` (counted nothing) or ``None`` (counted). Each
+    owner's row is locked and read once, and written once; the rows stay locked until the
+    transaction ends.
+    """
+    owners = sorted({new.owner for new in new_files})
+    if not owners:
+        return []
+    await _ensure_rows(connection, owners)
+    before = await _locked(connection, owners)
+    after = dict(before)
+    refusals: list[QuotaExceeded | None] = []
+    for new in new_files:
+        current = after[new.owner]
+        refusal = None if limits is None else admission(current, limits, new.size)
+        if refusal is None:
+            after[new.owner] = current + usage_of(new.state, new.size)
+        refusals.append(refusal)
+    for owner in owners:
+        if not (delta := after[owner] - before[owner]).is_zero:
+            await _add(connection, owner, delta)
+    return refusals
 
 
 async def apply_change(connection: AsyncConnection, owner: str, delta: Usage) -> None:

@@ -30,7 +30,7 @@ from filegate.domain.models import (
     UploadSpec,
     VisibilityChange,
 )
-from filegate.domain.quotas import QuotaLimits, Usage
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage
 from filegate.domain.retention import Retention
 from filegate.domain.sessions import Claim, GuestSession, RateDecision, SessionEnd
 from filegate.domain.states import FileState
@@ -54,6 +54,19 @@ class FileRepository(Protocol):
         with ``limits``, raise :class:`~filegate.domain.quotas.QuotaExceeded` (inserting
         nothing) when the file does not fit. Concurrent adds never take usage past a limit.
         Every :meth:`transition` adjusts usage in its own compare-and-set transaction.
+        """
+        ...
+
+    async def add_many(
+        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+    ) -> list[FileRecord | QuotaExceeded]:
+        """Insert ``records`` and their first history rows, all in one transaction.
+
+        Items are admitted in order against their owner's quota exactly as :meth:`add`
+        would admit them one after another: an item over ``limits`` yields its
+        ``QuotaExceeded`` in place and is not written; later, smaller items may still fit.
+        Returns one outcome per record, in order. Batches carry no idempotency keys; a
+        duplicate id or object key raises ``ValueError`` (inserting nothing).
         """
         ...
 

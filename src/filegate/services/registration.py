@@ -16,7 +16,7 @@ from filegate.domain.filenames import sanitize_filename
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, SignedRequest
 from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
-from filegate.domain.quotas import QuotaLimits
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -108,11 +108,9 @@ class Registrar:
         READY files returns that file (``deduplicated``), registering nothing and counting
         nothing. Callers that may not read the owner's files pass ``dedupe=False``.
         """
-        validated = self._validated(request)
-        existing = await self._duplicate_of(owner, validated) if dedupe else None
-        if existing is not None:
-            return Registration(existing, None, deduplicated=True)
-        record = self._new_record(owner, validated)
+        record = await self._prepared(owner, request, dedupe)
+        if isinstance(record, Registration):
+            return record
         stored = await self._repository.add(record, idempotency_key, self._quotas)
         if stored.id != record.id and not _same_declaration(stored, record):
             raise FilegateError(
@@ -127,14 +125,40 @@ class Registrar:
     async def register_many(
         self, owner: str, requests: Sequence[RegistrationRequest], *, dedupe: bool = True
     ) -> list[Registration | FilegateError]:
-        """Register each file independently; a refused one yields its error in place."""
-        results: list[Registration | FilegateError] = []
+        """Register each file independently; a refused one yields its error in place.
+
+        Outcomes are those of :meth:`register` called for each request in order (without
+        idempotency keys), but all new files are written in one ``add_many``.
+        """
+        prepared: list[Registration | FileRecord | FilegateError] = []
         for request in requests:
             try:
-                results.append(await self.register(owner, request, dedupe=dedupe))
+                prepared.append(await self._prepared(owner, request, dedupe))
             except FilegateError as error:
-                results.append(error)
-        return results
+                prepared.append(error)
+        new = [item for item in prepared if isinstance(item, FileRecord)]
+        stored = await self._repository.add_many(new, self._quotas) if new else []
+        self._metrics.registered(sum(isinstance(s, FileRecord) for s in stored))
+        outcomes = iter(stored)
+        return [
+            self._registration_of(next(outcomes)) if isinstance(item, FileRecord) else item
+            for item in prepared
+        ]
+
+    async def _prepared(
+        self, owner: str, request: RegistrationRequest, dedupe: bool
+    ) -> Registration | FileRecord:
+        """The owner's duplicate (a deduplicated registration) or the new record to add."""
+        validated = self._validated(request)
+        existing = await self._duplicate_of(owner, validated) if dedupe else None
+        if existing is not None:
+            return Registration(existing, None, deduplicated=True)
+        return self._new_record(owner, validated)
+
+    def _registration_of(self, stored: FileRecord | QuotaExceeded) -> Registration | FilegateError:
+        if isinstance(stored, QuotaExceeded):
+            return stored
+        return Registration(stored, self._upload_for(stored))
 
     async def fresh_upload(self, owner: str, file_id: str) -> SignedRequest:
         """A new upload URL for a file still waiting for its bytes (INVALID_STATE otherwise)."""
