@@ -21,6 +21,7 @@ from filegate.domain.clock import SystemClock
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import (
+    MAX_RECEIVES_REASON,
     DeadMessage,
     FileRecord,
     ImageInfo,
@@ -304,7 +305,7 @@ class MemoryQueue:
             if len(claimed) == max_messages:
                 break
             if stored.receive_count >= self._max_receives:
-                self._bury(stored, "MAX_RECEIVES")
+                self._bury(stored, MAX_RECEIVES_REASON)
                 continue
             stored.receive_count += 1
             stored.receipt = uuid.uuid4().hex

@@ -25,10 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from filegate.adapters.sql_errors import translate_errors
 from filegate.adapters.sql_schema import queue_messages
-from filegate.domain.models import DeadMessage, Message, QueueDepth, VisibilityChange
+from filegate.domain.models import (
+    MAX_RECEIVES_REASON,
+    DeadMessage,
+    Message,
+    QueueDepth,
+    VisibilityChange,
+)
 from filegate.domain.ports import Clock
 
-MAX_RECEIVES_REASON = "MAX_RECEIVES"
 """The ``dead_reason`` of a message moved because it was received too often."""
 
 _QUEUE_NAME_LENGTH = 100  # the width of queue_messages.queue

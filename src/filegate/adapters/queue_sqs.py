@@ -48,7 +48,13 @@ from filegate.adapters.sqs_client import (
     tolerating_stale_receipt,
 )
 from filegate.adapters.sqs_url import SqsLocation, default_dead_letter_name
-from filegate.domain.models import DeadMessage, Message, QueueDepth, VisibilityChange
+from filegate.domain.models import (
+    MAX_RECEIVES_REASON,
+    DeadMessage,
+    Message,
+    QueueDepth,
+    VisibilityChange,
+)
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.literals import QueueAttributeNameType
@@ -64,7 +70,6 @@ log = logging.getLogger(__name__)
 
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
-MAX_RECEIVES_REASON = "MAX_RECEIVES"
 """The reason of a dead message SQS's redrive policy moved (it carries no reason of ours)."""
 DEAD_REASON_ATTRIBUTE = "filegate-dead-reason"
 SOURCE_ID_ATTRIBUTE = "filegate-source-message-id"

@@ -190,6 +190,10 @@ class SignedRequest:
     expires_at: datetime
 
 
+MAX_RECEIVES_REASON = "MAX_RECEIVES"
+"""Dead-letter reason of a message received more often than its queue allows."""
+
+
 @dataclass(frozen=True)
 class Message:
     """One queue message as received: ``receipt`` is only valid for this receive."""

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import Message
+from filegate.domain.models import Message, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.batch import BatchProcessor, settle
 from filegate.worker.retry import RetryPolicy
@@ -172,15 +172,17 @@ class Consumer:
         await asyncio.gather(*(self._release(batch) for batch in cancelled.values()))
 
     async def _release(self, batch: Sequence[Message]) -> None:
-        for message in batch:
-            try:
-                await self._queue.change_visibility(message.receipt, timedelta(0))
-            except Exception:
-                log.warning(
-                    "could not release message %s; it returns after its timeout",
-                    message.id,
-                    exc_info=True,
-                )
+        """Make the batch visible again at once, in one call; on failure the messages
+        return after their visibility timeout instead."""
+        changes = [VisibilityChange(message.receipt, timedelta(0)) for message in batch]
+        try:
+            await self._queue.change_visibility_batch(changes)
+        except Exception:
+            log.warning(
+                "could not release %d messages; they return after their timeout",
+                len(changes),
+                exc_info=True,
+            )
 
 
 def _log_receive_failure(exc: Exception, failures: int) -> None:
