@@ -12,12 +12,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.url_signing import UrlSigner
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import UrlSigner
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import ObjectInfo
 from filegate.http.problems import install_problem_handlers
-from filegate.http.store_routes import store_router
+from filegate.http.routes.store import store_router
 
 STORE_ROOT_ENV = "BENCH_STORE_ROOT"
 """Folder of the store app: ``objects/`` for filegate's store, ``baseline/`` for the baseline."""

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.harness import Result, interleave, per_second
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.url_signing import SCHEME, UrlSigner
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import SCHEME, UrlSigner
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import UploadSpec
 

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import Result, interleave_async, per_second
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.sql_migrate import migrate
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.migrate import migrate
+from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
+from filegate.domain.messages import encode_object_created
 from filegate.domain.models import ObjectCreated
-from filegate.worker.events import encode_object_created
 
 QUEUE_NAME = "bench"
 BATCH = 10

@@ -24,8 +24,8 @@ from bench import servers
 from bench.apps import BASELINE_PUT_PATH, SIGNING_KEY_ENV, SIGNING_KEY_ID, STORE_ROOT_ENV
 from bench.harness import Result, interleave, per_second
 from bench.load import UnexpectedAnswer
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.url_signing import UrlSigner
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import UrlSigner
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import UploadSpec
 

@@ -22,15 +22,15 @@ from PIL import Image
 
 from bench.harness import Medians, Result, interleave_async
 from bench.images import jpeg_bytes, photo, png_bytes
-from filegate.adapters.image_pool import ProcessPoolInspector
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import UrlSigner
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.url_signing import UrlSigner
 from filegate.config import Settings
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import FileRecord, UploadSpec
 from filegate.domain.states import FileState
-from filegate.imaging import ImageLimits
+from filegate.imaging.inspect import ImageLimits
+from filegate.imaging.pool import ProcessPoolInspector
 from filegate.services.verification import Verifier
 
 _DRAFT_SCALE = 8
@@ -103,7 +103,7 @@ async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Re
 
 
 def _inspector(settings: Settings) -> ProcessPoolInspector:
-    """The decode pool exactly as ``filegate.bootstrap`` configures it."""
+    """The decode pool exactly as ``filegate.bootstrap.runtime`` configures it."""
     limits = ImageLimits(tuple(settings.allowed_types), settings.max_pixels, settings.max_frames)
     return ProcessPoolInspector(
         limits,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from filegate.adapters.sql_migrate import migrate
+from filegate.adapters.sql.migrate import migrate
 from tests.services import postgres_reachable, require, scratch_database
 from tests.support.moto_server import fake_aws_environment, running_moto_server
 

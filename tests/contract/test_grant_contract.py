@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from filegate.adapters.grants_sql import SqlGrantRepository
-from filegate.adapters.memory_sessions import MemoryGrantRepository, MemoryRateLimiter
-from filegate.adapters.rate_sql import SqlRateLimiter
-from filegate.adapters.sessions_sql import SqlSessionRepository
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.memory.sessions import MemoryGrantRepository, MemoryRateLimiter
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.grants import SqlGrantRepository
+from filegate.adapters.sql.rate import SqlRateLimiter
+from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.grants import UploadGrant
 from filegate.domain.ports import GrantRepository, RateLimiter

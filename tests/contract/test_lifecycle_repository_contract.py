@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import update
 
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.sql_schema import owner_usage
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.adapters.sql.repository import SqlRepository
+from filegate.adapters.sql.schema import owner_usage
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode
 from filegate.domain.models import Actor, FileRecord, StateChange

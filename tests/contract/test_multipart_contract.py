@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from filegate.adapters.memory import MemoryObjectStore
-from filegate.adapters.memory_multipart import MemoryMultipartUploads
-from filegate.adapters.s3_url import S3Location
-from filegate.adapters.store_s3 import open_s3_store
+from filegate.adapters.memory.multipart import MemoryMultipartUploads
+from filegate.adapters.s3.store import open_s3_store
+from filegate.adapters.s3.url import S3Location
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import MultipartUpload, UploadSpec

@@ -26,11 +26,11 @@ from typing import Protocol
 import pytest
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.queue_sqs import SqsTuning, connect_sqs_queue
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.sqs_provisioning import ensure_queues
-from filegate.adapters.sqs_url import SqsLocation
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.queue import SqlQueue
+from filegate.adapters.sqs.provisioning import ensure_queues
+from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
+from filegate.adapters.sqs.url import SqsLocation
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Message, QueueDepth, VisibilityChange
 from filegate.domain.ports import DeadLetters, Queue

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.cursor import encode_cursor
 from filegate.domain.errors import BackendUnavailable

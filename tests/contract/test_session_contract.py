@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from filegate.adapters.grants_sql import SqlGrantRepository
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.memory_sessions import MemoryGrantRepository, MemorySessionRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sessions_sql import SqlSessionRepository
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.sql_usage import read_usage
+from filegate.adapters.memory.sessions import MemoryGrantRepository, MemorySessionRepository
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.grants import SqlGrantRepository
+from filegate.adapters.sql.repository import SqlRepository
+from filegate.adapters.sql.sessions import SqlSessionRepository
+from filegate.adapters.sql.usage import read_usage
 from filegate.domain.clock import ManualClock
 from filegate.domain.grants import UploadGrant
 from filegate.domain.models import Actor, FileRecord, StateChange, Transition

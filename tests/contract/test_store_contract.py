@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import UrlSigner
 from filegate.adapters.memory import MemoryObjectStore
-from filegate.adapters.s3_url import S3Location
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.store_s3 import open_s3_store
-from filegate.adapters.url_signing import UrlSigner
+from filegate.adapters.s3.store import open_s3_store
+from filegate.adapters.s3.url import S3Location
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import ObjectInfo, UploadSpec
 from filegate.domain.ports import ObjectStore

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.memory import MemoryQueue, MemoryRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.sql_schema import UTCDateTime, queue_messages
-from filegate.adapters.upload_ledger import SeparateUploadLedger, SqlUploadLedger
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.repository import SqlRepository
+from filegate.adapters.sql.schema import UTCDateTime, queue_messages
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import Actor, FileRecord, StateChange

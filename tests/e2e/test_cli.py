@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind

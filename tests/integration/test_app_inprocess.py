@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from filegate.bootstrap import Runtime, open_runtime
+from filegate.bootstrap.runtime import Runtime, open_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
 from filegate.worker.batch import BatchProcessor, BatchResult, settle

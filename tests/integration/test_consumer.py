@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
 from filegate.domain.errors import BackendUnavailable
+from filegate.domain.messages import encode_object_created
 from filegate.domain.models import Message, ObjectCreated, QueueDepth, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.batch import BatchProcessor
 from filegate.worker.consumer import Consumer, ConsumerConfig, install_signal_handlers
-from filegate.worker.events import encode_object_created
 from filegate.worker.retry import RetryPolicy
 
 MS = timedelta(milliseconds=1)

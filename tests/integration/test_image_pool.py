@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from filegate.adapters.image_pool import ProcessPoolInspector
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import ImageInfo, Inspection, RejectionReason
-from filegate.imaging import ImageLimits
+from filegate.imaging.inspect import ImageLimits
+from filegate.imaging.pool import ProcessPoolInspector
 from tests.support import images
 
 LIMITS = ImageLimits(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from filegate.bootstrap import Runtime, open_runtime
+from filegate.bootstrap.runtime import Runtime, open_runtime
 from filegate.config import Settings
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Owner, OwnerKind

@@ -19,13 +19,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from filegate.adapters.store_local import InvalidObjectKey, LocalObjectStore
-from filegate.adapters.url_signing import UrlGrant, UrlSigner
+from filegate.adapters.local.store import InvalidObjectKey, LocalObjectStore
+from filegate.adapters.local.url_signing import UrlGrant, UrlSigner
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import ObjectInfo, SignedRequest, UploadSpec
 from filegate.http.problems import install_problem_handlers
-from filegate.http.store_routes import store_router
+from filegate.http.routes.store import store_router
 
 PUBLIC_URL = "http://files.example.test"
 CURRENT_KEY = b"current-signing-key-0123456789"

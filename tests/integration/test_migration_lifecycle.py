@@ -13,9 +13,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool, text
 
-from filegate.adapters.sql_engine import sync_url
-from filegate.adapters.sql_migrate import alembic_config, migrate
-from filegate.adapters.sql_schema import metadata
+from filegate.adapters.sql.engine import sync_url
+from filegate.adapters.sql.migrate import alembic_config, migrate
+from filegate.adapters.sql.schema import metadata
 
 NEW_COLUMNS = {"retain_until", "pinned"}
 NEW_INDEXES = {"ix_files_retain_until", "ix_files_owner_sha256", "ix_files_state_id"}

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
 
-from filegate.adapters.sql_engine import sync_url
-from filegate.adapters.sql_migrate import alembic_config, migrate
-from filegate.adapters.sql_schema import metadata
+from filegate.adapters.sql.engine import sync_url
+from filegate.adapters.sql.migrate import alembic_config, migrate
+from filegate.adapters.sql.schema import metadata
 
 TABLES = {"sessions", "upload_grants", "grant_files", "rate_windows"}
 

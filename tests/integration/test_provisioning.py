@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from filegate.bootstrap.provisioning import doctor, setup
 from filegate.config import Settings
-from filegate.provisioning import doctor, setup
 from tests.support.moto_server import REGION, sqs_client
 
 SECRET = "a-secret-that-is-long-enough"

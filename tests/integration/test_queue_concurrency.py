@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import QueueDepth

@@ -19,7 +19,10 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import ClientError
 from types_aiobotocore_sqs.client import SQSClient
 
-from filegate.adapters.queue_sqs import (
+from filegate.adapters.sqs.batches import EntryRetry, SqsEntryRejected
+from filegate.adapters.sqs.client import QueueNotFound, SqsClient
+from filegate.adapters.sqs.provisioning import ensure_queues
+from filegate.adapters.sqs.queue import (
     DEAD_REASON_ATTRIBUTE,
     SOURCE_ID_ATTRIBUTE,
     SqsQueue,
@@ -29,10 +32,7 @@ from filegate.adapters.queue_sqs import (
     visibility_seconds,
     wait_seconds,
 )
-from filegate.adapters.sqs_batches import EntryRetry, SqsEntryRejected
-from filegate.adapters.sqs_client import QueueNotFound, SqsClient
-from filegate.adapters.sqs_provisioning import ensure_queues
-from filegate.adapters.sqs_url import SqsLocation
+from filegate.adapters.sqs.url import SqsLocation
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import Message, QueueDepth, VisibilityChange
 from tests.support.moto_server import REGION, aio_session

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemorySigner
-from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import FilegateError
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage

@@ -15,21 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from filegate.adapters.queue_sql import SqlQueue
-from filegate.adapters.repository_lifecycle_sql import SqlLifecycleRepository
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
-from filegate.adapters.store_local import LocalObjectStore
-from filegate.adapters.upload_ledger import SqlUploadLedger
-from filegate.adapters.url_signing import UrlSigner
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.local.url_signing import UrlSigner
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.adapters.sql.queue import SqlQueue
+from filegate.adapters.sql.repository import SqlRepository
+from filegate.adapters.sql.upload_ledger import SqlUploadLedger
 from filegate.domain.clock import ManualClock, SystemClock
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.models import Actor, FileRecord, StateChange, UploadSpec
 from filegate.domain.quotas import Usage
 from filegate.domain.states import FileState
 from filegate.services.reconciler import ReconcilePolicy, Reconciler, ReconcileResult
 from filegate.services.registration import object_key
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import make_record
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

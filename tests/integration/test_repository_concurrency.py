@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from filegate.adapters.repository_sql import SqlRepository
-from filegate.adapters.sql_engine import create_engine
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Actor, ImageInfo, RejectionReason, StateChange
 from filegate.domain.states import FileState

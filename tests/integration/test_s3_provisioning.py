@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from filegate.adapters.findings import Finding
-from filegate.adapters.s3_client import S3BucketCalls
-from filegate.adapters.s3_provisioning import (
+from filegate.adapters.s3.client import S3BucketCalls
+from filegate.adapters.s3.provisioning import (
     check_bucket,
     check_cors,
     check_notification,

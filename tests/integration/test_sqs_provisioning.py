@@ -11,7 +11,7 @@ import pytest
 from types_aiobotocore_sqs.client import SQSClient
 
 from filegate.adapters.findings import Finding
-from filegate.adapters.sqs_provisioning import (
+from filegate.adapters.sqs.provisioning import (
     check_queue_policy,
     check_queues,
     ensure_queue_policy,

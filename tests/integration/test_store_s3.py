@@ -21,9 +21,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from filegate.adapters.s3_credentials import FrozenCredentials, PresignerKeeper
-from filegate.adapters.s3_url import S3Location
-from filegate.adapters.store_s3 import S3ObjectStore, S3StoreConfig, open_s3_store
+from filegate.adapters.s3.credentials import FrozenCredentials, PresignerKeeper
+from filegate.adapters.s3.store import S3ObjectStore, S3StoreConfig, open_s3_store
+from filegate.adapters.s3.url import S3Location
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.filenames import content_disposition

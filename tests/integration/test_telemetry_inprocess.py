@@ -15,11 +15,11 @@ import pytest
 from fastapi import APIRouter
 from pydantic import SecretStr
 
-from filegate.bootstrap import Runtime, open_runtime
+from filegate.bootstrap.logs import JsonFormatter, extra_fields
+from filegate.bootstrap.runtime import Runtime, open_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
 from filegate.http.app import create_app
-from filegate.logs import JsonFormatter, extra_fields
 from tests.support import images
 
 BASE = "http://testserver"

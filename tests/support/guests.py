@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository, MemorySigner
-from filegate.adapters.memory_sessions import (
+from filegate.adapters.memory.sessions import (
     MemoryGrantRepository,
     MemoryRateLimiter,
     MemorySessionRepository,
 )
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
+from filegate.domain.messages import encode_object_created, encode_owner_purge
 from filegate.domain.models import FileRecord, Owner, OwnerKind
 from filegate.domain.ports import (
     GrantRepository,
@@ -29,7 +30,6 @@ from filegate.services.registration import Registrar, RegistrationPolicy, Regist
 from filegate.services.session_sweep import SessionSweeper
 from filegate.services.sessions import SessionEnder, SessionPolicy, SessionService
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, encode_owner_purge
 from tests.support.records import make_record
 
 SESSION_TTL = timedelta(hours=6)

@@ -31,7 +31,7 @@ from types_aiobotocore_sqs.type_defs import (
     SendMessageResultTypeDef,
 )
 
-from filegate.adapters.sqs_client import SqsClient
+from filegate.adapters.sqs.client import SqsClient
 
 _Entry = TypeVar("_Entry", bound=Mapping[str, Any])
 

@@ -21,12 +21,14 @@ from typing import Any
 import botocore.session
 import pytest
 
-from filegate.adapters.queue_sqs import SqsTuning, connect_sqs_queue
-from filegate.adapters.sqs_client import SqsClient, sqs_client
-from filegate.adapters.sqs_url import SqsLocation
-from filegate.bootstrap import ConfigurationError
+from filegate.adapters.sqs.client import SqsClient, sqs_client
+from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
+from filegate.adapters.sqs.url import SqsLocation
+from filegate.aws_lambda import open_lambda_worker
+from filegate.bootstrap.runtime import ConfigurationError
 from filegate.config import Settings
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.messages import encode_object_created
 from filegate.domain.models import Message, ObjectCreated
 from filegate.worker.aws_lambda import (
     LambdaHandler,
@@ -34,10 +36,8 @@ from filegate.worker.aws_lambda import (
     UnnamedFailure,
     make_handler,
     message_from_record,
-    open_lambda_worker,
 )
 from filegate.worker.batch import BatchProcessor
-from filegate.worker.events import encode_object_created
 from filegate.worker.retry import RetryPolicy
 from tests.support.moto_server import REGION, aio_session
 from tests.support.sqs_faults import Raising, client_error

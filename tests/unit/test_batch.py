@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from filegate.adapters.memory import MemoryQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.messages import encode_object_created
 from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.worker.batch import (
     BatchProcessor,
@@ -25,7 +26,6 @@ from filegate.worker.batch import (
     Succeeded,
     settle,
 )
-from filegate.worker.events import encode_object_created
 from filegate.worker.retry import RetryPolicy
 
 POLICY = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(seconds=100))

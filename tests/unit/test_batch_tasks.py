@@ -8,9 +8,7 @@ from datetime import timedelta
 import pytest
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
-from filegate.domain.models import Message, ObjectCreated
-from filegate.worker.batch import BatchProcessor, Dead, Retry, Succeeded
-from filegate.worker.events import (
+from filegate.domain.messages import (
     FILES_DELETE,
     MAX_IDS_PER_MESSAGE,
     Envelope,
@@ -20,6 +18,8 @@ from filegate.worker.events import (
     parse_events,
     parse_work,
 )
+from filegate.domain.models import Message, ObjectCreated
+from filegate.worker.batch import BatchProcessor, Dead, Retry, Succeeded
 from filegate.worker.retry import RetryPolicy
 
 RETRY = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(seconds=100))

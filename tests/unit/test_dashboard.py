@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.metrics_prometheus import PrometheusMetrics
+from filegate.adapters.prometheus import PrometheusMetrics
 from tests.support.prometheus import (
     exported_names,
     family_names,

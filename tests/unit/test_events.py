@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from filegate.domain.errors import PoisonMessage
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.models import ObjectCreated
-from filegate.worker.events import encode_object_created, parse_events
 
 
 def s3_record(

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.models import Actor, FileRecord, StateChange, TransitionReason
 from filegate.domain.states import FileState
 from filegate.services.expiry import ExpirySweeper, SweepResult
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import UPLOAD_WINDOW, make_record
 
 GRACE = timedelta(minutes=5)

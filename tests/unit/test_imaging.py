@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from filegate.domain.models import ImageInfo, Inspection, RejectionReason
-from filegate.imaging import ImageLimits, inspect_path, sniff_content_type
+from filegate.imaging.inspect import ImageLimits, inspect_path, sniff_content_type
 from tests.support import images
 
 ALLOWED = (

@@ -13,6 +13,13 @@ import pytest
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
+from filegate.domain.messages import (
+    FILES_DELETE,
+    Envelope,
+    encode_files_delete,
+    files_delete_ids,
+    parse_work,
+)
 from filegate.domain.models import Actor, FileRecord, StateChange, TransitionReason
 from filegate.domain.states import FileState
 from filegate.services.lifecycle import (
@@ -22,13 +29,6 @@ from filegate.services.lifecycle import (
     RetentionEnforcer,
 )
 from filegate.worker.batch import BatchProcessor, Succeeded
-from filegate.worker.events import (
-    FILES_DELETE,
-    Envelope,
-    encode_files_delete,
-    files_delete_ids,
-    parse_work,
-)
 from filegate.worker.lifecycle_task import FilesDeleteTask
 from filegate.worker.retry import RetryPolicy
 from tests.support.records import make_record

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from filegate.logs import JsonFormatter, TextFormatter, configure_logging, resolve_format
+from filegate.bootstrap.logs import JsonFormatter, TextFormatter, configure_logging, resolve_format
 
 
 def record(message: str = "hello %s", *args: object, **extra: Any) -> logging.LogRecord:

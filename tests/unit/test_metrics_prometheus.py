@@ -7,7 +7,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.metrics_prometheus import PrometheusMetrics
+from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.metrics import Metrics

@@ -17,9 +17,10 @@ from filegate.adapters.memory import (
     RecordingMetrics,
     ScriptedInspector,
 )
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable, FilegateError, PoisonMessage
+from filegate.domain.messages import encode_object_created
 from filegate.domain.metrics import NO_METRICS, Metrics, NoMetrics
 from filegate.domain.models import (
     Actor,
@@ -35,7 +36,6 @@ from filegate.services.registration import Registrar, RegistrationPolicy, Regist
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
 from filegate.worker.batch import BatchProcessor, settle
-from filegate.worker.events import encode_object_created
 from filegate.worker.retry import RetryPolicy
 from tests.support.records import make_record
 

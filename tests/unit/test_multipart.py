@@ -8,15 +8,15 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
-from filegate.adapters.memory_multipart import MemoryMultipartUploads
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.memory.multipart import MemoryMultipartUploads
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.models import FileRecord, MultipartUpload, UploadedPart
 from filegate.domain.states import FileState
 from filegate.services.multipart import MIN_PART_SIZE, MultipartService, PartPlan
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import UPLOAD_WINDOW, make_record
 
 MIB = 1024 * 1024

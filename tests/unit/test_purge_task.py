@@ -7,11 +7,7 @@ from datetime import timedelta
 import pytest
 
 from filegate.domain.errors import PoisonMessage
-from filegate.domain.models import Message, ObjectCreated
-from filegate.domain.sessions import OwnerPurge
-from filegate.domain.states import FileState
-from filegate.worker.batch import BatchProcessor, Dead, Succeeded
-from filegate.worker.events import (
+from filegate.domain.messages import (
     OWNER_PURGE,
     Envelope,
     encode_object_created,
@@ -20,6 +16,10 @@ from filegate.worker.events import (
     parse_events,
     parse_work,
 )
+from filegate.domain.models import Message, ObjectCreated
+from filegate.domain.sessions import OwnerPurge
+from filegate.domain.states import FileState
+from filegate.worker.batch import BatchProcessor, Dead, Succeeded
 from filegate.worker.purge_task import OwnerPurgeTask
 from filegate.worker.retry import RetryPolicy
 from tests.support.guests import Guests

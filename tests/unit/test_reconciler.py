@@ -13,15 +13,15 @@ from filegate.adapters.memory import (
     MemoryRepository,
     RecordingMetrics,
 )
-from filegate.adapters.memory_multipart import MemoryMultipartUploads
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.memory.multipart import MemoryMultipartUploads
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Actor, FileRecord, ObjectCreated, StateChange, UploadSpec
 from filegate.domain.states import FileState
 from filegate.services.reconciler import ReconcilePolicy, Reconciler, ReconcileResult
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import make_record
 
 MINUTE = timedelta(minutes=1)

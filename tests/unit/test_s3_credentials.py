@@ -11,7 +11,7 @@ import pytest
 from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from aiobotocore.session import AioSession
 
-from filegate.adapters.s3_credentials import (
+from filegate.adapters.s3.credentials import (
     FrozenCredentials,
     PresignerKeeper,
     session_credentials,

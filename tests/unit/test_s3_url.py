@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from filegate.adapters.s3_url import S3Location, parse_s3_url
+from filegate.adapters.s3.url import S3Location, parse_s3_url
 
 
 @pytest.mark.parametrize(

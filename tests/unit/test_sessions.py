@@ -9,11 +9,11 @@ import pytest
 
 from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError, PoisonMessage
 from filegate.domain.grants import UploadGrant
+from filegate.domain.messages import encode_owner_purge
 from filegate.domain.models import Transition
 from filegate.domain.retention import Retention
 from filegate.domain.sessions import OwnerPurge, SessionEnd
 from filegate.domain.states import FileState
-from filegate.worker.events import encode_owner_purge
 from tests.support.guests import ALICE, BOB, SESSION_TTL, Guests
 
 MINUTE = timedelta(minutes=1)

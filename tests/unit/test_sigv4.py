@@ -19,7 +19,7 @@ from botocore.utils import percent_encode, percent_encode_sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from filegate.adapters.sigv4 import SigV4Presigner, host_header
+from filegate.adapters.s3.sigv4 import SigV4Presigner, host_header
 from filegate.domain.clock import ManualClock
 
 NOW = datetime(2026, 3, 14, 15, 9, 26, 535_000, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from filegate.adapters.sqs_url import SqsLocation, default_dead_letter_name, parse_sqs_url
+from filegate.adapters.sqs.url import SqsLocation, default_dead_letter_name, parse_sqs_url
 
 
 def test_every_part_is_read() -> None:

@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
-from filegate.adapters.upload_ledger import SeparateUploadLedger
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.messages import encode_object_created, parse_events
 from filegate.domain.models import Actor, FileRecord, ObjectCreated, ObjectInfo, StateChange
 from filegate.domain.ports import UploadGate
 from filegate.domain.states import FileState
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.events import encode_object_created, parse_events
 from tests.support.records import UPLOAD_WINDOW, make_record
 
 OWNER = "user:alice"

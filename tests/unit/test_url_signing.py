@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from filegate.adapters.url_signing import KEY_ID_PARAM, SIGNATURE_PARAM, UrlGrant, UrlSigner
+from filegate.adapters.local.url_signing import KEY_ID_PARAM, SIGNATURE_PARAM, UrlGrant, UrlSigner
 from filegate.domain.errors import ErrorCode, FilegateError
 
 OLD_KEY = b"old-key-0123456789abcdef"

@@ -1,7 +1,7 @@
 """The metrics port: what the core reports about its work, in the core's own words.
 
 Adapters turn these calls into whatever a monitoring system wants (Prometheus counters and
-histograms in :mod:`filegate.adapters.metrics_prometheus`). Every method is synchronous,
+histograms in :mod:`filegate.adapters.prometheus`). Every method is synchronous,
 cheap and never raises: reporting must not slow down or break the work it describes.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from filegate.adapters.metrics_prometheus import PrometheusMetrics
+from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.ports import FileRepository, ObjectStore, Queue
 from filegate.services.files import FileService
@@ -22,7 +22,7 @@ from filegate.services.uploads import UploadRecorder
 
 @dataclass(frozen=True)
 class ApiContext:
-    """The services behind API v1, built once by ``filegate.bootstrap``."""
+    """The services behind API v1, built once by ``filegate.bootstrap.runtime``."""
 
     tokens: TokenAuthority
     registrar: Registrar

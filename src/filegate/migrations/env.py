@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from filegate.adapters.sql_schema import metadata
+from filegate.adapters.sql.schema import metadata
 
 config = context.config
 

@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from filegate.adapters.queue_sqs import SqsQueue
-from filegate.bootstrap import ConfigurationError, open_worker_runtime
-from filegate.config import Settings
 from filegate.domain.models import Message, VisibilityChange
 from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry
 
@@ -186,31 +183,3 @@ def _receive_count(attributes: object) -> int:
         return max(int(attributes.get("ApproximateReceiveCount", 1)), 1)
     except (TypeError, ValueError):
         return 1
-
-
-# --- the runtime of a real container ------------------------------------------------------
-
-
-@asynccontextmanager
-async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
-    """The worker the composition root builds from ``settings`` (database, store, decoding
-    pool, and the SQS queue of ``FILEGATE_QUEUE_URL``, also used for its dead-letter queue).
-
-    Raises ``ConfigurationError`` unless the queue is an ``sqs://`` queue: Lambda's event
-    source is SQS, and dead messages must reach that queue's dead-letter queue.
-    """
-    async with open_worker_runtime(settings) as runtime:
-        if not isinstance(runtime.queue, SqsQueue):
-            raise ConfigurationError(
-                "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
-            )
-        yield LambdaWorker(runtime.processor(), runtime.queue)
-
-
-def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:
-    return open_lambda_worker(Settings())
-
-
-handler = make_handler(_open_worker_from_environment)
-"""The Lambda entry point, ``filegate.worker.aws_lambda.handler``: services are built from
-the ``FILEGATE_*`` environment on the first invocation, once per container."""

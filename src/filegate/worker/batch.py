@@ -23,10 +23,10 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.messages import Envelope, Work, parse_work
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message, ObjectCreated, VisibilityChange
 from filegate.domain.ports import Queue
-from filegate.worker.events import Envelope, Work, parse_work
 from filegate.worker.retry import RetryPolicy
 
 log = logging.getLogger(__name__)

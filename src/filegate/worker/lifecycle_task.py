@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from filegate.domain.messages import Envelope, files_delete_ids
 from filegate.services.lifecycle import RetentionEnforcer
-from filegate.worker.events import Envelope, files_delete_ids
 
 
 class FilesDeleteTask:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from filegate.domain.messages import Envelope, owner_purge_of
 from filegate.services.purge import OwnerPurger
-from filegate.worker.events import Envelope, owner_purge_of
 
 
 class OwnerPurgeTask:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from filegate.adapters.metrics_prometheus import PrometheusMetrics
+from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.domain.ports import Queue
 
 

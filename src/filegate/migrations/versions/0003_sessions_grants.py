@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from filegate.adapters.sql_schema import UTCDateTime
+from filegate.adapters.sql.schema import UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"

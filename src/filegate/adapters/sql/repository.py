@@ -1,0 +1,373 @@
+"""``FileRepository`` over the ``files`` and ``file_transitions`` tables (SQLite or PostgreSQL).
+
+Every public method runs in one short transaction and raises ``BackendUnavailable`` for
+transient database failures (see :mod:`filegate.adapters.sql.errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy.engine import Row, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from filegate.adapters.sql.errors import is_unique_violation, translate_errors
+from filegate.adapters.sql.schema import file_transitions, files
+from filegate.adapters.sql.usage import NewFile, apply_change, reserve, reserve_many
+from filegate.domain.cursor import decode_cursor, encode_cursor
+from filegate.domain.models import FileRecord, ImageInfo, Page, StateChange, Transition
+from filegate.domain.ports import Clock
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
+from filegate.domain.states import FileState, can_transition
+
+
+class SqlRepository:
+    """A ``FileRepository`` backed by SQLAlchemy Core on an async engine."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def add(
+        self,
+        record: FileRecord,
+        idempotency_key: str | None = None,
+        limits: QuotaLimits | None = None,
+    ) -> FileRecord:
+        """Insert the row, its first history row and its usage together.
+
+        A reused ``(owner, idempotency_key)`` returns the first file, also when two adds
+        race (the loser's unique violation is caught and the winner's row re-read), and
+        also when the owner is now over quota. Any other duplicate (id, object key) raises
+        ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
+        """
+        async with translate_errors():
+            try:
+                async with self._engine.begin() as connection:
+                    await reserve(
+                        connection, record.owner, record.state, record.declared_size, limits
+                    )
+                    await _insert_new(connection, [record], idempotency_key)
+            except QuotaExceeded:
+                existing = await self._first_with_key(record.owner, idempotency_key)
+                if existing is None:
+                    raise
+                return existing
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                existing = await self._first_with_key(record.owner, idempotency_key)
+                if existing is None:
+                    raise ValueError("duplicate file id or object key") from exc
+                return existing
+        return record
+
+    async def add_many(
+        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+    ) -> list[FileRecord | QuotaExceeded]:
+        """Reserve usage (each owner's row locked once), then insert the admitted files and
+        their first history rows with one ``executemany`` each, in one transaction.
+        """
+        if not records:
+            return []
+        new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
+        async with translate_errors():
+            try:
+                async with self._engine.begin() as connection:
+                    refusals = await reserve_many(connection, new_files, limits)
+                    admitted = [r for r, no in zip(records, refusals, strict=True) if no is None]
+                    await _insert_new(connection, admitted, None)
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                raise ValueError("duplicate file id or object key") from exc
+        return [r if no is None else no for r, no in zip(records, refusals, strict=True)]
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.id == file_id))
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.id == file_id, files.c.owner == owner))
+
+    async def get_by_key(self, object_key: str) -> FileRecord | None:
+        return await self._one(select(files).where(files.c.object_key == object_key))
+
+    async def list_owned(
+        self, owner: str, state: FileState | None, limit: int, cursor: str | None
+    ) -> Page:
+        """Newest first by ``(created_at, id)``; fetches one extra row to detect a next page."""
+        query = select(files).where(files.c.owner == owner)
+        if state is not None:
+            query = query.where(files.c.state == state.value)
+        if cursor:
+            query = query.where(_older_than(*decode_cursor(cursor)))
+        query = query.order_by(files.c.created_at.desc(), files.c.id.desc()).limit(limit + 1)
+        rows = await self._all(query)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return Page(page, encode_cursor(page[-1]) if more and page else None)
+
+    async def transition(
+        self, file_id: str, expected: FileState, change: StateChange
+    ) -> FileRecord | None:
+        async with translate_errors(), self._engine.begin() as connection:
+            return await compare_and_set(connection, file_id, expected, change, self._clock.now())
+
+    async def history(self, file_id: str) -> list[Transition]:
+        query = (
+            select(file_transitions)
+            .where(file_transitions.c.file_id == file_id)
+            .order_by(file_transitions.c.id)
+        )
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [_transition_of(row) for row in rows]
+
+    async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
+        return await self._all(
+            select(files)
+            .where(
+                files.c.state == FileState.REGISTERED.value,
+                files.c.upload_expires_at < deadline,
+            )
+            .order_by(files.c.upload_expires_at, files.c.id)
+            .limit(limit)
+        )
+
+    async def set_multipart_upload(self, file_id: str, upload_id: str) -> FileRecord | None:
+        statement = (
+            update(files)
+            .where(
+                files.c.id == file_id,
+                files.c.state == FileState.REGISTERED.value,
+                files.c.multipart_upload_id.is_(None),
+            )
+            .values(multipart_upload_id=upload_id, updated_at=self._clock.now())
+            .returning(files)
+        )
+        async with translate_errors(), self._engine.begin() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else record_of(row)
+
+    async def count_by_state(self) -> dict[FileState, int]:
+        query = select(files.c.state, func.count()).group_by(files.c.state)
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        counts = dict.fromkeys(FileState, 0)
+        counts.update({FileState(state): int(count) for state, count in rows})
+        return counts
+
+    async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
+        if key is None:
+            return None
+        return await self._one(
+            select(files).where(files.c.owner == owner, files.c.idempotency_key == key)
+        )
+
+    async def _one(self, query: Select[Any]) -> FileRecord | None:
+        rows = await self._all(query.limit(1))
+        return rows[0] if rows else None
+
+    async def _all(self, query: Select[Any]) -> list[FileRecord]:
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [record_of(row) for row in rows]
+
+
+async def compare_and_set(
+    connection: AsyncConnection,
+    file_id: str,
+    expected: FileState,
+    change: StateChange,
+    now: datetime,
+) -> FileRecord | None:
+    """Within the caller's transaction: the CAS update plus one history row.
+
+    Raises ``ValueError`` for a forbidden transition; returns ``None`` (nothing written)
+    when the file is missing or not in ``expected``.
+    """
+    if not can_transition(expected, change.target):
+        raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+    statement = (
+        update(files)
+        .where(files.c.id == file_id, files.c.state == expected.value)
+        .values(_changed_columns(change, now))
+        .returning(*files.c)
+    )
+    row = (await connection.execute(statement)).first()
+    if row is None:
+        return None
+    step = _Step(expected, change.target, change.reason, change.actor.value)
+    await _append_history(connection, file_id, step, now)
+    record = record_of(row)
+    delta = usage_change(expected, change.target, record.declared_size)
+    await apply_change(connection, record.owner, delta)
+    return record
+
+
+def record_of(row: Row[Any]) -> FileRecord:
+    """The ``FileRecord`` of a ``files`` row."""
+    values = row._mapping
+    return FileRecord(
+        id=values["id"],
+        owner=values["owner"],
+        object_key=values["object_key"],
+        filename=values["filename"],
+        declared_size=values["declared_size"],
+        declared_type=values["declared_type"],
+        declared_sha256=values["declared_sha256"],
+        state=FileState(values["state"]),
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        upload_expires_at=values["upload_expires_at"],
+        version=values["version"],
+        reason=values["reason"],
+        detected_type=values["detected_type"],
+        sha256=values["sha256"],
+        image=_image_of(values),
+        metadata=values["metadata"],
+        last_sequencer=values["last_sequencer"],
+        multipart_upload_id=values["multipart_upload_id"],
+        retain_until=values["retain_until"],
+        pinned=bool(values["pinned"]),
+    )
+
+
+def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "owner": record.owner,
+        "object_key": record.object_key,
+        "filename": record.filename,
+        "declared_size": record.declared_size,
+        "declared_type": record.declared_type,
+        "declared_sha256": record.declared_sha256,
+        "state": record.state.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "upload_expires_at": record.upload_expires_at,
+        "version": record.version,
+        "reason": record.reason,
+        "detected_type": record.detected_type,
+        "sha256": record.sha256,
+        "metadata": dict(record.metadata),
+        "idempotency_key": idempotency_key,
+        "last_sequencer": record.last_sequencer,
+        "multipart_upload_id": record.multipart_upload_id,
+        "retain_until": record.retain_until,
+        "pinned": record.pinned,
+        **_image_columns(record.image),
+    }
+
+
+def _changed_columns(change: StateChange, now: datetime) -> dict[str, Any]:
+    """SET clause of a transition: facts of the change overwrite only when given."""
+    columns: dict[str, Any] = {
+        "state": change.target.value,
+        "reason": change.reason,
+        "updated_at": now,
+        "version": files.c.version + 1,
+    }
+    if change.detected_type is not None:
+        columns["detected_type"] = change.detected_type
+    if change.sha256 is not None:
+        columns["sha256"] = change.sha256
+    if change.image is not None:
+        columns.update(_image_columns(change.image))
+    if change.sequencer is not None:
+        columns["last_sequencer"] = change.sequencer
+    return columns
+
+
+def _image_columns(image: ImageInfo | None) -> dict[str, Any]:
+    if image is None:
+        return dict.fromkeys(
+            ("image_format", "width", "height", "orientation", "color_mode", "frames")
+        )
+    return {
+        "image_format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "orientation": image.orientation,
+        "color_mode": image.mode,
+        "frames": image.frames,
+    }
+
+
+def _image_of(values: RowMapping) -> ImageInfo | None:
+    if values["image_format"] is None:
+        return None
+    return ImageInfo(
+        format=values["image_format"],
+        width=values["width"],
+        height=values["height"],
+        orientation=values["orientation"],
+        mode=values["color_mode"],
+        frames=values["frames"],
+    )
+
+
+def _older_than(created_at: datetime, file_id: str) -> ColumnElement[bool]:
+    """Keyset predicate ``(created_at, id) < (:created_at, :id)``, portable to SQLite."""
+    return or_(
+        files.c.created_at < created_at,
+        and_(files.c.created_at == created_at, files.c.id < file_id),
+    )
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one history row records, apart from the file and the time."""
+
+    from_state: FileState | None
+    to_state: FileState
+    reason: str | None
+    actor: str
+
+
+async def _insert_new(
+    connection: AsyncConnection, records: Sequence[FileRecord], idempotency_key: str | None
+) -> None:
+    """Insert new files and their first history rows (``executemany``, one per table)."""
+    if not records:
+        return
+    await connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
+    await connection.execute(
+        insert(file_transitions),
+        [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
+    )
+
+
+async def _append_history(
+    connection: AsyncConnection, file_id: str, step: _Step, at: datetime
+) -> None:
+    await connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
+
+
+def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:
+    return {
+        "file_id": file_id,
+        "from_state": step.from_state.value if step.from_state is not None else None,
+        "to_state": step.to_state.value,
+        "reason": step.reason,
+        "actor": step.actor,
+        "at": at,
+    }
+
+
+def _transition_of(row: Row[Any]) -> Transition:
+    values = row._mapping
+    from_state = values["from_state"]
+    return Transition(
+        file_id=values["file_id"],
+        from_state=FileState(from_state) if from_state is not None else None,
+        to_state=FileState(values["to_state"]),
+        reason=values["reason"],
+        actor=values["actor"],
+        at=values["at"],
+    )

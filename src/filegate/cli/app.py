@@ -1,0 +1,187 @@
+"""The ``filegate`` command: serve, worker, migrate, token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from filegate.cli.files import files_app
+from filegate.cli.ops import dlq_app, status
+from filegate.cli.upload import upload
+from filegate.config import InsecureSecret, Settings, resolve_secret
+from filegate.domain.clock import SystemClock
+from filegate.domain.models import Owner, OwnerKind
+
+app = typer.Typer(
+    help="filegate: register files, upload through presigned URLs, verify in batches.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for the embedded database and objects.")
+]
+Dev = Annotated[
+    bool | None,
+    typer.Option("--dev", help="Embedded dev mode: generate and keep a secret in the data folder."),
+]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="Also serve GET /metrics on this port (env FILEGATE_METRICS_PORT)."),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the CLI flags that were given on top."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        console.print(f"[red]invalid configuration:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: DataDir = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL clients use to reach this server.")
+    ] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Serve the API only; run workers elsewhere.")
+    ] = False,
+    dev: Dev = None,
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Run the HTTP API (and, unless --no-worker, the verification worker in-process)."""
+    from filegate.cli.runner import run_server  # the server stack loads only when needed
+
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        public_url=public_url,
+        dev=dev,
+        metrics_port=metrics_port,
+    )
+    _guarded(lambda: asyncio.run(run_server(settings, with_worker=not no_worker, out=console)))
+
+
+@app.command()
+def worker(data_dir: DataDir = None, dev: Dev = None, metrics_port: MetricsPort = None) -> None:
+    """Run the verification worker alone (several may share one database)."""
+    from filegate.cli.runner import run_worker
+
+    settings = _settings(data_dir=data_dir, dev=dev, metrics_port=metrics_port)
+    _guarded(lambda: asyncio.run(run_worker(settings)))
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Bring the database schema up to date (idempotent)."""
+    from filegate.adapters.sql.migrate import migrate as apply
+
+    settings = _settings(data_dir=data_dir)
+    apply(settings.database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def setup(data_dir: DataDir = None) -> None:
+    """Provision the configured backends (idempotent): schema, bucket, CORS, queues, events."""
+    from filegate.bootstrap.provisioning import setup as provision
+
+    settings = _settings(data_dir=data_dir)
+    steps = asyncio.run(provision(settings))
+    marks = {True: "[yellow]changed[/]", False: "[green]ok[/]     ", None: "[green]ensured[/]"}
+    out = Console(soft_wrap=True)
+    for step in steps:
+        out.print(f"{marks[step.changed]}  {escape(step.what)}", highlight=False)
+
+
+@app.command()
+def doctor(data_dir: DataDir = None) -> None:
+    """Check the configured backends and say precisely what is wrong (exit 1 if anything)."""
+    from filegate.bootstrap.provisioning import doctor as diagnose
+
+    settings = _settings(data_dir=data_dir)
+    findings = asyncio.run(diagnose(settings))
+    out = Console(soft_wrap=True)
+    for finding in findings:
+        mark = "[green]ok  [/]" if finding.ok else "[red]FAIL[/]"
+        out.print(f"{mark}  {escape(finding.what)}: {escape(finding.detail)}", highlight=False)
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(data_dir: DataDir = None) -> None:
+    """Repair what the database and the store disagree on; print what was done."""
+    from rich.table import Table
+
+    from filegate.cli.runner import run_reconcile
+
+    settings = _settings(data_dir=data_dir)
+    result = asyncio.run(run_reconcile(settings))
+    table = Table(title="reconcile")
+    table.add_column("action")
+    table.add_column("count", justify="right")
+    for name, count in result.counts().items():
+        table.add_row(name.replace("_", " "), str(count))
+    Console().print(table)
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="User id (the token's sub).")],
+    ttl: Annotated[int, typer.Option(help="Validity in seconds.")] = 24 * 3600,
+    data_dir: DataDir = None,
+    dev: Dev = None,
+) -> None:
+    """Print a bearer token for a user (HS256 secrets only).
+
+    Guest session tokens come from ``POST /v1/sessions``: they are valid only while their
+    session lives, so they cannot be minted offline.
+    """
+    from filegate.adapters.tokens import TokenAuthority
+
+    settings = _settings(data_dir=data_dir, dev=dev)
+    owner = Owner(OwnerKind.USER, user)
+    authority = _guarded(
+        lambda: TokenAuthority(_secret(settings), SystemClock(), settings.jwt_algorithm)
+    )
+    typer.echo(authority.mint(owner, timedelta(seconds=ttl)))
+
+
+def _secret(settings: Settings) -> str:
+    return resolve_secret(settings)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    try:
+        result = action()
+    except InsecureSecret as exc:
+        console.print(f"[red]refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    return result
+
+
+# Commands of the SDK's users (against a remote server) and of operators (on the deployment).
+app.command(rich_help_panel="Files on a server")(upload)
+app.add_typer(files_app, name="files", rich_help_panel="Files on a server")
+app.command(rich_help_panel="Operations")(status)
+app.add_typer(dlq_app, name="dlq", rich_help_panel="Operations")

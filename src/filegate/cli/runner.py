@@ -1,0 +1,136 @@
+"""Long-running processes: the API server (with or without the worker) and the worker alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Generator
+from datetime import timedelta
+
+import uvicorn
+from rich.console import Console
+from starlette.types import ASGIApp
+
+from filegate.bootstrap.logs import configure_logging
+from filegate.bootstrap.runtime import Runtime, open_runtime, open_worker_runtime
+from filegate.config import Settings
+from filegate.domain.models import Owner, OwnerKind
+from filegate.http.routes.metrics import metrics_app
+from filegate.services.reconciler import ReconcileResult
+from filegate.worker.consumer import install_signal_handlers
+from filegate.worker.periodic import run_periodically
+
+log = logging.getLogger(__name__)
+DEMO_USER = "demo"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: our handlers stop API and worker together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def run_server(settings: Settings, with_worker: bool, out: Console) -> None:
+    """Serve the API until SIGTERM/SIGINT; then stop the worker gracefully and exit."""
+    configure_logging(settings.log_format, settings.log_level)
+    async with open_runtime(settings) as runtime:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        server = _server(runtime.app(), settings.host, settings.port)
+        jobs: list[Awaitable[None]] = [_serve_until(server, stop), *_metrics_jobs(runtime, stop)]
+        if with_worker:
+            jobs.extend(_worker_jobs(runtime, stop))
+        if settings.dev:
+            _print_welcome(runtime, out)
+        await asyncio.gather(*jobs)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Consume upload events and run maintenance until SIGTERM/SIGINT."""
+    configure_logging(settings.log_format, settings.log_level)
+    async with open_worker_runtime(settings) as runtime:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        log.info("worker running", extra={"queue": _redacted(settings.queue_url)})
+        await asyncio.gather(*_worker_jobs(runtime, stop), *_metrics_jobs(runtime, stop))
+
+
+def _redacted(url: str) -> str:
+    """A backend URL without its query (endpoints may carry credentials in odd setups)."""
+    return url.split("?", 1)[0]
+
+
+def _server(app: ASGIApp, host: str, port: int) -> _Server:
+    """uvicorn logging through our handlers (``log_config=None``), without its access log
+    (:class:`~filegate.http.telemetry.RequestTelemetryMiddleware` writes one line per request)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    return _Server(config)
+
+
+def _metrics_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    """With ``metrics_port`` set, serve ``GET /metrics`` there too (a worker's only HTTP)."""
+    port = runtime.settings.metrics_port
+    if port is None:
+        return []
+    app = metrics_app(runtime.metrics, runtime.queue)
+    return [_serve_until(_server(app, runtime.settings.host, port), stop)]
+
+
+def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    interval = timedelta(seconds=runtime.settings.sweep_interval_seconds)
+    return [
+        runtime.consumer().run(stop),
+        run_periodically(runtime.sweeper.sweep, interval, stop),
+        run_periodically(runtime.guests.sweeper.sweep, interval, stop),
+        *_upkeep_jobs(runtime, stop),
+    ]
+
+
+def _upkeep_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
+    """The lifecycle sweep and, unless its interval is 0, the reconciler."""
+    settings = runtime.settings
+    lifecycle = timedelta(seconds=settings.lifecycle_interval_seconds)
+    jobs: list[Awaitable[None]] = [
+        run_periodically(runtime.upkeep.lifecycle.sweep, lifecycle, stop)
+    ]
+    if settings.reconcile_interval_seconds > 0:
+        reconcile = timedelta(seconds=settings.reconcile_interval_seconds)
+        jobs.append(run_periodically(runtime.upkeep.reconciler.run, reconcile, stop))
+    return jobs
+
+
+async def run_reconcile(settings: Settings) -> ReconcileResult:
+    """One reconciler pass over the configured backends (``filegate reconcile``)."""
+    async with open_worker_runtime(settings) as runtime:
+        return await runtime.upkeep.reconciler.run()
+
+
+async def _serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    serving = asyncio.create_task(server.serve())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    stop.set()  # the server may have ended on its own (e.g. port taken): stop the rest too
+    await serving
+    stopping.cancel()
+
+
+def _print_welcome(runtime: Runtime, out: Console) -> None:
+    token = runtime.tokens.mint(Owner(OwnerKind.USER, DEMO_USER), timedelta(days=1))
+    settings = runtime.settings
+    out.print(f"[bold green]filegate[/] is running at [bold]{settings.public_url}[/]")
+    out.print(f"data folder: {settings.data_dir.resolve()}")
+    out.print(f"a token for user '{DEMO_USER}' (valid 24 h):")
+    print(f"export FILEGATE_TOKEN={token}", flush=True)
