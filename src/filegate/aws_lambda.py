@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from filegate.adapters.sqs.queue import SqsQueue
 from filegate.bootstrap.runtime import ConfigurationError, open_worker_runtime
 from filegate.config import Settings
 from filegate.worker.aws_lambda import LambdaWorker, make_handler
@@ -25,11 +24,12 @@ async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
     source is SQS, and dead messages must reach that queue's dead-letter queue.
     """
     async with open_worker_runtime(settings) as runtime:
-        if not isinstance(runtime.queue, SqsQueue):
+        route = runtime.queues.dead_letter_route
+        if route is None:
             raise ConfigurationError(
                 "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
             )
-        yield LambdaWorker(runtime.processor(), runtime.queue)
+        yield LambdaWorker(runtime.processor(), route)
 
 
 def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:

@@ -222,7 +222,7 @@ async def test_the_lifecycle_deletes_a_file_past_its_deadline_and_spares_pinned_
     assert (sweep.due, sweep.messages) == (1, 1)
     assert (await api.get(doomed["id"]))["state"] == "deleted"
     assert (await api.get(pinned["id"]))["state"] == "ready"
-    local = api.runtime.store.local
+    local = api.runtime.store.served
     assert local is not None
     assert not await local.exists(_key_of(api, doomed))
     assert await local.exists(_key_of(api, pinned))

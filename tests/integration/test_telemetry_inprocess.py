@@ -46,7 +46,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 def client_for(runtime: Runtime, *routers: APIRouter) -> httpx.AsyncClient:
-    app = create_app(runtime.api_context(), routers) if routers else runtime.app()
+    app = create_app(runtime.api, routers) if routers else runtime.app()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url=BASE)
 

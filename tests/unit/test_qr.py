@@ -7,13 +7,14 @@ import io
 import segno
 from PIL import Image
 
-from filegate.adapters.qr import qr_png, qr_svg
+from filegate.adapters.qr import SegnoQrCodes
 
 URL = "https://shop.example/?grant=eyJhbGciOiJIUzI1NiJ9.eyJncmFudCI6ImcifQ.c2ln"
+QR = SegnoQrCodes()
 
 
 def test_the_png_is_a_square_image_of_the_code_for_the_text() -> None:
-    image = Image.open(io.BytesIO(qr_png(URL)))
+    image = Image.open(io.BytesIO(QR.png(URL)))
     modules = segno.make_qr(URL, error="m").symbol_size(scale=8, border=4)
 
     assert image.format == "PNG"
@@ -21,7 +22,7 @@ def test_the_png_is_a_square_image_of_the_code_for_the_text() -> None:
 
 
 def test_the_png_modules_are_exactly_the_codes_modules() -> None:
-    image = Image.open(io.BytesIO(qr_png(URL))).convert("L")
+    image = Image.open(io.BytesIO(QR.png(URL))).convert("L")
     code = segno.make_qr(URL, error="m")
 
     dark = [
@@ -33,7 +34,7 @@ def test_the_png_modules_are_exactly_the_codes_modules() -> None:
 
 
 def test_the_svg_is_an_svg_document_of_the_same_code() -> None:
-    svg = qr_svg(URL).decode()
+    svg = QR.svg(URL).decode()
     width, height = segno.make_qr(URL, error="m").symbol_size(scale=8, border=4)
 
     assert svg.startswith("<?xml")
@@ -41,4 +42,4 @@ def test_the_svg_is_an_svg_document_of_the_same_code() -> None:
 
 
 def test_different_texts_give_different_codes() -> None:
-    assert qr_png(URL) != qr_png(URL + "x")
+    assert QR.png(URL) != QR.png(URL + "x")

@@ -10,14 +10,16 @@ _SCALE = 8
 _BORDER = 4
 
 
-def qr_png(text: str) -> bytes:
-    """A PNG QR code of ``text`` (error correction M, 8 pixels per module)."""
-    return _render(text, "png")
+class SegnoQrCodes:
+    """QR codes with error correction M, 8 pixels per module and a 4-module border."""
 
+    def png(self, text: str) -> bytes:
+        """A PNG QR code of ``text``."""
+        return _render(text, "png")
 
-def qr_svg(text: str) -> bytes:
-    """An SVG QR code of ``text``, with an XML declaration, scalable without loss."""
-    return _render(text, "svg")
+    def svg(self, text: str) -> bytes:
+        """An SVG QR code of ``text``, with an XML declaration, scalable without loss."""
+        return _render(text, "svg")
 
 
 def _render(text: str, kind: str) -> bytes:

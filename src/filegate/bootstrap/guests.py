@@ -1,61 +1,57 @@
-"""Composition of guest sessions and upload grants: part of the composition root.
+"""Guest sessions and upload grants: part of the composition root.
 
-``filegate.bootstrap.runtime`` calls :func:`build_guests` once and hands the parts to the API
-(authentication, sessions, grants, intake) and to the worker (purges, session sweep).
+:func:`build_guests` gives the API its part (:class:`~filegate.http.context.GuestApi`:
+authentication, sessions, grants, intake) and the worker its own (the session sweep and
+the purger behind ``owner.purge`` messages).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from filegate.adapters.sql.grants import SqlGrantRepository
-from filegate.adapters.sql.rate import SqlRateLimiter
-from filegate.adapters.sql.sessions import SqlSessionRepository
+from filegate.bootstrap.policies import client_address_key, grant_policy, session_policy
 from filegate.config import Settings
-from filegate.domain.messages import OWNER_PURGE, encode_owner_purge
-from filegate.domain.ports import Clock, FileRepository, ObjectStore, Queue
-from filegate.services.grants import GrantPolicy, GrantService
+from filegate.domain.ports import (
+    Clock,
+    FileRepository,
+    GrantRepository,
+    ObjectStore,
+    PurgeableFiles,
+    Queue,
+    RateLimiter,
+    SessionRepository,
+)
+from filegate.http.context import GuestApi
+from filegate.services.grants import GrantService
 from filegate.services.intake import Intake
 from filegate.services.principals import Authenticator
 from filegate.services.purge import OwnerPurger
 from filegate.services.registration import Registrar
 from filegate.services.session_sweep import SessionSweeper
-from filegate.services.sessions import SessionEnder, SessionPolicy, SessionService
+from filegate.services.sessions import SessionEnder, SessionService
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.batch import TaskHandler
-from filegate.worker.purge_task import OwnerPurgeTask
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Guests:
     """Everything guest sessions and upload grants add to a process."""
 
-    authenticator: Authenticator
-    sessions: SessionService
-    grants: GrantService
-    intake: Intake
+    api: GuestApi
     sweeper: SessionSweeper
-    purge_task: OwnerPurgeTask
-
-    @property
-    def tasks(self) -> dict[str, TaskHandler]:
-        """The worker's handlers of the work messages these services send."""
-        return {OWNER_PURGE: self.purge_task}
+    purger: OwnerPurger
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuestDeps:
     """What the guests' services need from the rest of the runtime."""
 
-    engine: AsyncEngine
     clock: Clock
     secret: str
     files: FileRepository
+    sessions: SessionRepository
+    purgeable: PurgeableFiles
+    grants: GrantRepository
+    rates: RateLimiter
     objects: ObjectStore
     queue: Queue
     registrar: Registrar
@@ -63,48 +59,35 @@ class GuestDeps:
 
 
 def build_guests(settings: Settings, deps: GuestDeps) -> Guests:
-    """The services over SQL sessions, grants and rate windows in ``deps.engine``."""
-    sessions = SqlSessionRepository(deps.engine)
-    grants = SqlGrantRepository(deps.engine)
-    limiter = SqlRateLimiter(deps.engine)
-    ender = SessionEnder(sessions, grants, deps.queue, encode_owner_purge)
-    purger = OwnerPurger(
+    """The services over ``deps``' sessions, grants and rate windows."""
+    ender = SessionEnder(deps.sessions, deps.grants, deps.queue)
+    api = GuestApi(
+        authenticator=Authenticator(deps.sessions, deps.grants, deps.clock),
+        sessions=SessionService(
+            deps.sessions,
+            ender,
+            deps.rates,
+            deps.clock,
+            session_policy(settings),
+            client_address_key(deps.secret),
+        ),
+        grants=GrantService(deps.grants, deps.clock, grant_policy(settings)),
+        intake=Intake(deps.registrar, deps.uploads, deps.grants, deps.clock),
+    )
+    return Guests(
+        api=api,
+        sweeper=SessionSweeper(deps.sessions, ender, deps.rates, deps.clock),
+        purger=_purger(settings, deps),
+    )
+
+
+def _purger(settings: Settings, deps: GuestDeps) -> OwnerPurger:
+    return OwnerPurger(
         deps.files,
-        sessions,
-        sessions,
+        deps.purgeable,
+        deps.sessions,
         deps.objects,
         deps.queue,
-        encode_owner_purge,
         deps.clock,
         batch_size=settings.purge_batch_size,
     )
-    return Guests(
-        authenticator=Authenticator(sessions, grants, deps.clock),
-        sessions=SessionService(
-            sessions, ender, limiter, deps.clock, session_policy(settings), _address_key(deps)
-        ),
-        grants=GrantService(grants, deps.clock, grant_policy(settings)),
-        intake=Intake(deps.registrar, deps.uploads, grants, deps.clock),
-        sweeper=SessionSweeper(sessions, ender, limiter, deps.clock),
-        purge_task=OwnerPurgeTask(purger),
-    )
-
-
-def session_policy(settings: Settings) -> SessionPolicy:
-    return SessionPolicy(
-        ttl=timedelta(seconds=settings.session_ttl_seconds),
-        rate_per_minute=settings.session_rate_per_minute,
-    )
-
-
-def grant_policy(settings: Settings) -> GrantPolicy:
-    return GrantPolicy(
-        default_uses=settings.grant_default_uses,
-        max_uses=settings.grant_max_uses,
-        default_ttl=timedelta(seconds=settings.grant_default_ttl_seconds),
-        max_ttl=timedelta(seconds=settings.grant_max_ttl_seconds),
-    )
-
-
-def _address_key(deps: GuestDeps) -> bytes:
-    return hmac.new(deps.secret.encode(), b"filegate/client-address", hashlib.sha256).digest()

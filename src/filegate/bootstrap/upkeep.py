@@ -1,19 +1,19 @@
-"""Composition of retention, quotas, deduplication, history and the reconciler: part of the
-composition root.
+"""Retention, quotas, deduplication, history and the reconciler: part of the composition
+root.
 
-``filegate.bootstrap.runtime`` calls :func:`build_upkeep` once and hands the parts to the API
-(retention, history, quota status) and to the worker (lifecycle sweep, ``files.delete``
-handler, periodic reconciler) and the ``filegate reconcile`` command.
+:func:`build_upkeep` gives the API its part (:class:`~filegate.http.context.LifecycleApi`:
+retention, history, quota status) and the worker its own (the lifecycle sweep, the
+enforcer behind ``files.delete`` messages, the periodic reconciler, also run by
+``filegate reconcile``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.bootstrap.policies import max_retention_ahead, quota_limits, reconcile_policy
 from filegate.config import Settings
-from filegate.domain.messages import FILES_DELETE, encode_files_delete, encode_object_created
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.ports import (
     Clock,
@@ -23,35 +23,26 @@ from filegate.domain.ports import (
     ObjectStore,
     Queue,
 )
-from filegate.domain.quotas import QuotaLimits
+from filegate.http.context import LifecycleApi
 from filegate.services.history import FileHistory
 from filegate.services.lifecycle import LifecycleSweeper, RetentionEnforcer
 from filegate.services.quotas import QuotaService
-from filegate.services.reconciler import ReconcilePolicy, Reconciler
+from filegate.services.reconciler import Reconciler
 from filegate.services.retention import RetentionService
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.batch import TaskHandler
-from filegate.worker.lifecycle_task import FilesDeleteTask
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Upkeep:
     """Everything retention, quotas, history and reconciliation add to a process."""
 
-    retention: RetentionService
-    history: FileHistory
-    quotas: QuotaService
+    api: LifecycleApi
     lifecycle: LifecycleSweeper
+    enforcer: RetentionEnforcer
     reconciler: Reconciler
-    delete_task: FilesDeleteTask
-
-    @property
-    def tasks(self) -> dict[str, TaskHandler]:
-        """The worker's handlers of the work messages these services send."""
-        return {FILES_DELETE: self.delete_task}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UpkeepDeps:
     """What these services need from the rest of the runtime."""
 
@@ -66,47 +57,34 @@ class UpkeepDeps:
     metrics: Metrics = NO_METRICS
 
 
-def quota_limits(settings: Settings) -> QuotaLimits:
-    """The per-owner limits of the settings (0: unlimited)."""
-    return QuotaLimits(
-        max_pending=settings.quota_max_pending,
-        max_files=settings.quota_max_files,
-        max_bytes=settings.quota_max_bytes,
-    )
-
-
-def reconcile_policy(settings: Settings) -> ReconcilePolicy:
-    """The reconciler's thresholds of the settings."""
-    return ReconcilePolicy(
-        lost_event_after=timedelta(seconds=settings.reconcile_lost_event_after_seconds),
-        stuck_after=timedelta(seconds=settings.reconcile_stuck_after_seconds),
-        orphan_grace=timedelta(seconds=settings.reconcile_orphan_grace_seconds),
-        ready_checks_per_run=settings.reconcile_ready_checks,
-    )
-
-
 def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
     """The services over the SQL queries in ``deps.queries`` and the runtime's store."""
-    reconciler = Reconciler(
+    api = LifecycleApi(
+        retention=RetentionService(
+            deps.files, deps.queries, deps.clock, max_retention_ahead(settings)
+        ),
+        history=FileHistory(deps.files),
+        quotas=QuotaService(deps.queries, quota_limits(settings)),
+    )
+    return Upkeep(
+        api=api,
+        lifecycle=LifecycleSweeper(deps.queries, deps.queue, deps.clock),
+        enforcer=RetentionEnforcer(deps.files, deps.objects, deps.clock),
+        reconciler=_reconciler(settings, deps),
+    )
+
+
+def _reconciler(settings: Settings, deps: UpkeepDeps) -> Reconciler:
+    return Reconciler(
         deps.files,
         deps.queries,
         deps.queries,
         deps.objects,
         deps.uploads,
         deps.queue,
-        encode_object_created,
         deps.clock,
         reconcile_policy(settings),
         lister=deps.lister,
         multipart=deps.multipart,
         metrics=deps.metrics,
-    )
-    max_ahead = timedelta(days=settings.max_retention_days)
-    return Upkeep(
-        retention=RetentionService(deps.files, deps.queries, deps.clock, max_ahead),
-        history=FileHistory(deps.files),
-        quotas=QuotaService(deps.queries, quota_limits(settings)),
-        lifecycle=LifecycleSweeper(deps.queries, deps.queue, encode_files_delete, deps.clock),
-        reconciler=reconciler,
-        delete_task=FilesDeleteTask(RetentionEnforcer(deps.files, deps.objects, deps.clock)),
     )

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,7 +24,7 @@ from filegate.cli.common import DataDir, Json, err, load_settings, table
 if TYPE_CHECKING:
     from filegate.bootstrap.runtime import Runtime
     from filegate.domain.models import DeadMessage, QueueDepth
-    from filegate.domain.ports import DeadLetters, Queue
+    from filegate.domain.ports import DeadLetters
     from filegate.domain.states import FileState
 
 T = TypeVar("T")
@@ -149,17 +149,11 @@ async def _status(runtime: Runtime) -> Status:
 
 
 def _dead_letters(runtime: Runtime) -> DeadLetters:
-    queue = runtime.queue
-    if not _has_dead_letters(queue):
+    dead_letters = runtime.queues.dead_letters
+    if dead_letters is None:
         err.print("[red]this queue's dead letters cannot be listed, redriven or purged[/]")
         raise typer.Exit(2)
-    return queue
-
-
-def _has_dead_letters(queue: Queue) -> TypeGuard[DeadLetters]:
-    return all(
-        callable(getattr(queue, name, None)) for name in ("list_dead", "redrive", "purge_dead")
-    )
+    return dead_letters
 
 
 def _status_json(report: Status) -> dict[str, Any]:

@@ -89,26 +89,9 @@ def _metrics_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]
 
 
 def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
-    interval = timedelta(seconds=runtime.settings.sweep_interval_seconds)
-    return [
-        runtime.consumer().run(stop),
-        run_periodically(runtime.sweeper.sweep, interval, stop),
-        run_periodically(runtime.guests.sweeper.sweep, interval, stop),
-        *_upkeep_jobs(runtime, stop),
-    ]
-
-
-def _upkeep_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
-    """The lifecycle sweep and, unless its interval is 0, the reconciler."""
-    settings = runtime.settings
-    lifecycle = timedelta(seconds=settings.lifecycle_interval_seconds)
-    jobs: list[Awaitable[None]] = [
-        run_periodically(runtime.upkeep.lifecycle.sweep, lifecycle, stop)
-    ]
-    if settings.reconcile_interval_seconds > 0:
-        reconcile = timedelta(seconds=settings.reconcile_interval_seconds)
-        jobs.append(run_periodically(runtime.upkeep.reconciler.run, reconcile, stop))
-    return jobs
+    """The consumer loop and every periodic sweep."""
+    sweeps = [run_periodically(s.run, s.interval, stop) for s in runtime.sweeps()]
+    return [runtime.consumer().run(stop), *sweeps]
 
 
 async def run_reconcile(settings: Settings) -> ReconcileResult:

@@ -16,8 +16,10 @@ from filegate.http.telemetry import RequestTelemetryMiddleware
 
 
 def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
-    """An app serving API v1 over ``context``; ``extra_routers`` adds e.g. the local store.
+    """An app serving API v1 over ``context``, plus ``extra_routers``.
 
+    A capability's routes are mounted only when ``context`` has it (multipart uploads, the
+    local store's signed URLs), so the OpenAPI document lists only routes that work here.
     The app owns no backend: whoever built ``context`` opens and closes it.
     """
     app = FastAPI(
@@ -27,16 +29,13 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
     )
     app.state.context = context
     install_problem_handlers(app)
-    routers = (health.router, files.router, multipart.router, sessions.router, grants.router)
-    for router in (*routers, lifecycle.router, *extra_routers):
+    for router in (*_api_routers(context), *extra_routers, *_page_routers(context)):
         app.include_router(router)
-    app.include_router(web_router(context.public_url, context.web_connect_src))
-    if context.metrics is not None:
-        app.include_router(metrics_router(context.metrics, context.queue))
-    if context.cors_origins:
+    settings = context.settings
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(context.cors_origins),
+            allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "HEAD", "PUT", "POST", "DELETE"],
             allow_headers=[
                 "Authorization",
@@ -48,7 +47,24 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
             expose_headers=["ETag", "X-Request-ID", "Location"],
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=context.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestTelemetryMiddleware, observer=context.metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _api_routers(context: ApiContext) -> list[APIRouter]:
+    """API v1: the core routers, then those of each capability ``context`` has."""
+    routers = [health.router, files.router, sessions.router, grants.router, lifecycle.router]
+    if context.multipart is not None:
+        routers.append(multipart.router)
+    return routers
+
+
+def _page_routers(context: ApiContext) -> list[APIRouter]:
+    """The web page and ``GET /metrics``."""
+    settings = context.settings
+    return [
+        web_router(settings.public_url, settings.web_connect_src),
+        metrics_router(context.metrics, context.backends.queue),
+    ]

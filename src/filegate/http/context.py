@@ -1,12 +1,16 @@
-"""What the HTTP layer needs from the composition root."""
+"""What the HTTP layer needs from the composition root, grouped by what uses it.
+
+Optional capabilities are ``None`` when this shape lacks them; :func:`filegate.http.app.
+create_app` mounts a capability's routes only when it is present, so ``/openapi.json``
+lists only routes that work here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from filegate.adapters.prometheus import PrometheusMetrics
-from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.ports import FileRepository, ObjectStore, Queue
+from filegate.http.ports import MetricsExposition, QrCodes, Tokens
 from filegate.services.files import FileService
 from filegate.services.grants import GrantService
 from filegate.services.history import FileHistory
@@ -20,33 +24,61 @@ from filegate.services.sessions import SessionService
 from filegate.services.uploads import UploadRecorder
 
 
-@dataclass(frozen=True)
-class ApiContext:
-    """The services behind API v1, built once by ``filegate.bootstrap.runtime``."""
+@dataclass(frozen=True, kw_only=True)
+class ApiSettings:
+    """The few settings the HTTP layer reads."""
 
-    tokens: TokenAuthority
-    registrar: Registrar
-    files: FileService
-    uploads: UploadRecorder
-    repository: FileRepository
-    store: ObjectStore
-    queue: Queue
-    max_batch: int
-    authenticator: Authenticator
-    intake: Intake
-    sessions: SessionService
-    grants: GrantService
     public_url: str
     """Base URL clients reach filegate at (upload-grant links start with it)."""
+    max_batch: int = 500
+    """Most items of one batch request."""
     cors_origins: tuple[str, ...] = ()
     web_connect_src: tuple[str, ...] = ()
     """Extra origins the web page may connect to (its CSP ``connect-src``)."""
     max_request_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuestApi:
+    """Who is calling, guest sessions, upload grants, and registration on their behalf."""
+
+    authenticator: Authenticator
+    sessions: SessionService
+    grants: GrantService
+    intake: Intake
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleApi:
+    """Retention changes, audit history and quota status."""
+
+    retention: RetentionService
+    history: FileHistory
+    quotas: QuotaService
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backends:
+    """The backends themselves, for the readiness probe and the queue-depth gauges."""
+
+    files: FileRepository
+    store: ObjectStore
+    queue: Queue
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiContext:
+    """The services behind API v1, built once by ``filegate.bootstrap``."""
+
+    settings: ApiSettings
+    tokens: Tokens
+    metrics: MetricsExposition
+    qr: QrCodes
+    backends: Backends
+    registrar: Registrar
+    files: FileService
+    uploads: UploadRecorder
+    guests: GuestApi
+    lifecycle: LifecycleApi
     multipart: MultipartService | None = None
-    """Present when the store takes large files in parts."""
-    metrics: PrometheusMetrics | None = None
-    """Present to count requests and serve ``GET /metrics``."""
-    retention: RetentionService | None = None
-    history: FileHistory | None = None
-    quotas: QuotaService | None = None
-    """Retention, audit history and quota status (absent: those routes answer 404)."""
+    """Present when the store takes large files in parts (its routes are mounted then)."""

@@ -54,7 +54,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise FilegateError(ErrorCode.UNAUTHENTICATED, "A bearer token is required.")
     credential = context.tokens.credential_of(credentials.credentials)
-    return await context.authenticator.principal_of(credential)
+    return await context.guests.authenticator.principal_of(credential)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -52,7 +52,7 @@ async def register_file(
     Through an upload grant, each registered file takes one of the grant's uses.
     """
     request = _request_of(body)
-    registration = await context.intake.register(principal, request, idempotency_key)
+    registration = await context.guests.intake.register(principal, request, idempotency_key)
     return _registered(registration, context)
 
 
@@ -61,15 +61,15 @@ async def register_batch(
     body: RegisterBatch, principal: Registrant, context: ContextDep
 ) -> BatchOut:
     """Register many files; each item gets its file or its own problem, in order."""
-    if len(body.files) > context.max_batch:
+    if len(body.files) > context.settings.max_batch:
         raise FilegateError(
             ErrorCode.VALIDATION_ERROR,
-            f"At most {context.max_batch} files per batch.",
-            {"limit": context.max_batch},
+            f"At most {context.settings.max_batch} files per batch.",
+            {"limit": context.settings.max_batch},
         )
     parsed: list[RegistrationRequest | FilegateError] = [_parse_item(i) for i in body.files]
     valid = [item for item in parsed if isinstance(item, RegistrationRequest)]
-    outcomes = iter(await context.intake.register_many(principal, valid))
+    outcomes = iter(await context.guests.intake.register_many(principal, valid))
     results: list[FileOut | BatchItemError] = []
     for item in parsed:
         outcome = item if isinstance(item, FilegateError) else next(outcomes)
@@ -125,7 +125,7 @@ async def complete_upload(file_id: str, principal: Registrant, context: ContextD
 
     An upload grant may complete only the files it registered.
     """
-    return FileOut.of(await context.intake.complete(principal, file_id))
+    return FileOut.of(await context.guests.intake.complete(principal, file_id))
 
 
 @router.get(

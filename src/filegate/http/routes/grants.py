@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response, status
 
-from filegate.adapters.qr import qr_png, qr_svg
 from filegate.domain.grants import UploadGrant
 from filegate.http.context import ApiContext
 from filegate.http.deps import ContextDep, Reader, Writer
@@ -21,7 +20,7 @@ _NO_STORE = {"Cache-Control": "no-store"}  # a QR code carries the grant's token
 async def issue_grant(body: GrantIn, principal: Writer, context: ContextDep) -> GrantIssued:
     """A write-only token for the caller's owner, usable ``uses`` times or until expiry."""
     ttl = None if body.ttl_seconds is None else timedelta(seconds=body.ttl_seconds)
-    grant = await context.grants.issue(principal, body.uses, ttl)
+    grant = await context.guests.grants.issue(principal, body.uses, ttl)
     base = f"/v1/upload-grants/{grant.id}"
     return GrantIssued(
         grant=GrantOut.of(grant),
@@ -34,30 +33,34 @@ async def issue_grant(body: GrantIn, principal: Writer, context: ContextDep) -> 
 @router.get("/{grant_id}", response_model=GrantEnvelope)
 async def get_grant(grant_id: str, principal: Reader, context: ContextDep) -> GrantEnvelope:
     """The grant as it is now (uses left, revoked); its owner only."""
-    return GrantEnvelope(grant=GrantOut.of(await context.grants.get(principal, grant_id)))
+    return GrantEnvelope(grant=GrantOut.of(await context.guests.grants.get(principal, grant_id)))
 
 
 @router.get("/{grant_id}/qr.png", response_class=Response)
 async def grant_qr_png(grant_id: str, principal: Reader, context: ContextDep) -> Response:
     """The QR code of the grant's URL, as PNG; its owner only."""
-    grant = await context.grants.get(principal, grant_id)
-    return Response(qr_png(_link(context, grant)), media_type="image/png", headers=_NO_STORE)
+    grant = await context.guests.grants.get(principal, grant_id)
+    return Response(
+        context.qr.png(_link(context, grant)), media_type="image/png", headers=_NO_STORE
+    )
 
 
 @router.get("/{grant_id}/qr.svg", response_class=Response)
 async def grant_qr_svg(grant_id: str, principal: Reader, context: ContextDep) -> Response:
     """The QR code of the grant's URL, as SVG; its owner only."""
-    grant = await context.grants.get(principal, grant_id)
-    return Response(qr_svg(_link(context, grant)), media_type="image/svg+xml", headers=_NO_STORE)
+    grant = await context.guests.grants.get(principal, grant_id)
+    return Response(
+        context.qr.svg(_link(context, grant)), media_type="image/svg+xml", headers=_NO_STORE
+    )
 
 
 @router.delete("/{grant_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_grant(grant_id: str, principal: Writer, context: ContextDep) -> Response:
     """Revoke the grant: its token answers 401 from now on; its owner only."""
-    await context.grants.revoke(principal, grant_id)
+    await context.guests.grants.revoke(principal, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _link(context: ApiContext, grant: UploadGrant) -> str:
     """The URL a phone opens: the web page, carrying the grant's token."""
-    return f"{context.public_url}/?grant={context.tokens.mint_grant(grant)}"
+    return f"{context.settings.public_url}/?grant={context.tokens.mint_grant(grant)}"

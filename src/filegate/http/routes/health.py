@@ -26,9 +26,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(context: ContextDep) -> JSONResponse:
     """The database, the store and the queue answer (503 naming the failing ones)."""
     checks = {
-        "database": _check(context.repository.get("readiness-probe")),
-        "store": _check(context.store.head("readiness-probe/none")),
-        "queue": _check(context.queue.depth()),
+        "database": _check(context.backends.files.get("readiness-probe")),
+        "store": _check(context.backends.store.head("readiness-probe/none")),
+        "queue": _check(context.backends.queue.depth()),
     }
     results = {name: await check for name, check in checks.items()}
     ready = all(result == "ok" for result in results.values())

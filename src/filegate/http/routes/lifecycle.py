@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from fastapi import APIRouter
 from pydantic import ValidationError
 
@@ -23,7 +21,6 @@ from filegate.http.schemas_lifecycle import (
 from filegate.services.retention import RetentionRequest
 
 router = APIRouter(tags=["lifecycle"])
-T = TypeVar("T")
 
 
 @router.patch("/v1/files/{file_id}", response_model=FileOut)
@@ -35,7 +32,7 @@ async def set_retention(
     The deadline must lie ahead, and at most ``FILEGATE_MAX_RETENTION_DAYS`` ahead unless
     the file is pinned. A deleted file, or one past its deadline, answers 409 INVALID_STATE.
     """
-    retention = _service(context.retention)
+    retention = context.lifecycle.retention
     record = await retention.update(principal.owner.key, file_id, body.update())
     return FileOut.of(record)
 
@@ -45,12 +42,12 @@ async def set_retention_batch(
     body: RetentionBatch, principal: Writer, context: ContextDep
 ) -> BatchOut:
     """Change the retention of many files; each item gets its file or its problem, in order."""
-    retention = _service(context.retention)
-    if len(body.files) > context.max_batch:
+    retention = context.lifecycle.retention
+    if len(body.files) > context.settings.max_batch:
         raise FilegateError(
             ErrorCode.VALIDATION_ERROR,
-            f"At most {context.max_batch} files per batch.",
-            {"limit": context.max_batch},
+            f"At most {context.settings.max_batch} files per batch.",
+            {"limit": context.settings.max_batch},
         )
     parsed = [_parse_item(raw) for raw in body.files]
     valid = [item for item in parsed if isinstance(item, RetentionRequest)]
@@ -64,20 +61,14 @@ async def set_retention_batch(
 @router.get("/v1/files/{file_id}/history", response_model=HistoryOut, response_model_by_alias=True)
 async def history(file_id: str, principal: Reader, context: ContextDep) -> HistoryOut:
     """Every state change of the file, oldest first: time, from, to, reason and actor."""
-    steps = await _service(context.history).of(principal.owner.key, file_id)
+    steps = await context.lifecycle.history.of(principal.owner.key, file_id)
     return HistoryOut(transitions=[TransitionOut.of(step) for step in steps])
 
 
 @router.get("/v1/usage", response_model=QuotaOut)
 async def usage(principal: Reader, context: ContextDep) -> QuotaOut:
     """The caller's usage (pending registrations, live files, their bytes) and limits."""
-    return QuotaOut.of(await _service(context.quotas).status(principal.owner.key))
-
-
-def _service(service: T | None) -> T:
-    if service is None:
-        raise FilegateError(ErrorCode.NOT_FOUND, "Not available on this server.")
-    return service
+    return QuotaOut.of(await context.lifecycle.quotas.status(principal.owner.key))
 
 
 def _parse_item(raw: dict[str, object]) -> RetentionRequest | FilegateError:

@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.domain.ports import Queue
+from filegate.http.ports import MetricsExposition
 
 
-async def exposition(metrics: PrometheusMetrics, queue: Queue | None) -> Response:
+async def exposition(metrics: MetricsExposition, queue: Queue | None) -> Response:
     """The current exposition, with the queue gauges measured now."""
     return Response(await metrics.render(queue), media_type=metrics.content_type)
 
 
-def metrics_router(metrics: PrometheusMetrics, queue: Queue | None) -> APIRouter:
+def metrics_router(metrics: MetricsExposition, queue: Queue | None) -> APIRouter:
     """A router with ``GET /metrics`` (kept out of the OpenAPI document)."""
     router = APIRouter(include_in_schema=False)
 
@@ -33,7 +33,7 @@ def metrics_router(metrics: PrometheusMetrics, queue: Queue | None) -> APIRouter
     return router
 
 
-def metrics_app(metrics: PrometheusMetrics, queue: Queue | None) -> Starlette:
+def metrics_app(metrics: MetricsExposition, queue: Queue | None) -> Starlette:
     """An app serving ``GET /metrics`` only, for processes without the API."""
 
     async def get_metrics(_: Request) -> Response:

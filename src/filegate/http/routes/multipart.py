@@ -6,9 +6,10 @@ the files it registered itself (any other file answers FILE_NOT_FOUND).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from filegate.domain.errors import ErrorCode, FilegateError
+from fastapi import APIRouter, Depends, status
+
 from filegate.http.deps import ContextDep, Registrant
 from filegate.http.schemas import (
     CompleteParts,
@@ -25,29 +26,35 @@ router = APIRouter(prefix="/v1/files", tags=["multipart"])
 
 
 def _service(context: ContextDep) -> MultipartService:
+    """The multipart service; these routes are mounted only where the store has one."""
     if context.multipart is None:
-        raise FilegateError(
-            ErrorCode.INVALID_STATE, "This store takes every file in one upload request."
-        )
+        raise RuntimeError("multipart routes mounted for a store without multipart uploads")
     return context.multipart
+
+
+MultipartDep = Annotated[MultipartService, Depends(_service)]
 
 
 @router.post("/{file_id}/parts", response_model=PartUrls)
 async def part_urls(
-    file_id: str, body: PartNumbers, principal: Registrant, context: ContextDep
+    file_id: str,
+    body: PartNumbers,
+    principal: Registrant,
+    context: ContextDep,
+    service: MultipartDep,
 ) -> PartUrls:
     """Signed upload URLs for these parts; ask again for fresh ones at any time."""
-    service = _service(context)
-    await context.intake.authorise_upload(principal, file_id)
+    await context.guests.intake.authorise_upload(principal, file_id)
     urls = await service.part_urls(principal.owner.key, file_id, body.part_numbers)
     return PartUrls(parts=[PartUrlOut.of(url) for url in urls])
 
 
 @router.get("/{file_id}/parts", response_model=UploadedParts)
-async def uploaded_parts(file_id: str, principal: Registrant, context: ContextDep) -> UploadedParts:
+async def uploaded_parts(
+    file_id: str, principal: Registrant, context: ContextDep, service: MultipartDep
+) -> UploadedParts:
     """The parts stored so far, to resume an interrupted upload."""
-    service = _service(context)
-    await context.intake.authorise_upload(principal, file_id)
+    await context.guests.intake.authorise_upload(principal, file_id)
     parts = await service.uploaded_parts(principal.owner.key, file_id)
     return UploadedParts(parts=[UploadedPartOut.of(part) for part in parts])
 
@@ -56,10 +63,13 @@ async def uploaded_parts(file_id: str, principal: Registrant, context: ContextDe
     "/{file_id}/parts/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut
 )
 async def complete_parts(
-    file_id: str, body: CompleteParts, principal: Registrant, context: ContextDep
+    file_id: str,
+    body: CompleteParts,
+    principal: Registrant,
+    context: ContextDep,
+    service: MultipartDep,
 ) -> FileOut:
     """Assemble the parts (ETags as the store answered them); verification follows."""
-    service = _service(context)
-    await context.intake.authorise_upload(principal, file_id)
+    await context.guests.intake.authorise_upload(principal, file_id)
     record = await service.complete(principal.owner.key, file_id, body.parts)
     return FileOut.of(record)

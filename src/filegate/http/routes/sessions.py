@@ -28,7 +28,7 @@ SessionToken = Annotated[
 async def open_session(request: Request, context: ContextDep) -> SessionCreated:
     """Open an anonymous session (no token needed); rate-limited per client address."""
     address = request.client.host if request.client else None
-    session = await context.sessions.open(address)
+    session = await context.guests.sessions.open(address)
     return SessionCreated(
         session=SessionOut.of(session), token=context.tokens.mint_session(session)
     )
@@ -38,7 +38,7 @@ async def open_session(request: Request, context: ContextDep) -> SessionCreated:
 async def log_out(principal: SessionDep, context: ContextDep) -> Response:
     """End the caller's session: its token stops working and its files are deleted
     (through the queue, shortly after)."""
-    await context.sessions.logout(principal.owner.id)
+    await context.guests.sessions.logout(principal.owner.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -51,7 +51,7 @@ async def claim_session(
     The caller proves it holds the session with its token in ``X-Session-Token``.
     """
     _check_holds(context, session_token, session_id)
-    claim = await context.sessions.claim(session_id, principal.owner)
+    claim = await context.guests.sessions.claim(session_id, principal.owner)
     return ClaimOut.of(claim, principal.owner.id)
 
 
