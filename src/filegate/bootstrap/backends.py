@@ -1,0 +1,187 @@
+"""Backends chosen by URL scheme, each opened into a typed bundle of what it can do.
+
+* database: ``sqlite:///…`` or ``postgresql://…`` → :class:`Database`
+* store: ``file://…`` (served by the API) or ``s3://bucket/prefix?…`` → :class:`Store`
+* queue: ``sql://NAME`` (a table in the database) or ``sqs://NAME?…`` → :class:`Queues`
+
+A bundle names each capability once; an optional one is ``None`` where the backend lacks
+it, and only what is present gets wired and mounted. Adding a backend means one opener
+here and one entry in :data:`STORE_OPENERS` or :data:`QUEUE_OPENERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from filegate.adapters.local.store import LocalObjectStore
+from filegate.adapters.s3.store import S3ObjectStore, S3StoreConfig, open_s3_store
+from filegate.adapters.s3.url import parse_s3_url
+from filegate.adapters.sql.engine import create_engine, is_sqlite
+from filegate.adapters.sql.grants import SqlGrantRepository
+from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
+from filegate.adapters.sql.migrate import migrate
+from filegate.adapters.sql.queue import SqlQueue
+from filegate.adapters.sql.rate import SqlRateLimiter
+from filegate.adapters.sql.repository import SqlRepository
+from filegate.adapters.sql.sessions import SqlSessionRepository
+from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
+from filegate.adapters.sqs.queue import open_sqs_queue
+from filegate.adapters.sqs.url import parse_sqs_url
+from filegate.bootstrap.policies import url_signer
+from filegate.config import Settings
+from filegate.domain.ports import (
+    Clock,
+    DeadLetters,
+    DownloadSigner,
+    EventKeys,
+    LocalPaths,
+    MultipartUploads,
+    ObjectLister,
+    ObjectStore,
+    Queue,
+    UploadLedger,
+    UploadSigner,
+)
+from filegate.worker.aws_lambda import DeadLetterRoute
+
+
+class ConfigurationError(Exception):
+    """The settings name a backend or combination filegate cannot build."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Database:
+    """The SQL database and the repositories over it."""
+
+    engine: AsyncEngine
+    files: SqlRepository
+    queries: SqlLifecycleRepository
+    """Retention, usage, duplicates and the reconciler's queries."""
+    sessions: SqlSessionRepository
+    grants: SqlGrantRepository
+    rates: SqlRateLimiter
+
+
+@dataclass(frozen=True, kw_only=True)
+class Store:
+    """The object store and what it can do, whichever adapter it is."""
+
+    objects: ObjectStore
+    uploads: UploadSigner
+    downloads: DownloadSigner
+    served: LocalObjectStore | None = None
+    """The local store, whose signed URLs the API itself serves."""
+    local_paths: LocalPaths | None = None
+    event_keys: EventKeys | None = None
+    multipart: MultipartUploads | None = None
+    lister: ObjectLister | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queues:
+    """The queue of upload events and work messages, and what it can do."""
+
+    queue: Queue
+    ledger: UploadLedger
+    """Records an upload and enqueues its event (in one transaction where it can)."""
+    dead_letters: DeadLetters | None = None
+    """Listing, redriving and purging dead letters (``filegate dlq``)."""
+    dead_letter_route: DeadLetterRoute | None = None
+    """Copying to the dead-letter queue, as the Lambda handler needs (SQS only)."""
+
+
+StoreOpener = Callable[[Settings, Clock, str, AsyncExitStack], Awaitable[Store]]
+QueueOpener = Callable[[Settings, Database, Clock, AsyncExitStack], Awaitable[Queues]]
+_Opener = TypeVar("_Opener", StoreOpener, QueueOpener)
+
+
+async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Database:
+    """The engine (disposed with ``stack``) and its repositories.
+
+    The embedded SQLite database is migrated here; others need ``filegate migrate``.
+    """
+    if is_sqlite(settings.database_url):
+        migrate(settings.database_url)
+    engine = create_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    stack.push_async_callback(engine.dispose)
+    return Database(
+        engine=engine,
+        files=SqlRepository(engine, clock),
+        queries=SqlLifecycleRepository(engine),
+        sessions=SqlSessionRepository(engine),
+        grants=SqlGrantRepository(engine),
+        rates=SqlRateLimiter(engine),
+    )
+
+
+async def open_store(settings: Settings, clock: Clock, secret: str, stack: AsyncExitStack) -> Store:
+    """The store ``settings.store_url`` names; clients it opens close with ``stack``."""
+    return await _opener(STORE_OPENERS, settings.store_url, "store")(settings, clock, secret, stack)
+
+
+async def open_queues(
+    settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
+) -> Queues:
+    """The queue ``settings.queue_url`` names; clients it opens close with ``stack``."""
+    opener = _opener(QUEUE_OPENERS, settings.queue_url, "queue")
+    return await opener(settings, database, clock, stack)
+
+
+async def _local_store(
+    settings: Settings, clock: Clock, secret: str, stack: AsyncExitStack
+) -> Store:
+    parts = urlsplit(settings.store_url)
+    root = Path(parts.netloc + parts.path)
+    local = LocalObjectStore(root, settings.public_url, url_signer(settings, secret), clock)
+    return Store(
+        objects=local,
+        uploads=local,
+        downloads=local,
+        served=local,
+        local_paths=local,
+        lister=local,
+    )
+
+
+async def _s3_store(settings: Settings, clock: Clock, secret: str, stack: AsyncExitStack) -> Store:
+    config = S3StoreConfig(multipart_threshold=settings.multipart_threshold)
+    s3: S3ObjectStore = await stack.enter_async_context(
+        open_s3_store(parse_s3_url(settings.store_url), clock, config)
+    )
+    return Store(objects=s3, uploads=s3, downloads=s3, event_keys=s3, multipart=s3, lister=s3)
+
+
+async def _sql_queue(
+    settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
+) -> Queues:
+    parts = urlsplit(settings.queue_url)
+    name = (parts.netloc + parts.path).strip("/") or "events"
+    queue = SqlQueue(database.engine, clock, name=name, max_receives=settings.max_receives)
+    ledger = SqlUploadLedger(database.engine, clock, name)
+    return Queues(queue=queue, ledger=ledger, dead_letters=queue)
+
+
+async def _sqs_queue(
+    settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
+) -> Queues:
+    sqs = await stack.enter_async_context(open_sqs_queue(parse_sqs_url(settings.queue_url)))
+    ledger = SeparateUploadLedger(database.files, sqs)
+    return Queues(queue=sqs, ledger=ledger, dead_letters=sqs, dead_letter_route=sqs)
+
+
+STORE_OPENERS: dict[str, StoreOpener] = {"file": _local_store, "s3": _s3_store}
+QUEUE_OPENERS: dict[str, QueueOpener] = {"sql": _sql_queue, "sqs": _sqs_queue}
+
+
+def _opener(openers: dict[str, _Opener], url: str, what: str) -> _Opener:
+    scheme = urlsplit(url).scheme
+    if scheme not in openers:
+        raise ConfigurationError(f"unsupported {what} URL scheme: {scheme!r}")
+    return openers[scheme]
