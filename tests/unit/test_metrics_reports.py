@@ -90,7 +90,6 @@ async def test_a_committed_upload_reports_its_bytes_and_a_refused_one_nothing() 
         repository,
         MemoryObjectStore(),
         ledger,
-        encode_object_created,
         clock,
         timedelta(minutes=5),
         metrics=metrics,

@@ -17,7 +17,7 @@ from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.rate import SqlRateLimiter
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.config import Settings
-from filegate.domain.messages import OWNER_PURGE, encode_owner_purge
+from filegate.domain.messages import OWNER_PURGE
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, Queue
 from filegate.services.grants import GrantPolicy, GrantService
 from filegate.services.intake import Intake
@@ -67,14 +67,13 @@ def build_guests(settings: Settings, deps: GuestDeps) -> Guests:
     sessions = SqlSessionRepository(deps.engine)
     grants = SqlGrantRepository(deps.engine)
     limiter = SqlRateLimiter(deps.engine)
-    ender = SessionEnder(sessions, grants, deps.queue, encode_owner_purge)
+    ender = SessionEnder(sessions, grants, deps.queue)
     purger = OwnerPurger(
         deps.files,
         sessions,
         sessions,
         deps.objects,
         deps.queue,
-        encode_owner_purge,
         deps.clock,
         batch_size=settings.purge_batch_size,
     )

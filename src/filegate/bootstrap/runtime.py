@@ -40,7 +40,6 @@ from filegate.bootstrap.guests import GuestDeps, Guests, build_guests
 from filegate.bootstrap.upkeep import Upkeep, UpkeepDeps, build_upkeep, quota_limits
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
-from filegate.domain.messages import encode_object_created
 from filegate.domain.ports import (
     Clock,
     DownloadSigner,
@@ -270,7 +269,6 @@ def _assemble(
         repository,
         store.objects,
         ledger,
-        encode_object_created,
         clock,
         settings.expiry_grace,
         metrics=metrics,

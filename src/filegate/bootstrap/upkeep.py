@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.config import Settings
-from filegate.domain.messages import FILES_DELETE, encode_files_delete, encode_object_created
+from filegate.domain.messages import FILES_DELETE
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.ports import (
     Clock,
@@ -94,7 +94,6 @@ def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
         deps.objects,
         deps.uploads,
         deps.queue,
-        encode_object_created,
         deps.clock,
         reconcile_policy(settings),
         lister=deps.lister,
@@ -106,7 +105,7 @@ def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
         retention=RetentionService(deps.files, deps.queries, deps.clock, max_ahead),
         history=FileHistory(deps.files),
         quotas=QuotaService(deps.queries, quota_limits(settings)),
-        lifecycle=LifecycleSweeper(deps.queries, deps.queue, encode_files_delete, deps.clock),
+        lifecycle=LifecycleSweeper(deps.queries, deps.queue, deps.clock),
         reconciler=reconciler,
         delete_task=FilesDeleteTask(RetentionEnforcer(deps.files, deps.objects, deps.clock)),
     )
