@@ -88,16 +88,16 @@ async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
     queue = SqlQueue(engine, clock)
     ledger = SqlUploadLedger(engine, clock, "events")
-    uploads = UploadRecorder(repository, store, ledger, clock, MINUTE)
+    uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,
-        queries,
-        queries,
-        store,
-        uploads,
-        queue,
-        clock,
-        POLICY,
+        queries=queries,
+        usage=queries,
+        store=store,
+        uploads=uploads,
+        queue=queue,
+        clock=clock,
+        policy=POLICY,
         lister=store,
     )
     try:

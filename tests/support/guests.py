@@ -66,7 +66,9 @@ class Guests:
             self.files, MemorySigner(clock), clock, REGISTRATION, duplicates=self.files
         )
         ledger = SeparateUploadLedger(self.files, self.queue)
-        self.uploads = UploadRecorder(self.files, self.store, ledger, clock, timedelta(minutes=5))
+        self.uploads = UploadRecorder(
+            self.files, self.store, ledger, clock, grace=timedelta(minutes=5)
+        )
         self.ender = SessionEnder(self.session_rows, self.grant_rows, self.queue)
         policy = SessionPolicy(SESSION_TTL, self.rate_per_minute)
         self.sessions = SessionService(

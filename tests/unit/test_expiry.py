@@ -47,7 +47,7 @@ def recorder(
     repository: MemoryRepository, store: MemoryObjectStore, queue: MemoryQueue, clock: ManualClock
 ) -> UploadRecorder:
     ledger = SeparateUploadLedger(repository, queue)
-    return UploadRecorder(repository, store, ledger, clock, GRACE)
+    return UploadRecorder(repository, store, ledger, clock, grace=GRACE)
 
 
 def harness(batch_size: int = 500) -> Harness:

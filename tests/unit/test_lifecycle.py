@@ -67,7 +67,9 @@ def harness(batch_size: int = 1000, ids_per_message: int = 100) -> Harness:
     repository = MemoryRepository(clock)
     store = MemoryObjectStore(clock)
     queue = MemoryQueue(clock=clock)
-    sweeper = LifecycleSweeper(repository, queue, clock, batch_size, ids_per_message)
+    sweeper = LifecycleSweeper(
+        repository, queue, clock, batch_size=batch_size, ids_per_message=ids_per_message
+    )
     return Harness(
         repository, store, queue, clock, sweeper, RetentionEnforcer(repository, store, clock)
     )

@@ -91,7 +91,7 @@ async def test_a_committed_upload_reports_its_bytes_and_a_refused_one_nothing() 
         MemoryObjectStore(),
         ledger,
         clock,
-        timedelta(minutes=5),
+        grace=timedelta(minutes=5),
         metrics=metrics,
     )
     record = await repository.add(make_record(OWNER, clock=clock))

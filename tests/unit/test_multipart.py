@@ -46,7 +46,7 @@ def h() -> Harness:
     queue = MemoryQueue(clock=clock)
     parts = MemoryMultipartUploads(store, clock, min_part_bytes=MIB)
     ledger = SeparateUploadLedger(repository, queue)
-    recorder = UploadRecorder(repository, store, ledger, clock, timedelta(minutes=5))
+    recorder = UploadRecorder(repository, store, ledger, clock, grace=timedelta(minutes=5))
     service = MultipartService(repository, parts, recorder, clock, timedelta(minutes=15), THRESHOLD)
     return Harness(service, repository, parts, queue, clock)
 

@@ -73,16 +73,16 @@ def harness(policy: ReconcilePolicy = POLICY, metrics: Metrics = NO_METRICS) -> 
     queue = MemoryQueue(clock=clock)
     multipart = MemoryMultipartUploads(store, clock)
     ledger = SeparateUploadLedger(repository, queue)
-    uploads = UploadRecorder(repository, store, ledger, clock, MINUTE)
+    uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,
-        repository,
-        repository,
-        store,
-        uploads,
-        queue,
-        clock,
-        policy,
+        queries=repository,
+        usage=repository,
+        store=store,
+        uploads=uploads,
+        queue=queue,
+        clock=clock,
+        policy=policy,
         lister=store,
         multipart=multipart,
         metrics=metrics,

@@ -63,7 +63,7 @@ def h() -> Harness:
     queue = MemoryQueue(clock=clock)
     store = MemoryObjectStore()
     ledger = SeparateUploadLedger(repository, queue)
-    recorder = UploadRecorder(repository, store, ledger, clock, GRACE)
+    recorder = UploadRecorder(repository, store, ledger, clock, grace=GRACE)
     return Harness(recorder, repository, queue, store, clock)
 
 
@@ -257,7 +257,7 @@ async def test_complete_losing_a_race_returns_the_current_file(h: Harness) -> No
             await h.to(record, FileState.READY)
             return None
 
-    recorder = UploadRecorder(h.repository, h.store, RacingLedger(), h.clock, GRACE)
+    recorder = UploadRecorder(h.repository, h.store, RacingLedger(), h.clock, grace=GRACE)
     completed = await recorder.complete(OWNER, record.id)
 
     assert completed.state is FileState.READY

@@ -270,7 +270,7 @@ def _assemble(
         store.objects,
         ledger,
         clock,
-        settings.expiry_grace,
+        grace=settings.expiry_grace,
         metrics=metrics,
     )
     files = FileService(

@@ -57,6 +57,7 @@ class LifecycleSweeper:
         retention: RetentionRepository,
         queue: Queue,
         clock: Clock,
+        *,
         batch_size: int = 1000,
         ids_per_message: int = 100,
     ) -> None:

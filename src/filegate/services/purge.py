@@ -43,6 +43,7 @@ class OwnerPurger:
         store: ObjectStore,
         queue: Queue,
         clock: Clock,
+        *,
         batch_size: int = 100,
     ) -> None:
         self._files = files

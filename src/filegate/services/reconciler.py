@@ -105,6 +105,7 @@ class Reconciler:
     def __init__(
         self,
         repository: FileRepository,
+        *,
         queries: ReconcileQueries,
         usage: UsageLedger,
         store: ObjectStore,
@@ -112,7 +113,6 @@ class Reconciler:
         queue: Queue,
         clock: Clock,
         policy: ReconcilePolicy,
-        *,
         lister: ObjectLister | None = None,
         multipart: MultipartUploads | None = None,
         metrics: Metrics = NO_METRICS,

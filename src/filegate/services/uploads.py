@@ -18,6 +18,7 @@ class UploadRecorder:
     """Moves files REGISTERED → UPLOADED and enqueues their verification event.
 
     It is the local store's ``UploadGate`` and serves ``POST /v1/files/{id}/complete``.
+    The gate still takes a file's bytes up to ``grace`` past its upload deadline.
     """
 
     def __init__(
@@ -26,8 +27,8 @@ class UploadRecorder:
         store: ObjectStore,
         ledger: UploadLedger,
         clock: Clock,
-        grace: timedelta,
         *,
+        grace: timedelta,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
