@@ -23,7 +23,7 @@ from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.upload_ledger import SqlUploadLedger
 from filegate.domain.clock import ManualClock, SystemClock
-from filegate.domain.messages import encode_object_created, parse_events
+from filegate.domain.messages import parse_events
 from filegate.domain.models import Actor, FileRecord, StateChange, UploadSpec
 from filegate.domain.quotas import Usage
 from filegate.domain.states import FileState
@@ -88,17 +88,16 @@ async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
     queue = SqlQueue(engine, clock)
     ledger = SqlUploadLedger(engine, clock, "events")
-    uploads = UploadRecorder(repository, store, ledger, encode_object_created, clock, MINUTE)
+    uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,
-        queries,
-        queries,
-        store,
-        uploads,
-        queue,
-        encode_object_created,
-        clock,
-        POLICY,
+        queries=queries,
+        usage=queries,
+        store=store,
+        uploads=uploads,
+        queue=queue,
+        clock=clock,
+        policy=POLICY,
         lister=store,
     )
     try:

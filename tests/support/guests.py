@@ -13,7 +13,6 @@ from filegate.adapters.memory.sessions import (
 )
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
-from filegate.domain.messages import encode_object_created, encode_owner_purge
 from filegate.domain.models import FileRecord, Owner, OwnerKind
 from filegate.domain.ports import (
     GrantRepository,
@@ -68,11 +67,9 @@ class Guests:
         )
         ledger = SeparateUploadLedger(self.files, self.queue)
         self.uploads = UploadRecorder(
-            self.files, self.store, ledger, encode_object_created, clock, timedelta(minutes=5)
+            self.files, self.store, ledger, clock, grace=timedelta(minutes=5)
         )
-        self.ender = SessionEnder(
-            self.session_rows, self.grant_rows, self.queue, encode_owner_purge
-        )
+        self.ender = SessionEnder(self.session_rows, self.grant_rows, self.queue)
         policy = SessionPolicy(SESSION_TTL, self.rate_per_minute)
         self.sessions = SessionService(
             self.session_rows, self.ender, self.limits, clock, policy, b"address-key"
@@ -84,7 +81,6 @@ class Guests:
             self.session_rows,
             self.store,
             self.queue,
-            encode_owner_purge,
             clock,
             batch_size=self.purge_batch,
         )

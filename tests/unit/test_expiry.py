@@ -10,7 +10,7 @@ import pytest
 from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepository
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
-from filegate.domain.messages import encode_object_created, parse_events
+from filegate.domain.messages import parse_events
 from filegate.domain.models import Actor, FileRecord, StateChange, TransitionReason
 from filegate.domain.states import FileState
 from filegate.services.expiry import ExpirySweeper, SweepResult
@@ -47,7 +47,7 @@ def recorder(
     repository: MemoryRepository, store: MemoryObjectStore, queue: MemoryQueue, clock: ManualClock
 ) -> UploadRecorder:
     ledger = SeparateUploadLedger(repository, queue)
-    return UploadRecorder(repository, store, ledger, encode_object_created, clock, GRACE)
+    return UploadRecorder(repository, store, ledger, clock, grace=GRACE)
 
 
 def harness(batch_size: int = 500) -> Harness:

@@ -16,7 +16,6 @@ from filegate.domain.errors import BackendUnavailable
 from filegate.domain.messages import (
     FILES_DELETE,
     Envelope,
-    encode_files_delete,
     files_delete_ids,
     parse_work,
 )
@@ -69,7 +68,7 @@ def harness(batch_size: int = 1000, ids_per_message: int = 100) -> Harness:
     store = MemoryObjectStore(clock)
     queue = MemoryQueue(clock=clock)
     sweeper = LifecycleSweeper(
-        repository, queue, encode_files_delete, clock, batch_size, ids_per_message
+        repository, queue, clock, batch_size=batch_size, ids_per_message=ids_per_message
     )
     return Harness(
         repository, store, queue, clock, sweeper, RetentionEnforcer(repository, store, clock)

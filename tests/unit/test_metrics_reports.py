@@ -90,9 +90,8 @@ async def test_a_committed_upload_reports_its_bytes_and_a_refused_one_nothing() 
         repository,
         MemoryObjectStore(),
         ledger,
-        encode_object_created,
         clock,
-        timedelta(minutes=5),
+        grace=timedelta(minutes=5),
         metrics=metrics,
     )
     record = await repository.add(make_record(OWNER, clock=clock))

@@ -12,7 +12,7 @@ from filegate.adapters.memory.multipart import MemoryMultipartUploads
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
-from filegate.domain.messages import encode_object_created, parse_events
+from filegate.domain.messages import parse_events
 from filegate.domain.models import FileRecord, MultipartUpload, UploadedPart
 from filegate.domain.states import FileState
 from filegate.services.multipart import MIN_PART_SIZE, MultipartService, PartPlan
@@ -46,9 +46,7 @@ def h() -> Harness:
     queue = MemoryQueue(clock=clock)
     parts = MemoryMultipartUploads(store, clock, min_part_bytes=MIB)
     ledger = SeparateUploadLedger(repository, queue)
-    recorder = UploadRecorder(
-        repository, store, ledger, encode_object_created, clock, timedelta(minutes=5)
-    )
+    recorder = UploadRecorder(repository, store, ledger, clock, grace=timedelta(minutes=5))
     service = MultipartService(repository, parts, recorder, clock, timedelta(minutes=15), THRESHOLD)
     return Harness(service, repository, parts, queue, clock)
 

@@ -16,7 +16,7 @@ from filegate.adapters.memory import (
 from filegate.adapters.memory.multipart import MemoryMultipartUploads
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
-from filegate.domain.messages import encode_object_created, parse_events
+from filegate.domain.messages import parse_events
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Actor, FileRecord, ObjectCreated, StateChange, UploadSpec
 from filegate.domain.states import FileState
@@ -73,17 +73,16 @@ def harness(policy: ReconcilePolicy = POLICY, metrics: Metrics = NO_METRICS) -> 
     queue = MemoryQueue(clock=clock)
     multipart = MemoryMultipartUploads(store, clock)
     ledger = SeparateUploadLedger(repository, queue)
-    uploads = UploadRecorder(repository, store, ledger, encode_object_created, clock, MINUTE)
+    uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,
-        repository,
-        repository,
-        store,
-        uploads,
-        queue,
-        encode_object_created,
-        clock,
-        policy,
+        queries=repository,
+        usage=repository,
+        store=store,
+        uploads=uploads,
+        queue=queue,
+        clock=clock,
+        policy=policy,
         lister=store,
         multipart=multipart,
         metrics=metrics,

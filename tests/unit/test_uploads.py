@@ -11,7 +11,7 @@ from filegate.adapters.memory import MemoryObjectStore, MemoryQueue, MemoryRepos
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode, FilegateError
-from filegate.domain.messages import encode_object_created, parse_events
+from filegate.domain.messages import parse_events
 from filegate.domain.models import Actor, FileRecord, ObjectCreated, ObjectInfo, StateChange
 from filegate.domain.ports import UploadGate
 from filegate.domain.states import FileState
@@ -63,7 +63,7 @@ def h() -> Harness:
     queue = MemoryQueue(clock=clock)
     store = MemoryObjectStore()
     ledger = SeparateUploadLedger(repository, queue)
-    recorder = UploadRecorder(repository, store, ledger, encode_object_created, clock, GRACE)
+    recorder = UploadRecorder(repository, store, ledger, clock, grace=GRACE)
     return Harness(recorder, repository, queue, store, clock)
 
 
@@ -257,9 +257,7 @@ async def test_complete_losing_a_race_returns_the_current_file(h: Harness) -> No
             await h.to(record, FileState.READY)
             return None
 
-    recorder = UploadRecorder(
-        h.repository, h.store, RacingLedger(), encode_object_created, h.clock, GRACE
-    )
+    recorder = UploadRecorder(h.repository, h.store, RacingLedger(), h.clock, grace=GRACE)
     completed = await recorder.complete(OWNER, record.id)
 
     assert completed.state is FileState.READY

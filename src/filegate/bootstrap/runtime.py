@@ -211,7 +211,7 @@ class _Parts:
             self.store.objects,
             self.queues.ledger,
             self.clock,
-            self.settings.expiry_grace,
+            grace=self.settings.expiry_grace,
             metrics=self.metrics,
         )
 

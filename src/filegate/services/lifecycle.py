@@ -10,9 +10,10 @@ DELETED with reason ``RETENTION_EXPIRED``. A file stays due once due (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from filegate.domain.messages import encode_files_delete
 from filegate.domain.models import Actor, StateChange, TransitionReason
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, Queue, RetentionRepository
 from filegate.domain.retention import is_due
@@ -20,9 +21,6 @@ from filegate.domain.states import FileState
 from filegate.services.deletion import delete_file
 
 log = logging.getLogger(__name__)
-
-DeleteEncoder = Callable[[Sequence[str]], str]
-"""Turns file ids into one ``files.delete`` message body (the worker's envelope)."""
 
 _EXPIRED = StateChange(
     FileState.DELETED, Actor.LIFECYCLE, reason=TransitionReason.RETENTION_EXPIRED.value
@@ -58,14 +56,13 @@ class LifecycleSweeper:
         self,
         retention: RetentionRepository,
         queue: Queue,
-        encode: DeleteEncoder,
         clock: Clock,
+        *,
         batch_size: int = 1000,
         ids_per_message: int = 100,
     ) -> None:
         self._retention = retention
         self._queue = queue
-        self._encode = encode
         self._clock = clock
         self._batch_size = batch_size
         self._ids_per_message = ids_per_message
@@ -75,7 +72,9 @@ class LifecycleSweeper:
         due = await self._retention.retention_due(self._clock.now(), self._batch_size)
         ids = [record.id for record in due]
         step = self._ids_per_message
-        bodies = [self._encode(ids[start : start + step]) for start in range(0, len(ids), step)]
+        bodies = [
+            encode_files_delete(ids[start : start + step]) for start in range(0, len(ids), step)
+        ]
         if bodies:
             await self._queue.send_batch(bodies)
             log.info("lifecycle sweep", extra={"due": len(ids), "messages": len(bodies)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from filegate.domain.errors import PoisonMessage
+from filegate.domain.messages import encode_owner_purge
 from filegate.domain.models import Actor, Owner, OwnerKind, StateChange
 from filegate.domain.models import TransitionReason as Reason
 from filegate.domain.ports import (
@@ -18,7 +19,6 @@ from filegate.domain.ports import (
 from filegate.domain.sessions import OwnerPurge, SessionEnd
 from filegate.domain.states import FileState
 from filegate.services.deletion import delete_file
-from filegate.services.sessions import PurgeEncoder
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,8 @@ class OwnerPurger:
         sessions: SessionRepository,
         store: ObjectStore,
         queue: Queue,
-        encode: PurgeEncoder,
         clock: Clock,
+        *,
         batch_size: int = 100,
     ) -> None:
         self._files = files
@@ -51,7 +51,6 @@ class OwnerPurger:
         self._sessions = sessions
         self._store = store
         self._queue = queue
-        self._encode = encode
         self._clock = clock
         self._batch_size = batch_size
 
@@ -67,7 +66,7 @@ class OwnerPurger:
         for record in batch:
             await delete_file(self._files, self._store, record, _DELETED)
         if len(batch) == self._batch_size:
-            await self._queue.send_batch([self._encode(purge)])
+            await self._queue.send_batch([encode_owner_purge(purge)])
             return
         await self._sessions.mark_purged(session_id, self._clock.now())
         log.info("session purged", extra={"owner": purge.owner})

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from filegate.domain.messages import encode_object_created
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import (
     Actor,
@@ -49,7 +50,7 @@ from filegate.domain.ports import (
 )
 from filegate.domain.states import FileState
 from filegate.services.deletion import delete_file
-from filegate.services.uploads import EventEncoder, UploadRecorder
+from filegate.services.uploads import UploadRecorder
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +105,14 @@ class Reconciler:
     def __init__(
         self,
         repository: FileRepository,
+        *,
         queries: ReconcileQueries,
         usage: UsageLedger,
         store: ObjectStore,
         uploads: UploadRecorder,
         queue: Queue,
-        encode: EventEncoder,
         clock: Clock,
         policy: ReconcilePolicy,
-        *,
         lister: ObjectLister | None = None,
         multipart: MultipartUploads | None = None,
         metrics: Metrics = NO_METRICS,
@@ -123,7 +123,6 @@ class Reconciler:
         self._store = store
         self._uploads = uploads
         self._queue = queue
-        self._encode = encode
         self._clock = clock
         self._policy = policy
         self._lister = lister
@@ -174,7 +173,7 @@ class Reconciler:
                     missing += await self._mark_missing(record)
                 else:
                     event = ObjectCreated(record.object_key, info.size, info.etag)
-                    bodies.append(self._encode(event))
+                    bodies.append(encode_object_created(event))
         if bodies:
             await self._queue.send_batch(bodies)
         return len(bodies), missing, checked

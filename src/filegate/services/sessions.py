@@ -7,17 +7,14 @@ import hmac
 import logging
 import math
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
+from filegate.domain.messages import encode_owner_purge
 from filegate.domain.models import Owner
 from filegate.domain.ports import Clock, GrantRepository, Queue, RateLimiter, SessionRepository
 from filegate.domain.sessions import Claim, GuestSession, OwnerPurge, SessionEnd
-
-PurgeEncoder = Callable[[OwnerPurge], str]
-"""Turns a purge request into a queue message body (the worker's envelope)."""
 
 RATE_WINDOW = timedelta(minutes=1)
 
@@ -46,17 +43,10 @@ def whole_seconds(at: datetime) -> datetime:
 class SessionEnder:
     """Ends sessions and requests the purge of their files: what logout and expiry share."""
 
-    def __init__(
-        self,
-        sessions: SessionRepository,
-        grants: GrantRepository,
-        queue: Queue,
-        encode: PurgeEncoder,
-    ) -> None:
+    def __init__(self, sessions: SessionRepository, grants: GrantRepository, queue: Queue) -> None:
         self._sessions = sessions
         self._grants = grants
         self._queue = queue
-        self._encode = encode
 
     async def end(self, session_id: str, reason: SessionEnd, now: datetime) -> bool:
         """End the session, revoke its grants and enqueue the purge of its files.
@@ -79,7 +69,9 @@ class SessionEnder:
     async def request_purges(self, ended: list[GuestSession]) -> None:
         """Enqueue one purge message per session."""
         if ended:
-            await self._queue.send_batch([self._encode(OwnerPurge(s.owner.key)) for s in ended])
+            await self._queue.send_batch(
+                [encode_owner_purge(OwnerPurge(s.owner.key)) for s in ended]
+            )
 
 
 class SessionService:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
+from filegate.domain.messages import encode_object_created
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, ObjectCreated, ObjectInfo
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, UploadLedger
 from filegate.domain.states import FileState
-
-EventEncoder = Callable[[ObjectCreated], str]
-"""Turns an upload event into a queue message body (the worker's envelope)."""
 
 _ALREADY_SIGNALLED = frozenset({FileState.UPLOADED, FileState.READY, FileState.REJECTED})
 
@@ -21,6 +18,7 @@ class UploadRecorder:
     """Moves files REGISTERED → UPLOADED and enqueues their verification event.
 
     It is the local store's ``UploadGate`` and serves ``POST /v1/files/{id}/complete``.
+    The gate still takes a file's bytes up to ``grace`` past its upload deadline.
     """
 
     def __init__(
@@ -28,16 +26,14 @@ class UploadRecorder:
         repository: FileRepository,
         store: ObjectStore,
         ledger: UploadLedger,
-        encode: EventEncoder,
         clock: Clock,
-        grace: timedelta,
         *,
+        grace: timedelta,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
         self._store = store
         self._ledger = ledger
-        self._encode = encode
         self._clock = clock
         self._grace = grace
         self._metrics = metrics
@@ -50,7 +46,7 @@ class UploadRecorder:
         """Record the written object and enqueue its event in one step."""
         record = await self._waiting_file(key)
         event = ObjectCreated(key=key, size=info.size, etag=info.etag)
-        if await self._ledger.record_upload(record.id, self._encode(event)) is None:
+        if await self._ledger.record_upload(record.id, encode_object_created(event)) is None:
             raise _not_waiting()
         self._metrics.upload_bytes(info.size)
 
@@ -79,7 +75,7 @@ class UploadRecorder:
         Returns the file as it is now (unchanged when it was no longer REGISTERED).
         """
         event = ObjectCreated(key=record.object_key, size=info.size, etag=info.etag)
-        updated = await self._ledger.record_upload(record.id, self._encode(event))
+        updated = await self._ledger.record_upload(record.id, encode_object_created(event))
         return updated or await self._reloaded(record)
 
     async def _waiting_file(self, key: str) -> FileRecord:
