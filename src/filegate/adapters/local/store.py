@@ -36,7 +36,14 @@ from anyio import to_thread
 from filegate.adapters.local.url_signing import UrlGrant, UrlSigner
 from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
 from filegate.domain.filenames import sanitize_filename
-from filegate.domain.models import ListedObject, ObjectInfo, SignedRequest, UploadSpec
+from filegate.domain.models import (
+    DownloadTerms,
+    ListedObject,
+    ObjectInfo,
+    SignedRequest,
+    UploadSpec,
+    WrittenObject,
+)
 from filegate.domain.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -53,25 +60,9 @@ class InvalidObjectKey(ValueError):
     """A key that is not a safe relative path inside the store (never produced by the core)."""
 
 
-@dataclass(frozen=True)
-class DownloadTerms:
-    """What a verified download URL says: serve as ``content_type``, attached as ``filename``."""
-
-    content_type: str
-    filename: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class WrittenObject:
-    """A published upload: what ``head`` will report, and the SHA-256 of its bytes."""
-
-    info: ObjectInfo
-    sha256: str
-
-
 class LocalObjectStore:
-    """``ObjectStore``, ``LocalPaths``, ``UploadSigner`` and ``DownloadSigner`` on a folder.
+    """``ObjectStore``, ``ObjectLister``, ``LocalPaths``, ``UploadSigner``, ``DownloadSigner``
+    and ``ServedStore`` on a folder.
 
     Signed URLs point at ``{public_url}/store/{key}``, served by ``filegate.http.routes.store``.
     """

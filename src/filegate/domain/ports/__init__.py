@@ -11,7 +11,7 @@ module             Protocols
 ``files``          ``FileRepository``
 ``storage``        ``ObjectStore``, ``UploadSigner``, ``DownloadSigner``, ``MultipartUploads``
                    (with ``PartReference``), ``EventKeys``, ``LocalPaths``, ``ObjectLister``,
-                   ``UploadGate``
+                   ``UploadGate``, ``ServedStore``
 ``queue``          ``Queue``, ``DeadLetters``, ``UploadLedger``
 ``sessions``       ``SessionRepository``, ``GrantRepository``, ``RateLimiter``,
                    ``PurgeableFiles``
@@ -48,6 +48,7 @@ from filegate.domain.ports.storage import (
     ObjectLister,
     ObjectStore,
     PartReference,
+    ServedStore,
     UploadGate,
     UploadSigner,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "RateLimiter",
     "ReconcileQueries",
     "RetentionRepository",
+    "ServedStore",
     "SessionRepository",
     "UploadGate",
     "UploadLedger",

@@ -4,12 +4,13 @@ them, multipart uploads, and the optional capabilities a store may have.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from filegate.domain.models import (
+    DownloadTerms,
     ListedObject,
     MultipartUpload,
     ObjectInfo,
@@ -17,6 +18,7 @@ from filegate.domain.models import (
     SignedRequest,
     UploadedPart,
     UploadSpec,
+    WrittenObject,
 )
 
 
@@ -152,4 +154,55 @@ class UploadGate(Protocol):
         Raises ``FilegateError`` when the file can no longer take it (expired, deleted);
         the store then removes the object, so nothing is left behind.
         """
+        ...
+
+
+class ServedStore(Protocol):
+    """Optional: a store that receives uploads and serves downloads itself (the local store),
+    through URLs it signed. What its HTTP routes ask of it.
+    """
+
+    def verify_upload(self, key: str, query: Iterable[tuple[str, str]]) -> UploadSpec:
+        """What a signed PUT URL with this ``query`` may write under ``key``.
+
+        Raises ``FilegateError``: ``SIGNATURE_MISMATCH`` when the signature does not hold
+        for PUT on this key or a bound field is missing; ``URL_EXPIRED`` when it has expired.
+        """
+        ...
+
+    def verify_download(self, key: str, query: Iterable[tuple[str, str]]) -> DownloadTerms:
+        """How a signed GET URL with this ``query`` serves ``key``; errors as for uploads."""
+        ...
+
+    def time_left(self, expires_at: datetime) -> timedelta:
+        """How long until ``expires_at`` by the store's clock (never negative)."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key`` (cheaper than :meth:`head`)."""
+        ...
+
+    async def head(self, key: str) -> ObjectInfo | None:
+        """Size and ETag of the object, or ``None`` when it does not exist."""
+        ...
+
+    async def write_upload(
+        self, key: str, body: AsyncIterator[bytes], spec: UploadSpec
+    ) -> WrittenObject:
+        """Publish ``body`` as the object ``key`` only if it is exactly what ``spec`` declares.
+
+        Raises ``FilegateError``: ``LENGTH_MISMATCH`` (longer or shorter than ``spec.size``),
+        ``CHECKSUM_MISMATCH`` (SHA-256 differs from ``spec.sha256``), ``ALREADY_UPLOADED``
+        (the key exists). Nothing is published unless all holds.
+        """
+        ...
+
+    def read_range(
+        self, key: str, start: int, stop: int | None, chunk_size: int = 1 << 20
+    ) -> AsyncIterator[bytes]:
+        """Stream bytes ``[start, stop)`` of the object (``stop`` ``None``: to the end)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; removing a missing object is not an error."""
         ...
