@@ -94,14 +94,13 @@ class MemoryQueue:
             if stored.receipt in wanted:
                 del self._messages[stored.id]
 
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        for stored in self._messages.values():
-            if stored.receipt == receipt:
-                stored.visible_at = self._clock.now() + delay
-
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
+        now = self._clock.now()
+        by_receipt = {m.receipt: m for m in self._messages.values() if m.receipt is not None}
         for change in changes:
-            await self.change_visibility(change.receipt, change.delay)
+            stored = by_receipt.get(change.receipt)
+            if stored is not None:
+                stored.visible_at = now + change.delay
 
     async def dead_letter(self, message: Message, reason: str) -> None:
         stored = self._messages.get(message.id)

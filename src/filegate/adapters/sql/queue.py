@@ -190,16 +190,6 @@ class SqlQueue:
         async with translate_errors(), self._engine.begin() as conn:
             await conn.execute(statement)
 
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        """Make the message holding ``receipt`` visible ``delay`` from now (stale: nothing)."""
-        statement = (
-            update(_t)
-            .where(_t.c.queue == self._name, _t.c.receipt == receipt)
-            .values(visible_at=self._clock.now() + delay)
-        )
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(statement)
-
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         """Apply every change in one transaction, in order (stale receipts: nothing)."""
         if not changes:

@@ -165,19 +165,11 @@ class SqsQueue:
         """Delete by receipt, ten per call; a stale receipt is not an error."""
         await self._delete_from(self._url, list(dict.fromkeys(receipts)))
 
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        """Visible again ``delay`` from now (whole seconds, rounded up, at most 12 hours)."""
-        with tolerating_stale_receipt():
-            await aws(
-                self._client.change_message_visibility(
-                    QueueUrl=self._url,
-                    ReceiptHandle=receipt,
-                    VisibilityTimeout=visibility_seconds(delay),
-                )
-            )
-
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
-        """ChangeMessageVisibilityBatch, ten per call; retries only the failed entries."""
+        """ChangeMessageVisibilityBatch, ten per call; retries only the failed entries.
+
+        Delays are whole seconds, rounded up, at most 12 hours.
+        """
         latest = {change.receipt: visibility_seconds(change.delay) for change in changes}
         await self._change_visibility_of(self._url, list(latest.items()))
 

@@ -37,15 +37,12 @@ class Queue(Protocol):
         """Delete the messages claimed with these receipts; a stale receipt deletes nothing."""
         ...
 
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        """Make a claimed message visible again after ``delay`` (zero: now)."""
-        ...
-
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
-        """Apply every change as :meth:`change_visibility` would, in as few calls as the
-        backend allows. Stale receipts change nothing; a receipt named twice gets its last
-        delay. If the call raises, some changes may already be applied: a message whose
-        change was lost keeps its claim and comes back after its current timeout.
+        """Make each claimed message visible again ``change.delay`` from now (zero: now),
+        in as few calls as the backend allows. Stale receipts change nothing; a receipt
+        named twice gets its last delay. If the call raises, some changes may already be
+        applied: a message whose change was lost keeps its claim and comes back after its
+        current timeout.
         """
         ...
 
