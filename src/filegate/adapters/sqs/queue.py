@@ -69,8 +69,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
-
-"""The reason of a dead message SQS's redrive policy moved (it carries no reason of ours)."""
 DEAD_REASON_ATTRIBUTE = "filegate-dead-reason"
 SOURCE_ID_ATTRIBUTE = "filegate-source-message-id"
 RECEIVE_COUNT_ATTRIBUTE = "filegate-receive-count"
@@ -112,26 +110,16 @@ class SqsQueue:
     def __init__(
         self,
         client: SqsClient,
-        location: SqsLocation,
         queue_url: str,
         dead_letter_url: str,
         max_receives: int | None = None,
         tuning: SqsTuning | None = None,
     ) -> None:
         self._client = client
-        self._location = location
         self._url = queue_url
         self._dlq_url = dead_letter_url
         self._max_receives = max_receives
         self._tuning = tuning or SqsTuning()
-
-    @property
-    def name(self) -> str:
-        return self._location.queue_name
-
-    @property
-    def url(self) -> str:
-        return self._url
 
     @property
     def dead_letter_url(self) -> str:
@@ -406,7 +394,7 @@ async def connect_sqs_queue(
     )
     dead_letter_url = await queue_url_of(client, dead_letter_name)
     max_receives = policy.max_receives if policy else None
-    return SqsQueue(client, location, queue_url, dead_letter_url, max_receives, tuning)
+    return SqsQueue(client, queue_url, dead_letter_url, max_receives, tuning)
 
 
 # --- helpers ------------------------------------------------------------------------------
