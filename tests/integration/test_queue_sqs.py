@@ -21,17 +21,10 @@ from types_aiobotocore_sqs.client import SQSClient
 
 from filegate.adapters.sqs.batches import EntryRetry, SqsEntryRejected
 from filegate.adapters.sqs.client import QueueNotFound, SqsClient
+from filegate.adapters.sqs.dead_letters import DEAD_REASON_ATTRIBUTE, SOURCE_ID_ATTRIBUTE
+from filegate.adapters.sqs.endpoint import visibility_seconds, wait_seconds
 from filegate.adapters.sqs.provisioning import ensure_queues
-from filegate.adapters.sqs.queue import (
-    DEAD_REASON_ATTRIBUTE,
-    SOURCE_ID_ATTRIBUTE,
-    SqsQueue,
-    SqsTuning,
-    connect_sqs_queue,
-    open_sqs_queue,
-    visibility_seconds,
-    wait_seconds,
-)
+from filegate.adapters.sqs.queue import SqsQueue, SqsTuning, connect_sqs_queue, open_sqs_queue
 from filegate.adapters.sqs.url import SqsLocation
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import Message, QueueDepth, VisibilityChange
