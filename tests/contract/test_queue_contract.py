@@ -4,7 +4,7 @@ Two groups:
 
 * Module-level tests run on every adapter: memory, SQLite, PostgreSQL and SQS (on moto's
   server). They never wait for a visibility timeout: a message comes back early when its
-  receipt releases it (``change_visibility`` to zero), which is immediate everywhere.
+  receipt releases it (``change_visibility_batch`` to zero), which is immediate everywhere.
 * :class:`TestMemoryAndSql` runs on the adapters whose time is the injected
   ``ManualClock`` and that promise more than SQS does. There, visibility timeouts pass when
   a test advances the clock (SQS's pass in real, whole seconds); messages come oldest
@@ -121,7 +121,7 @@ async def receive_one(queue: Queue) -> Message:
 
 async def release(queue: Queue, message: Message) -> None:
     """Make a claimed message visible again now (the portable "its timeout passed")."""
-    await queue.change_visibility(message.receipt, NOW)
+    await queue.change_visibility_batch([VisibilityChange(message.receipt, NOW)])
 
 
 def counts(depth: QueueDepth) -> tuple[int, int, int]:
@@ -220,13 +220,13 @@ async def test_delete_of_an_already_deleted_message_is_not_an_error(
     assert counts(await queue.depth()) == (0, 0, 0)
 
 
-async def test_change_visibility_to_zero_makes_the_message_visible_now(
+async def test_change_visibility_batch_to_zero_makes_the_message_visible_now(
     queue: DeadLetterQueue,
 ) -> None:
     await queue.send_batch(["hello"])
     first = await receive_one(queue)
 
-    await queue.change_visibility(first.receipt, timedelta(0))
+    await queue.change_visibility_batch([VisibilityChange(first.receipt, timedelta(0))])
     again = await receive_one(queue)
 
     assert again.id == first.id
@@ -383,7 +383,7 @@ async def test_long_poll_returns_a_message_made_visible_during_the_wait(
     await asyncio.sleep(0.05)
     assert not waiting.done()
 
-    await queue.change_visibility(held.receipt, timedelta(0))
+    await release(queue, held)
 
     messages = await asyncio.wait_for(waiting, timeout=5)
     assert [m.id for m in messages] == [held.id]
@@ -512,31 +512,6 @@ class TestMemoryAndSql:
         assert (await queue.depth()).in_flight == 1
         clock.advance(VISIBILITY)
         assert (await receive_one(queue)).id == current.id
-
-    async def test_change_visibility_sets_a_new_delay_from_now(
-        self, queue: DeadLetterQueue, clock: ManualClock
-    ) -> None:
-        await queue.send_batch(["hello"])
-        message = await receive_one(queue)
-
-        await queue.change_visibility(message.receipt, 2 * VISIBILITY)
-        clock.advance(2 * VISIBILITY - TICK)
-        assert await receive(queue) == []
-        clock.advance(TICK)
-
-        assert (await receive_one(queue)).id == message.id
-
-    async def test_change_visibility_with_stale_receipt_does_nothing(
-        self, queue: DeadLetterQueue, clock: ManualClock
-    ) -> None:
-        await queue.send_batch(["hello"])
-        stale = await receive_one(queue)
-        clock.advance(VISIBILITY)
-        await receive_one(queue)
-
-        await queue.change_visibility(stale.receipt, timedelta(0))
-
-        assert await receive(queue) == []
 
     async def test_change_visibility_batch_sets_each_delay_from_now(
         self, queue: DeadLetterQueue, clock: ManualClock

@@ -104,9 +104,6 @@ class FlakyReceiveQueue:
     async def delete_batch(self, receipts: Sequence[str]) -> None:
         await self._inner.delete_batch(receipts)
 
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        await self._inner.change_visibility(receipt, delay)
-
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         await self._inner.change_visibility_batch(changes)
 

@@ -21,17 +21,10 @@ from types_aiobotocore_sqs.client import SQSClient
 
 from filegate.adapters.sqs.batches import EntryRetry, SqsEntryRejected
 from filegate.adapters.sqs.client import QueueNotFound, SqsClient
+from filegate.adapters.sqs.dead_letters import DEAD_REASON_ATTRIBUTE, SOURCE_ID_ATTRIBUTE
+from filegate.adapters.sqs.endpoint import visibility_seconds, wait_seconds
 from filegate.adapters.sqs.provisioning import ensure_queues
-from filegate.adapters.sqs.queue import (
-    DEAD_REASON_ATTRIBUTE,
-    SOURCE_ID_ATTRIBUTE,
-    SqsQueue,
-    SqsTuning,
-    connect_sqs_queue,
-    open_sqs_queue,
-    visibility_seconds,
-    wait_seconds,
-)
+from filegate.adapters.sqs.queue import SqsQueue, SqsTuning, connect_sqs_queue, open_sqs_queue
 from filegate.adapters.sqs.url import SqsLocation
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import Message, QueueDepth, VisibilityChange
@@ -182,7 +175,6 @@ async def test_deleting_with_a_stale_receipt_is_not_an_error(sqs: Setup) -> None
     claimed = {m.body: m for m in await receive_all(queue)}
 
     await queue.delete_batch(["not-a-receipt-sqs-knows", claimed["deleted"].receipt])
-    await queue.change_visibility("not-a-receipt-sqs-knows", NOW)
     await queue.change_visibility_batch([VisibilityChange("not-a-receipt-sqs-knows", NOW)])
 
     assert await queue.depth() == QueueDepth(0, 1, 0, None)

@@ -14,7 +14,6 @@ from types_aiobotocore_sqs.type_defs import (
     BatchResultErrorEntryTypeDef,
     ChangeMessageVisibilityBatchRequestTypeDef,
     ChangeMessageVisibilityBatchResultTypeDef,
-    ChangeMessageVisibilityRequestTypeDef,
     DeleteMessageBatchRequestTypeDef,
     DeleteMessageBatchResultTypeDef,
     DeleteMessageRequestTypeDef,
@@ -94,12 +93,6 @@ class PassThrough:
     ) -> DeleteMessageBatchResultTypeDef:
         self._record("DeleteMessageBatch", kwargs)
         return await self.inner.delete_message_batch(**kwargs)
-
-    async def change_message_visibility(
-        self, **kwargs: Unpack[ChangeMessageVisibilityRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef:
-        self._record("ChangeMessageVisibility", kwargs)
-        return await self.inner.change_message_visibility(**kwargs)
 
     async def change_message_visibility_batch(
         self, **kwargs: Unpack[ChangeMessageVisibilityBatchRequestTypeDef]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
 from filegate.domain.models import ImageInfo, Inspection, RejectionReason
-from filegate.imaging.inspect import ImageLimits, inspect_path, sniff_content_type
+from filegate.imaging.inspect import ImageLimits, inspect_path
 from tests.support import images
 
 ALLOWED = (
@@ -79,21 +79,37 @@ def test_magic_bytes_of_an_allowed_type_with_a_broken_header_are_corrupt(inspect
 
 
 @pytest.mark.parametrize(
-    ("head", "expected"),
+    ("factory", "content_type"),
     [
-        (images.heic_bytes()[:64], "image/heic"),
-        (images.heif_generic_bytes()[:64], "image/heif"),
-        (images.avif_bytes()[:64], "image/avif"),
-        (images.bmp_bytes()[:64], "image/bmp"),
-        (images.gif_bytes()[:64], "image/gif"),
-        (b"BM is how this text starts, not a bitmap", None),
-        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),
-        (b"", None),
+        (images.heic_bytes, "image/heic"),
+        (images.heif_generic_bytes, "image/heif"),
+        (images.avif_bytes, "image/avif"),
+        (images.bmp_bytes, "image/bmp"),
+        (images.gif_bytes, "image/gif"),
     ],
-    ids=["heic", "heif", "avif", "bmp", "gif", "text-BM", "mp4", "empty"],
+    ids=["heic", "heif", "avif", "bmp", "gif"],
 )
-def test_sniff_content_type_reads_magic_bytes(head: bytes, expected: str | None) -> None:
-    assert sniff_content_type(head) == expected
+def test_type_is_the_one_the_magic_bytes_announce(
+    inspect: Inspect, factory: Callable[[], bytes], content_type: str
+) -> None:
+    # Only this type is allowed: any other reading of the bytes would be refused.
+    only_this = ImageLimits(allowed_types=(content_type,), max_pixels=10**6, max_frames=1)
+    assert inspect(factory(), only_this).content_type == content_type
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"BM is how this text starts, not a bitmap",
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
+    ],
+    ids=["text-BM", "mp4"],
+)
+def test_bytes_resembling_an_allowed_type_are_not_an_image(inspect: Inspect, data: bytes) -> None:
+    lenient = ImageLimits(
+        allowed_types=(*ALLOWED, "image/bmp", "image/avif"), max_pixels=10**6, max_frames=1
+    )
+    assert inspect(data, lenient) == Inspection(RejectionReason.NOT_AN_IMAGE)
 
 
 # --- accepted images: the facts -----------------------------------------------------

@@ -190,6 +190,23 @@ class SignedRequest:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class DownloadTerms:
+    """What a verified download URL says: serve as ``content_type``, attached as ``filename``."""
+
+    content_type: str
+    filename: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class WrittenObject:
+    """A published upload: what ``head`` will report, and the SHA-256 of its bytes."""
+
+    info: ObjectInfo
+    sha256: str
+
+
 MAX_RECEIVES_REASON = "MAX_RECEIVES"
 """Dead-letter reason of a message received more often than its queue allows."""
 

@@ -136,15 +136,6 @@ def _sniff(head: bytes) -> _Kind | None:
     return next((kind for kind, matches in _SIGNATURES if matches(head)), None)
 
 
-def sniff_content_type(head: bytes) -> str | None:
-    """The image MIME type the leading bytes announce, or ``None`` if no known image.
-
-    Looks at magic bytes only (no decoding); ``head`` should be the first 256 bytes.
-    """
-    kind = _sniff(head)
-    return kind.content_type if kind else None
-
-
 def prepare_pillow() -> None:
     """Load every Pillow plugin and the HEIF opener now, so that no inspection pays for it.
 

@@ -18,14 +18,9 @@ and container filesystems, macOS through ``os``) offers them; a sidecar works ev
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import logging
 import os
-import stat
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -33,45 +28,45 @@ from urllib.parse import quote, urlencode
 
 from anyio import to_thread
 
+from filegate.adapters.local.disk import (
+    HashingWriter,
+    create_exclusive,
+    disk_errors,
+    fsync_dir,
+    make_dirs,
+    may_hold,
+    object_info,
+    open_at,
+    remove_all,
+    scan_folder,
+    sidecar_of,
+    write_sidecar_quietly,
+)
 from filegate.adapters.local.url_signing import UrlGrant, UrlSigner
-from filegate.domain.errors import BackendUnavailable, ErrorCode, FilegateError
+from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.filenames import sanitize_filename
-from filegate.domain.models import ListedObject, ObjectInfo, SignedRequest, UploadSpec
+from filegate.domain.models import (
+    DownloadTerms,
+    ListedObject,
+    ObjectInfo,
+    SignedRequest,
+    UploadSpec,
+    WrittenObject,
+)
 from filegate.domain.ports import Clock
 
-log = logging.getLogger(__name__)
-
 TEMP_DIR = ".tmp"
-WRITE_BLOCK_BYTES = 1 << 20
 MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 200
-_HASH_BLOCK_BYTES = 1 << 20
-_ABSENT = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
 class InvalidObjectKey(ValueError):
     """A key that is not a safe relative path inside the store (never produced by the core)."""
 
 
-@dataclass(frozen=True)
-class DownloadTerms:
-    """What a verified download URL says: serve as ``content_type``, attached as ``filename``."""
-
-    content_type: str
-    filename: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class WrittenObject:
-    """A published upload: what ``head`` will report, and the SHA-256 of its bytes."""
-
-    info: ObjectInfo
-    sha256: str
-
-
 class LocalObjectStore:
-    """``ObjectStore``, ``LocalPaths``, ``UploadSigner`` and ``DownloadSigner`` on a folder.
+    """``ObjectStore``, ``ObjectLister``, ``LocalPaths``, ``UploadSigner``, ``DownloadSigner``
+    and ``ServedStore`` on a folder.
 
     Signed URLs point at ``{public_url}/store/{key}``, served by ``filegate.http.routes.store``.
     """
@@ -170,8 +165,8 @@ class LocalObjectStore:
     async def head(self, key: str) -> ObjectInfo | None:
         """Size and ETag (the SHA-256 hex of the bytes), or ``None`` when absent."""
         path = self.path_of(key)
-        with _disk_errors():
-            return await to_thread.run_sync(_head, key, path, self._tmp)
+        with disk_errors():
+            return await to_thread.run_sync(object_info, key, path, self._tmp)
 
     async def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key`` (cheaper than :meth:`head`)."""
@@ -187,13 +182,13 @@ class LocalObjectStore:
     ) -> AsyncIterator[bytes]:
         """Stream bytes ``[start, stop)`` of the object (``stop`` ``None``: to the end)."""
         path = self.path_of(key)
-        with _disk_errors():
-            handle = await to_thread.run_sync(_open_at, path, start)
+        with disk_errors():
+            handle = await to_thread.run_sync(open_at, path, start)
         try:
             remaining = None if stop is None else stop - start
             while remaining is None or remaining > 0:
                 wanted = chunk_size if remaining is None else min(chunk_size, remaining)
-                with _disk_errors():
+                with disk_errors():
                     chunk = await to_thread.run_sync(handle.read, wanted)
                 if not chunk:
                     return
@@ -205,8 +200,8 @@ class LocalObjectStore:
     async def delete(self, key: str) -> None:
         """Remove the object and its sidecar; removing a missing object is not an error."""
         path = self.path_of(key)
-        with _disk_errors():
-            await to_thread.run_sync(_remove, [path, _sidecar_of(path)])
+        with disk_errors():
+            await to_thread.run_sync(remove_all, [path, sidecar_of(path)])
 
     async def list_objects(self, prefix: str | None = None) -> AsyncIterator[ListedObject]:
         """Every object (key starting with ``prefix``), one folder at a time off the loop.
@@ -217,9 +212,9 @@ class LocalObjectStore:
         pending = [""]
         while pending:
             folder = pending.pop()
-            with _disk_errors():
-                listed, subfolders = await to_thread.run_sync(_scan, self._root, folder)
-            pending.extend(f for f in subfolders if _may_hold(f, prefix))
+            with disk_errors():
+                listed, subfolders = await to_thread.run_sync(scan_folder, self._root, folder)
+            pending.extend(f for f in subfolders if may_hold(f, prefix))
             for item in listed:
                 if prefix is None or item.key.startswith(prefix):
                     yield item
@@ -240,9 +235,9 @@ class LocalObjectStore:
         temporary = self._tmp / f"{uuid.uuid4().hex}.part"
         handle: BinaryIO | None = None
         try:
-            with _disk_errors():
-                handle = await to_thread.run_sync(_create, temporary)
-                sha256 = await _HashingWriter(handle).drain(body, spec.size)
+            with disk_errors():
+                handle = await to_thread.run_sync(create_exclusive, temporary)
+                sha256 = await HashingWriter(handle).drain(body, spec.size)
                 if spec.sha256 is not None and sha256 != spec.sha256.lower():
                     raise FilegateError(
                         ErrorCode.CHECKSUM_MISMATCH, "The bytes' SHA-256 differs from the URL's."
@@ -260,18 +255,18 @@ class LocalObjectStore:
         os.fsync(handle.fileno())
         if final.exists():
             raise _already_uploaded()
-        created = _make_dirs(final.parent)
+        created = make_dirs(final.parent)
         try:
             os.link(temporary, final)
         except FileExistsError as exc:
             raise _already_uploaded() from exc
         try:
             for directory in [final.parent, *created]:
-                _fsync_dir(directory)
+                fsync_dir(directory)
         except OSError:
             final.unlink(missing_ok=True)
             raise
-        _write_sidecar_quietly(final, self._tmp, sha256, os.fstat(handle.fileno()))
+        write_sidecar_quietly(final, self._tmp, sha256, os.fstat(handle.fileno()))
 
 
 def check_key(key: str) -> None:
@@ -294,185 +289,9 @@ def check_key(key: str) -> None:
             raise InvalidObjectKey("key has an empty, dot or overlong segment")
 
 
-class _HashingWriter:
-    """Hashes a stream and writes it in large blocks, each off the event loop."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self._hash = hashlib.sha256()
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
-
-    async def drain(self, body: AsyncIterator[bytes], size: int) -> str:
-        """Consume exactly ``size`` bytes of ``body``; return their SHA-256 hex."""
-        received = 0
-        async for chunk in body:
-            received += len(chunk)
-            if received > size:
-                raise _length_mismatch("The body is longer than the URL's length.")
-            self._pending.append(chunk)
-            self._pending_bytes += len(chunk)
-            if self._pending_bytes >= WRITE_BLOCK_BYTES:
-                await self._flush()
-        if received < size:
-            raise _length_mismatch("The body is shorter than the URL's length.")
-        await self._flush()
-        return self._hash.hexdigest()
-
-    async def _flush(self) -> None:
-        block = b"".join(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
-        await to_thread.run_sync(self._write, block)
-
-    def _write(self, block: bytes) -> None:
-        self._hash.update(block)
-        self._handle.write(block)
-
-
-@dataclass(frozen=True)
-class _Fingerprint:
-    inode: int
-    size: int
-    mtime_ns: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> _Fingerprint:
-        return cls(st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _head(key: str, path: Path, tmp_dir: Path) -> ObjectInfo | None:
-    try:
-        st = path.stat()
-    except _ABSENT:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    sha256 = _read_sidecar(path, _Fingerprint.of(st)) or _rehash(path, tmp_dir)
-    return ObjectInfo(key, st.st_size, sha256)
-
-
-def _rehash(path: Path, tmp_dir: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_HASH_BLOCK_BYTES):
-            digest.update(block)
-        st = os.fstat(handle.fileno())
-    _write_sidecar_quietly(path, tmp_dir, digest.hexdigest(), st)
-    return digest.hexdigest()
-
-
-def _sidecar_of(path: Path) -> Path:
-    return path.with_name(f".{path.name}.sha256")
-
-
-def _read_sidecar(path: Path, expected: _Fingerprint) -> str | None:
-    try:
-        sha256, inode, size, mtime_ns = _sidecar_of(path).read_text().split()
-        recorded = _Fingerprint(int(inode), int(size), int(mtime_ns))
-    except (OSError, ValueError):
-        return None
-    return sha256 if recorded == expected else None
-
-
-def _write_sidecar_quietly(path: Path, tmp_dir: Path, sha256: str, st: os.stat_result) -> None:
-    """Record ``sha256`` for the file ``st`` describes; a failure only costs a rehash later."""
-    fp = _Fingerprint.of(st)
-    temporary = tmp_dir / f"{uuid.uuid4().hex}.sidecar"
-    try:
-        temporary.write_text(f"{sha256} {fp.inode} {fp.size} {fp.mtime_ns}\n")
-        temporary.replace(_sidecar_of(path))
-    except OSError as exc:
-        log.warning("could not write the sidecar of %s: %s", path.name, exc.strerror)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _scan(root: str, folder: str) -> tuple[list[ListedObject], list[str]]:
-    """The objects directly in ``folder`` (a key prefix, "" for the root) and its subfolders."""
-    objects: list[ListedObject] = []
-    subfolders: list[str] = []
-    try:
-        entries = list(os.scandir(Path(root, folder)))
-    except _ABSENT:
-        return [], []  # removed while we walked
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        key = f"{folder}/{entry.name}" if folder else entry.name
-        with contextlib.suppress(*_ABSENT):
-            if entry.is_dir(follow_symlinks=False):
-                subfolders.append(key)
-            elif entry.is_file(follow_symlinks=False):
-                st = entry.stat(follow_symlinks=False)
-                modified = datetime.fromtimestamp(st.st_mtime, UTC)
-                objects.append(ListedObject(key, st.st_size, modified))
-    return objects, subfolders
-
-
-def _may_hold(folder: str, prefix: str | None) -> bool:
-    """Whether keys under ``folder`` can start with ``prefix``."""
-    if prefix is None:
-        return True
-    return prefix.startswith(f"{folder}/") or f"{folder}/".startswith(prefix)
-
-
-def _create(path: Path) -> BinaryIO:
-    return path.open("xb")
-
-
-def _open_at(path: Path, start: int) -> BinaryIO:
-    try:
-        handle = path.open("rb")
-    except _ABSENT as exc:
-        raise FileNotFoundError(f"no object at {path.name}") from exc
-    handle.seek(start)
-    return handle
-
-
-def _remove(paths: Iterable[Path]) -> None:
-    for path in paths:
-        with contextlib.suppress(*_ABSENT):
-            path.unlink()
-
-
-def _make_dirs(directory: Path) -> list[Path]:
-    """Create ``directory`` and missing parents; return the parents whose entries changed."""
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(exist_ok=True)
-    return [path.parent for path in missing]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _already_uploaded() -> FilegateError:
     return FilegateError(ErrorCode.ALREADY_UPLOADED, "An object already exists under this key.")
 
 
 def _unbound() -> FilegateError:
     return FilegateError(ErrorCode.SIGNATURE_MISMATCH, "The URL lacks a bound field.")
-
-
-def _length_mismatch(detail: str) -> FilegateError:
-    return FilegateError(ErrorCode.LENGTH_MISMATCH, detail)
-
-
-@contextlib.contextmanager
-def _disk_errors() -> Iterator[None]:
-    """Let absence through; turn other OS failures (disk full, I/O error) into 503s."""
-    try:
-        yield
-    except (*_ABSENT, FileExistsError):
-        raise
-    except OSError as exc:
-        raise BackendUnavailable(f"local store: {exc.strerror or type(exc).__name__}") from exc

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from filegate.adapters.memory import MemoryObjectStore
+from filegate.adapters.memory.store import MemoryObjectStore
 from filegate.domain.clock import SystemClock
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import MultipartUpload, ObjectInfo, PartUrl, UploadedPart, UploadSpec

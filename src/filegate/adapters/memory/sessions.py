@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from filegate.adapters.memory import MemoryRepository
+from filegate.adapters.memory.repository import MemoryRepository
 from filegate.domain.grants import UploadGrant
 from filegate.domain.models import Actor, FileRecord, Transition, TransitionReason
 from filegate.domain.retention import is_retained

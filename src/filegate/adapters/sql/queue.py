@@ -34,8 +34,6 @@ from filegate.domain.models import (
 )
 from filegate.domain.ports import Clock
 
-"""The ``dead_reason`` of a message moved because it was received too often."""
-
 _QUEUE_NAME_LENGTH = 100  # the width of queue_messages.queue
 _DLQ_SUFFIX = "-dlq"
 
@@ -71,15 +69,6 @@ class SqlQueue:
         self._dlq = name + _DLQ_SUFFIX
         self._max_receives = max_receives
         self._poll_seconds = poll_interval.total_seconds()
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dead_letter_name(self) -> str:
-        """The queue name its dead messages are stored under."""
-        return self._dlq
 
     async def send_batch(self, bodies: Sequence[str]) -> None:
         """Insert every body in one transaction: all are enqueued, or none."""
@@ -187,16 +176,6 @@ class SqlQueue:
         if not receipts:
             return
         statement = delete(_t).where(_t.c.queue == self._name, _t.c.receipt.in_(receipts))
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(statement)
-
-    async def change_visibility(self, receipt: str, delay: timedelta) -> None:
-        """Make the message holding ``receipt`` visible ``delay`` from now (stale: nothing)."""
-        statement = (
-            update(_t)
-            .where(_t.c.queue == self._name, _t.c.receipt == receipt)
-            .values(visible_at=self._clock.now() + delay)
-        )
         async with translate_errors(), self._engine.begin() as conn:
             await conn.execute(statement)
 

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs.type_defs import (
         ChangeMessageVisibilityBatchRequestTypeDef,
         ChangeMessageVisibilityBatchResultTypeDef,
-        ChangeMessageVisibilityRequestTypeDef,
         DeleteMessageBatchRequestTypeDef,
         DeleteMessageBatchResultTypeDef,
         DeleteMessageRequestTypeDef,
@@ -113,10 +112,6 @@ class SqsClient(QueueLookup, Protocol):
     async def delete_message_batch(
         self, **kwargs: Unpack[DeleteMessageBatchRequestTypeDef]
     ) -> DeleteMessageBatchResultTypeDef: ...
-
-    async def change_message_visibility(
-        self, **kwargs: Unpack[ChangeMessageVisibilityRequestTypeDef]
-    ) -> EmptyResponseMetadataTypeDef: ...
 
     async def change_message_visibility_batch(
         self, **kwargs: Unpack[ChangeMessageVisibilityBatchRequestTypeDef]

@@ -12,17 +12,16 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from filegate.adapters.local.store import DownloadTerms, LocalObjectStore
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.filenames import content_disposition
-from filegate.domain.models import ObjectInfo, UploadSpec
-from filegate.domain.ports import UploadGate
+from filegate.domain.models import DownloadTerms, ObjectInfo, UploadSpec
+from filegate.domain.ports import ServedStore, UploadGate
 from filegate.http.problems import problem_response
 
 _SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-def store_router(store: LocalObjectStore, gate: UploadGate) -> APIRouter:
+def store_router(store: ServedStore, gate: UploadGate) -> APIRouter:
     """``PUT /store/{key}`` and ``GET``/``HEAD /store/{key}``, authorised by signed URLs."""
     router = APIRouter(include_in_schema=False)
 
@@ -48,7 +47,7 @@ def store_router(store: LocalObjectStore, gate: UploadGate) -> APIRouter:
     return router
 
 
-def _admissible_upload(store: LocalObjectStore, key: str, request: Request) -> UploadSpec:
+def _admissible_upload(store: ServedStore, key: str, request: Request) -> UploadSpec:
     """The upload a signed PUT may perform: signature, expiry, then the request's headers.
 
     Without ``Content-Length`` (chunked) the length is enforced while streaming.
@@ -71,7 +70,7 @@ async def _body(request: Request) -> AsyncGenerator[bytes, None]:
         raise FilegateError(ErrorCode.LENGTH_MISMATCH, "The client went away.") from exc
 
 
-async def _commit_or_remove(store: LocalObjectStore, gate: UploadGate, info: ObjectInfo) -> None:
+async def _commit_or_remove(store: ServedStore, gate: UploadGate, info: ObjectInfo) -> None:
     try:
         await gate.commit(info.key, info)
     except BaseException:
@@ -118,7 +117,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 
 
 def _serve(
-    store: LocalObjectStore, terms: DownloadTerms, info: ObjectInfo, request: Request
+    store: ServedStore, terms: DownloadTerms, info: ObjectInfo, request: Request
 ) -> Response:
     """200, 206, 304 or 416 for ``info`` as ``terms`` say, streaming the selected bytes."""
     etag = _quoted(info.etag)

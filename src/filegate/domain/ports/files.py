@@ -1,0 +1,103 @@
+"""File rows and their history: the repository every use case reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from filegate.domain.models import (
+    FileRecord,
+    Page,
+    StateChange,
+    Transition,
+)
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits
+from filegate.domain.states import FileState
+
+
+class FileRepository(Protocol):
+    """File rows and their append-only history."""
+
+    async def add(
+        self,
+        record: FileRecord,
+        idempotency_key: str | None = None,
+        limits: QuotaLimits | None = None,
+    ) -> FileRecord:
+        """Insert ``record`` (state REGISTERED) with its first history row.
+
+        With an ``idempotency_key`` already used by the same owner, insert nothing and
+        return the file created the first time.
+
+        The owner's usage (:mod:`filegate.domain.quotas`) grows in the same transaction;
+        with ``limits``, raise :class:`~filegate.domain.quotas.QuotaExceeded` (inserting
+        nothing) when the file does not fit. Concurrent adds never take usage past a limit.
+        Every :meth:`transition` adjusts usage in its own compare-and-set transaction.
+        """
+        ...
+
+    async def add_many(
+        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+    ) -> list[FileRecord | QuotaExceeded]:
+        """Insert ``records`` and their first history rows, all in one transaction.
+
+        Items are admitted in order against their owner's quota exactly as :meth:`add`
+        would admit them one after another: an item over ``limits`` yields its
+        ``QuotaExceeded`` in place and is not written; later, smaller items may still fit.
+        Returns one outcome per record, in order. Batches carry no idempotency keys; a
+        duplicate id or object key raises ``ValueError`` (inserting nothing).
+        """
+        ...
+
+    async def get(self, file_id: str) -> FileRecord | None:
+        """The file with this id, whoever owns it."""
+        ...
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        """The file with this id if ``owner`` owns it, else ``None``."""
+        ...
+
+    async def get_by_key(self, object_key: str) -> FileRecord | None:
+        """The file stored under ``object_key``."""
+        ...
+
+    async def list_owned(
+        self, owner: str, state: FileState | None, limit: int, cursor: str | None
+    ) -> Page:
+        """The owner's files, newest first, ``limit`` at a time; ``cursor`` continues a page.
+
+        Raises ``ValueError`` for a cursor this repository did not produce.
+        """
+        ...
+
+    async def transition(
+        self, file_id: str, expected: FileState, change: StateChange
+    ) -> FileRecord | None:
+        """Compare-and-set: move the file from ``expected`` to ``change.target``.
+
+        On success write one history row and return the updated file; return ``None``
+        when the file is missing or not in ``expected`` (nothing is written). Raises
+        ``ValueError`` when the transition itself is not allowed.
+        """
+        ...
+
+    async def history(self, file_id: str) -> list[Transition]:
+        """The file's transitions, oldest first."""
+        ...
+
+    async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
+        """Up to ``limit`` REGISTERED files whose upload deadline is before ``deadline``."""
+        ...
+
+    async def set_multipart_upload(self, file_id: str, upload_id: str) -> FileRecord | None:
+        """Attach a multipart upload to a REGISTERED file that has none yet.
+
+        Returns the updated file, or ``None`` (nothing written) when the file is missing,
+        no longer REGISTERED, or already has one (another request won the race).
+        """
+        ...
+
+    async def count_by_state(self) -> dict[FileState, int]:
+        """How many files (of every owner) are in each state; every state is a key (0 if none)."""
+        ...

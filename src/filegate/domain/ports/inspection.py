@@ -1,0 +1,18 @@
+"""Image inspection: what the bytes of an uploaded file are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from filegate.domain.models import (
+    Inspection,
+)
+
+
+class ImageInspector(Protocol):
+    """Identifies and decodes an image file within the configured limits."""
+
+    async def inspect(self, path: Path) -> Inspection:
+        """What the bytes at ``path`` are; raises ``BackendUnavailable`` if the pool fails."""
+        ...
