@@ -46,6 +46,7 @@ from filegate.domain.ports import (
     ObjectLister,
     ObjectStore,
     Queue,
+    ServedStore,
     UploadLedger,
     UploadSigner,
 )
@@ -76,7 +77,7 @@ class Store:
     objects: ObjectStore
     uploads: UploadSigner
     downloads: DownloadSigner
-    served: LocalObjectStore | None = None
+    served: ServedStore | None = None
     """The local store, whose signed URLs the API itself serves."""
     local_paths: LocalPaths | None = None
     event_keys: EventKeys | None = None

@@ -41,7 +41,6 @@ from filegate.domain.clock import SystemClock
 from filegate.domain.ports import Clock, FileRepository, Queue
 from filegate.http.app import create_app
 from filegate.http.context import ApiContext, Backends
-from filegate.http.routes.store import store_router
 from filegate.imaging.pool import ProcessPoolInspector
 from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
@@ -93,10 +92,8 @@ class Runtime:
         return self.queues.queue
 
     def app(self) -> FastAPI:
-        """The HTTP app, with the local store's routes when the API serves the store."""
-        served = self.store.served
-        routers = (store_router(served, self.api.uploads),) if served else ()
-        return create_app(self.api, routers)
+        """The HTTP app over this runtime's services."""
+        return create_app(self.api)
 
     def processor(self) -> BatchProcessor:
         """The batch processor shared by the worker loop and the Lambda handler."""
@@ -309,4 +306,5 @@ class _Parts:
             guests=guests.api,
             lifecycle=upkeep.api,
             multipart=self._multipart(uploads),
+            served=self.store.served,
         )

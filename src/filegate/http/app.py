@@ -11,6 +11,7 @@ from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.problems import install_problem_handlers
 from filegate.http.routes import files, grants, health, lifecycle, multipart, sessions
 from filegate.http.routes.metrics import metrics_router
+from filegate.http.routes.store import store_router
 from filegate.http.routes.web import web_router
 from filegate.http.telemetry import RequestTelemetryMiddleware
 
@@ -58,6 +59,8 @@ def _api_routers(context: ApiContext) -> list[APIRouter]:
     routers = [health.router, files.router, sessions.router, grants.router, lifecycle.router]
     if context.multipart is not None:
         routers.append(multipart.router)
+    if context.served is not None:
+        routers.append(store_router(context.served, context.uploads))
     return routers
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from filegate.domain.ports import FileRepository, ObjectStore, Queue
+from filegate.domain.ports import FileRepository, ObjectStore, Queue, ServedStore
 from filegate.http.ports import MetricsExposition, QrCodes, Tokens
 from filegate.services.files import FileService
 from filegate.services.grants import GrantService
@@ -82,3 +82,5 @@ class ApiContext:
     lifecycle: LifecycleApi
     multipart: MultipartService | None = None
     """Present when the store takes large files in parts (its routes are mounted then)."""
+    served: ServedStore | None = None
+    """Present when the API itself serves the store's signed URLs (the local store)."""
