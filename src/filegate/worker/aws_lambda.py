@@ -128,7 +128,7 @@ async def _settle(queue: DeadLetterRoute, result: BatchResult) -> set[str]:
 
 async def _copy_to_dlq(queue: DeadLetterRoute, dead: Dead) -> bool:
     try:
-        await queue.copy_to_dead_letter_queue(dead.message, dead.reason)
+        await queue.copy_to_dead_letter_queue(dead.message, dead.dead_letter_reason)
     except Exception:
         log.warning("could not dead-letter %s; reporting it failed", dead.message.id, exc_info=True)
         return False

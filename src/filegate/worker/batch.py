@@ -4,6 +4,7 @@ The partial-failure rules of SQS + Lambda: every message succeeds, is retried af
 backoff, or is dead-lettered on its own; a malformed message fails alone; only successes
 are deleted. The same processor serves the worker loop and the Lambda handler.
 
+
 Upload events go to the one :class:`EventHandler`; other work messages (filegate envelopes
 of another ``type``, e.g. ``files.delete``) go to the :class:`TaskHandler` registered for
 their type. A message of a type nobody registered is dead-lettered.
@@ -19,13 +20,18 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import Envelope, Work, parse_work
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import Message, ObjectCreated, VisibilityChange
+from filegate.domain.models import (
+    FailureReason,
+    Message,
+    ObjectCreated,
+    VisibilityChange,
+    dead_letter_reason,
+)
 from filegate.domain.ports import Queue
 from filegate.worker.retry import RetryPolicy
 
@@ -54,42 +60,45 @@ class TaskHandler(Protocol):
         ...
 
 
-class Status(StrEnum):
-    """What becomes of a message."""
-
-    SUCCEEDED = "succeeded"
-    RETRY = "retry"
-    DEAD = "dead"
-
-
 @dataclass(frozen=True)
 class Succeeded:
     """Every event of the message was handled (or it carried none): delete it."""
 
     message: Message
-    status: ClassVar[Status] = Status.SUCCEEDED
 
 
 @dataclass(frozen=True)
 class Retry:
-    """Some event failed in a way that may pass: make the message visible after ``delay``."""
+    """Some event failed in a way that may pass: make the message visible after ``delay``.
+
+    ``reason`` is never permanent; ``detail`` says more, for people.
+    """
 
     message: Message
     delay: timedelta
-    reason: str
-    status: ClassVar[Status] = Status.RETRY
+    reason: FailureReason
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class Dead:
-    """The message can never succeed: move it to the dead-letter queue."""
+    """The message can never succeed: move it to the dead-letter queue.
+
+    ``reason`` is permanent; ``detail`` says more, for people.
+    """
 
     message: Message
-    reason: str
-    status: ClassVar[Status] = Status.DEAD
+    reason: FailureReason
+    detail: str = ""
+
+    @property
+    def dead_letter_reason(self) -> str:
+        """The reason the dead-letter queue stores: ``CODE: detail``."""
+        return dead_letter_reason(self.reason, self.detail)
 
 
 MessageOutcome = Succeeded | Retry | Dead
+"""What becomes of a message; tell them apart by type."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,10 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class _Failure:
-    """Why handling one event failed; ``permanent`` sends its messages to the DLQ."""
+    """Why handling one event failed; a permanent reason sends its messages to the DLQ."""
 
-    reason: str
-    permanent: bool
+    reason: FailureReason
+    detail: str
 
 
 _Handled = _Failure | None
@@ -204,13 +213,13 @@ class BatchProcessor:
             try:
                 await self._dispatch(item)
             except PoisonMessage as exc:
-                return _Failure(f"poison: {exc}"[:200], permanent=True)
+                return _Failure(FailureReason.POISON, str(exc))
             except BackendUnavailable as exc:
                 log.warning("backend unavailable handling %s: %s", label, exc)
-                return _Failure("BACKEND_UNAVAILABLE", permanent=False)
+                return _Failure(FailureReason.BACKEND_UNAVAILABLE, str(exc))
             except Exception as exc:
                 log.exception("unexpected error handling %s", label)
-                return _Failure(f"unexpected: {type(exc).__name__}", permanent=False)
+                return _Failure(FailureReason.UNEXPECTED, type(exc).__name__)
         return None
 
     async def _dispatch(self, item: Work) -> None:
@@ -228,12 +237,13 @@ class BatchProcessor:
         if isinstance(items, Dead):
             return items
         failures = [f for f in (handled[_key_of(i)] for i in items) if f is not None]
-        permanent = next((f for f in failures if f.permanent), None)
+        permanent = next((f for f in failures if f.reason.permanent), None)
         if permanent is not None:
-            return Dead(message, permanent.reason)
+            return Dead(message, permanent.reason, permanent.detail)
         if failures:
-            attempt = max(message.receive_count, 1)
-            return Retry(message, self._retry.delay(attempt, self._random), failures[0].reason)
+            first = failures[0]
+            delay = self._retry.delay(max(message.receive_count, 1), self._random)
+            return Retry(message, delay, first.reason, first.detail)
         return Succeeded(message)
 
 
@@ -251,7 +261,7 @@ def _parse(message: Message, tasks: Mapping[str, TaskHandler]) -> list[Work] | D
         return items
     except PoisonMessage as exc:
         log.warning("poison message %s: %s", message.id, exc)
-        return Dead(message, f"malformed: {exc}"[:200])
+        return Dead(message, FailureReason.MALFORMED, str(exc))
 
 
 def _log_batch(result: BatchResult, seconds: float) -> None:
@@ -285,7 +295,8 @@ async def settle(queue: Queue, result: BatchResult, metrics: Metrics = NO_METRIC
         if await _guarded("change_visibility_batch", len(changes), call):
             metrics.retried(len(changes))
     for dead in result.dead:
-        if await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason)):
+        call = queue.dead_letter(dead.message, dead.dead_letter_reason)
+        if await _guarded("dead_letter", 1, call):
             metrics.dead_lettered(1)
 
 

@@ -21,8 +21,8 @@ from filegate.domain.clock import SystemClock
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import (
-    MAX_RECEIVES_REASON,
     DeadMessage,
+    FailureReason,
     FileRecord,
     ImageInfo,
     Inspection,
@@ -36,6 +36,7 @@ from filegate.domain.models import (
     Transition,
     UploadSpec,
     VisibilityChange,
+    dead_letter_reason,
 )
 from filegate.domain.ports import Clock
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, admission, usage_of
@@ -305,7 +306,7 @@ class MemoryQueue:
             if len(claimed) == max_messages:
                 break
             if stored.receive_count >= self._max_receives:
-                self._bury(stored, MAX_RECEIVES_REASON)
+                self._bury(stored, dead_letter_reason(FailureReason.MAX_RECEIVES))
                 continue
             stored.receive_count += 1
             stored.receipt = uuid.uuid4().hex

@@ -49,11 +49,12 @@ from filegate.adapters.sqs.client import (
 )
 from filegate.adapters.sqs.url import SqsLocation, default_dead_letter_name
 from filegate.domain.models import (
-    MAX_RECEIVES_REASON,
     DeadMessage,
+    FailureReason,
     Message,
     QueueDepth,
     VisibilityChange,
+    dead_letter_reason,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ log = logging.getLogger(__name__)
 
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
-"""The reason of a dead message SQS's redrive policy moved (it carries no reason of ours)."""
 DEAD_REASON_ATTRIBUTE = "filegate-dead-reason"
 SOURCE_ID_ATTRIBUTE = "filegate-source-message-id"
 RECEIVE_COUNT_ATTRIBUTE = "filegate-receive-count"
@@ -449,7 +449,8 @@ def _dead_message(raw: MessageTypeDef) -> DeadMessage:
     return DeadMessage(
         id=ours.get(SOURCE_ID_ATTRIBUTE) or raw["MessageId"],
         body=raw.get("Body", ""),
-        reason=ours.get(DEAD_REASON_ATTRIBUTE) or MAX_RECEIVES_REASON,
+        # Moved by SQS's redrive policy when it carries no reason of ours.
+        reason=ours.get(DEAD_REASON_ATTRIBUTE) or dead_letter_reason(FailureReason.MAX_RECEIVES),
         receive_count=int(count),
         sent_at=datetime.fromtimestamp(sent_ms / 1000, UTC),
     )
