@@ -17,8 +17,9 @@ from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import encode_object_created
 from filegate.domain.models import FailureReason, Message, ObjectCreated, VisibilityChange
-from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry, Succeeded, settle
+from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry, Succeeded
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.settlement import settle
 
 POLICY = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(seconds=100))
 HALF = 0.5

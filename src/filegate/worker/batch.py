@@ -1,9 +1,9 @@
-"""One batch of queue messages → one outcome per message, and settling them on the queue.
+"""One batch of queue messages → one outcome per message.
 
 The partial-failure rules of SQS + Lambda: every message succeeds, is retried after a
-backoff, or is dead-lettered on its own; a malformed message fails alone; only successes
-are deleted. The same processor serves the worker loop and the Lambda handler.
-
+backoff, or is dead-lettered on its own; a malformed message fails alone. The same
+processor serves the worker loop and the Lambda handler; :mod:`filegate.worker.settlement`
+says what becomes of each outcome on the queue.
 
 Upload events go to the one :class:`EventHandler`; other work messages (filegate envelopes
 of another ``type``, e.g. ``files.delete``) go to the :class:`TaskHandler` registered for
@@ -17,7 +17,7 @@ import json
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -25,14 +25,7 @@ from typing import Protocol
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import Envelope, Work, parse_work
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import (
-    FailureReason,
-    Message,
-    ObjectCreated,
-    VisibilityChange,
-    dead_letter_reason,
-)
-from filegate.domain.ports import Queue
+from filegate.domain.models import FailureReason, Message, ObjectCreated, dead_letter_reason
 from filegate.worker.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -276,41 +269,3 @@ def _log_batch(result: BatchResult, seconds: float) -> None:
         counts,
         extra={**counts, "duration_ms": round(seconds * 1000, 3)},
     )
-
-
-async def settle(queue: Queue, result: BatchResult, metrics: Metrics = NO_METRICS) -> None:
-    """Apply a batch's outcomes: one ``delete_batch`` for all successes, one
-    ``change_visibility_batch`` for all retried messages (each after its own backoff), a
-    dead-letter move per dead one.
-
-    Never raises for a queue failure: a message whose call failed keeps its claim and
-    comes back after its visibility timeout (at-least-once), so the failure is logged and
-    settling goes on with the next call. ``metrics`` counts the retries and dead-letter
-    moves the queue accepted.
-    """
-    if receipts := [o.message.receipt for o in result.succeeded]:
-        await _guarded("delete_batch", len(receipts), queue.delete_batch(receipts))
-    if changes := [VisibilityChange(o.message.receipt, o.delay) for o in result.retried]:
-        call = queue.change_visibility_batch(changes)
-        if await _guarded("change_visibility_batch", len(changes), call):
-            metrics.retried(len(changes))
-    for dead in result.dead:
-        call = queue.dead_letter(dead.message, dead.dead_letter_reason)
-        if await _guarded("dead_letter", 1, call):
-            metrics.dead_lettered(1)
-
-
-async def _guarded(operation: str, count: int, call: Awaitable[None]) -> bool:
-    """Await ``call``; whether it succeeded (a failure is logged, never raised)."""
-    try:
-        await call
-    except Exception:
-        log.warning(
-            "queue %s failed for %d message(s); they come back after their visibility timeout",
-            operation,
-            count,
-            exc_info=True,
-            extra={"operation": operation, "messages": count},
-        )
-        return False
-    return True
