@@ -17,7 +17,7 @@ from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.rate import SqlRateLimiter
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.config import Settings
-from filegate.domain.messages import OWNER_PURGE, encode_owner_purge
+from filegate.domain.messages import encode_owner_purge
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, Queue
 from filegate.services.grants import GrantPolicy, GrantService
 from filegate.services.intake import Intake
@@ -27,8 +27,6 @@ from filegate.services.registration import Registrar
 from filegate.services.session_sweep import SessionSweeper
 from filegate.services.sessions import SessionEnder, SessionPolicy, SessionService
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.batch import TaskHandler
-from filegate.worker.purge_task import OwnerPurgeTask
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,7 @@ class Guests:
     grants: GrantService
     intake: Intake
     sweeper: SessionSweeper
-    purge_task: OwnerPurgeTask
-
-    @property
-    def tasks(self) -> dict[str, TaskHandler]:
-        """The worker's handlers of the work messages these services send."""
-        return {OWNER_PURGE: self.purge_task}
+    purger: OwnerPurger
 
 
 @dataclass(frozen=True)
@@ -86,7 +79,7 @@ def build_guests(settings: Settings, deps: GuestDeps) -> Guests:
         grants=GrantService(grants, deps.clock, grant_policy(settings)),
         intake=Intake(deps.registrar, deps.uploads, grants, deps.clock),
         sweeper=SessionSweeper(sessions, ender, limiter, deps.clock),
-        purge_task=OwnerPurgeTask(purger),
+        purger=purger,
     )
 
 

@@ -67,6 +67,7 @@ from filegate.services.verification import Verifier
 from filegate.worker.batch import BatchProcessor
 from filegate.worker.consumer import Consumer, ConsumerConfig
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.tasks import task_table
 
 
 class ConfigurationError(Exception):
@@ -141,7 +142,7 @@ class Runtime:
 
     def processor(self) -> BatchProcessor:
         """The batch processor shared by the worker loop and the Lambda handler."""
-        tasks = {**self.guests.tasks, **self.upkeep.tasks}
+        tasks = task_table(retention=self.upkeep.enforcer, purger=self.guests.purger)
         return BatchProcessor(
             self.verifier, retry_policy(self.settings), tasks=tasks, metrics=self.metrics
         )

@@ -2,8 +2,8 @@
 composition root.
 
 ``filegate.bootstrap.runtime`` calls :func:`build_upkeep` once and hands the parts to the API
-(retention, history, quota status) and to the worker (lifecycle sweep, ``files.delete``
-handler, periodic reconciler) and the ``filegate reconcile`` command.
+(retention, history, quota status) and to the worker (lifecycle sweep, the retention
+enforcer behind ``files.delete``, periodic reconciler) and the ``filegate reconcile`` command.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.config import Settings
-from filegate.domain.messages import FILES_DELETE, encode_files_delete, encode_object_created
+from filegate.domain.messages import encode_files_delete, encode_object_created
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.ports import (
     Clock,
@@ -30,8 +30,6 @@ from filegate.services.quotas import QuotaService
 from filegate.services.reconciler import ReconcilePolicy, Reconciler
 from filegate.services.retention import RetentionService
 from filegate.services.uploads import UploadRecorder
-from filegate.worker.batch import TaskHandler
-from filegate.worker.lifecycle_task import FilesDeleteTask
 
 
 @dataclass(frozen=True)
@@ -43,12 +41,7 @@ class Upkeep:
     quotas: QuotaService
     lifecycle: LifecycleSweeper
     reconciler: Reconciler
-    delete_task: FilesDeleteTask
-
-    @property
-    def tasks(self) -> dict[str, TaskHandler]:
-        """The worker's handlers of the work messages these services send."""
-        return {FILES_DELETE: self.delete_task}
+    enforcer: RetentionEnforcer
 
 
 @dataclass(frozen=True)
@@ -108,5 +101,5 @@ def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
         quotas=QuotaService(deps.queries, quota_limits(settings)),
         lifecycle=LifecycleSweeper(deps.queries, deps.queue, encode_files_delete, deps.clock),
         reconciler=reconciler,
-        delete_task=FilesDeleteTask(RetentionEnforcer(deps.files, deps.objects, deps.clock)),
+        enforcer=RetentionEnforcer(deps.files, deps.objects, deps.clock),
     )
