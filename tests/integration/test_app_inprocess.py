@@ -27,8 +27,9 @@ from pydantic import SecretStr
 from filegate.bootstrap.runtime import Runtime, open_runtime
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
-from filegate.worker.batch import BatchProcessor, BatchResult, settle
+from filegate.worker.batch import BatchProcessor, BatchResult
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.settlement import settle
 from tests.support import images
 
 BASE = "http://testserver"

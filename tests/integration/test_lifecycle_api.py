@@ -20,7 +20,7 @@ from filegate.bootstrap.runtime import Runtime, open_runtime
 from filegate.config import Settings
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Owner, OwnerKind
-from filegate.worker.batch import settle
+from filegate.worker.settlement import settle
 from tests.support import images
 
 BASE = "http://testserver"

@@ -226,7 +226,7 @@ async def test_dead_letter_moves_the_message_to_the_dlq_with_its_reason_and_sour
     await queue.send_batch(["poison"])
     [message] = await receive_all(queue)
 
-    await queue.dead_letter(message, "malformed: body is not JSON")
+    await queue.dead_letter(message, "MALFORMED: body is not JSON")
 
     assert await queue.depth() == QueueDepth(0, 0, 1, None)
     response = await sqs.client.receive_message(
@@ -235,7 +235,7 @@ async def test_dead_letter_moves_the_message_to_the_dlq_with_its_reason_and_sour
     [dead] = response["Messages"]
     attributes = {k: v.get("StringValue") for k, v in dead["MessageAttributes"].items()}
     assert dead["Body"] == "poison"
-    assert attributes[DEAD_REASON_ATTRIBUTE] == "malformed: body is not JSON"
+    assert attributes[DEAD_REASON_ATTRIBUTE] == "MALFORMED: body is not JSON"
     assert attributes[SOURCE_ID_ATTRIBUTE] == message.id
 
 
@@ -244,11 +244,11 @@ async def test_copy_to_dead_letter_queue_leaves_the_original(sqs: Setup) -> None
     await queue.send_batch(["poison"])
     [message] = await receive_all(queue)
 
-    await queue.copy_to_dead_letter_queue(message, "poison: never")
+    await queue.copy_to_dead_letter_queue(message, "POISON: never")
 
     assert await queue.depth() == QueueDepth(0, 1, 1, None)
     [dead] = await queue.list_dead(10)
-    assert (dead.id, dead.body, dead.reason) == (message.id, "poison", "poison: never")
+    assert (dead.id, dead.body, dead.reason) == (message.id, "poison", "POISON: never")
 
 
 async def test_the_redrive_policy_dead_letters_after_max_receives(sqs: Setup) -> None:

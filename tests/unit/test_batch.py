@@ -16,17 +16,10 @@ from filegate.adapters.memory import MemoryQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import encode_object_created
-from filegate.domain.models import Message, ObjectCreated, VisibilityChange
-from filegate.worker.batch import (
-    BatchProcessor,
-    BatchResult,
-    Dead,
-    Retry,
-    Status,
-    Succeeded,
-    settle,
-)
+from filegate.domain.models import FailureReason, Message, ObjectCreated, VisibilityChange
+from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry, Succeeded
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.settlement import settle
 
 POLICY = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(seconds=100))
 HALF = 0.5
@@ -79,7 +72,7 @@ async def test_all_succeed_reports_no_failures() -> None:
     handler = ScriptedHandler()
     result = await processor(handler).process([message("m1", "a"), message("m2", "b")])
     assert result.failure_ids() == []
-    assert [o.status for o in result.outcomes] == [Status.SUCCEEDED, Status.SUCCEEDED]
+    assert [type(o) for o in result.outcomes] == [Succeeded, Succeeded]
     assert handler.handled == ["a", "b"]
 
 
@@ -106,7 +99,7 @@ async def test_malformed_message_fails_alone() -> None:
     assert result.failure_ids() == ["bad"]
     [dead] = result.dead
     assert dead.message == garbage
-    assert dead.reason.startswith("malformed:")
+    assert (dead.reason, dead.detail) == (FailureReason.MALFORMED, "body is not JSON")
     assert handler.handled == ["a", "c"]
 
 
@@ -130,7 +123,8 @@ async def test_duplicates_share_a_failure() -> None:
 async def test_poison_from_the_handler_dead_letters_the_message() -> None:
     handler = ScriptedHandler({"p": PoisonMessage})
     result = await processor(handler).process([message("m1", "p")])
-    assert result.outcomes == (Dead(message("m1", "p"), "poison: scripted failure for p"),)
+    poisoned = Dead(message("m1", "p"), FailureReason.POISON, "scripted failure for p")
+    assert result.outcomes == (poisoned,)
 
 
 async def test_a_message_succeeds_only_if_all_its_events_do() -> None:
@@ -144,7 +138,7 @@ async def test_a_message_succeeds_only_if_all_its_events_do() -> None:
 async def test_poison_wins_over_a_transient_failure_in_one_message() -> None:
     handler = ScriptedHandler({"t": BackendUnavailable, "p": PoisonMessage})
     result = await processor(handler).process([message("m", "t", "p")])
-    assert [o.status for o in result.outcomes] == [Status.DEAD]
+    assert [type(o) for o in result.outcomes] == [Dead]
 
 
 @pytest.mark.parametrize("receive_count", [1, 2, 3, 9])
@@ -153,14 +147,15 @@ async def test_transient_failure_retries_after_the_policy_delay(receive_count: i
     failed = message("m1", "a", receive_count=receive_count)
     result = await processor(handler).process([failed])
     expected = POLICY.delay(receive_count, lambda: HALF)
-    assert result.outcomes == (Retry(failed, expected, "BACKEND_UNAVAILABLE"),)
+    reason = FailureReason.BACKEND_UNAVAILABLE
+    assert result.outcomes == (Retry(failed, expected, reason, "scripted failure for a"),)
 
 
 async def test_unexpected_error_is_retried_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     handler = ScriptedHandler({"a": RuntimeError})
     result = await processor(handler).process([message("m1", "a", receive_count=2)])
     [retry] = result.retried
-    assert retry.reason == "unexpected: RuntimeError"
+    assert (retry.reason, retry.detail) == (FailureReason.UNEXPECTED, "RuntimeError")
     assert retry.delay == timedelta(seconds=15)
     assert any(r.exc_info and "a" in r.getMessage() for r in caplog.records)
 
@@ -230,7 +225,7 @@ async def test_settle_deletes_successes_delays_retries_and_dead_letters_poison()
 
     depth = await queue.depth()
     assert (depth.visible, depth.in_flight, depth.dead) == (0, 1, 1)
-    assert queue.dead[0].dead_reason == "malformed: body is not JSON"
+    assert queue.dead[0].dead_reason == "MALFORMED: body is not JSON"
     clock.advance(retry.delay - timedelta(microseconds=1))
     assert await received(queue) == []
     clock.advance(timedelta(microseconds=1))
@@ -259,7 +254,7 @@ async def test_a_failing_delete_loses_nothing_and_settling_goes_on(
 
     await settle(queue, result)
 
-    assert [m.dead_reason for m in queue.dead] == ["poison: scripted failure for p"]
+    assert [m.dead_reason for m in queue.dead] == ["POISON: scripted failure for p"]
     assert any("delete_batch" in r.getMessage() for r in caplog.records)
     clock.advance(timedelta(seconds=60))
     [again] = await received(queue)
@@ -304,7 +299,7 @@ async def test_a_failing_visibility_change_loses_nothing_and_settling_goes_on(
 
     await settle(queue, result)
 
-    assert [m.dead_reason for m in queue.dead] == ["poison: scripted failure for p"]
+    assert [m.dead_reason for m in queue.dead] == ["POISON: scripted failure for p"]
     assert any("change_visibility_batch" in r.getMessage() for r in caplog.records)
     clock.advance(timedelta(seconds=60))  # the claim's own timeout, not the backoff
     [again] = await received(queue)

@@ -18,7 +18,7 @@ from filegate.domain.messages import (
     parse_events,
     parse_work,
 )
-from filegate.domain.models import Message, ObjectCreated
+from filegate.domain.models import FailureReason, Message, ObjectCreated
 from filegate.worker.batch import BatchProcessor, Dead, Retry, Succeeded
 from filegate.worker.retry import RetryPolicy
 
@@ -73,7 +73,10 @@ async def test_a_type_nobody_handles_is_dead_and_fails_alone() -> None:
         [message("a", unknown), message("b", encode_files_delete(["f1"]))]
     )
     assert [type(o) for o in result.outcomes] == [Dead, Dead]
-    assert "unknown event type" in result.dead[0].reason
+    assert (result.dead[0].reason, result.dead[0].detail) == (
+        FailureReason.MALFORMED,
+        "unknown event type",
+    )
     assert result.failure_ids() == ["a", "b"]
 
 
@@ -88,8 +91,11 @@ async def test_task_failures_follow_the_batch_rules() -> None:
     )
     ok, retry, dead = result.outcomes
     assert isinstance(ok, Succeeded)
-    assert isinstance(retry, Retry) and retry.reason == "BACKEND_UNAVAILABLE"
-    assert isinstance(dead, Dead) and dead.reason.startswith("poison:")
+    assert isinstance(retry, Retry) and retry.reason is FailureReason.BACKEND_UNAVAILABLE
+    assert isinstance(dead, Dead) and (dead.reason, dead.detail) == (
+        FailureReason.POISON,
+        "bad ids",
+    )
 
 
 def test_files_delete_round_trips() -> None:

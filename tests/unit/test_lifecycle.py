@@ -28,8 +28,8 @@ from filegate.services.lifecycle import (
     RetentionEnforcer,
 )
 from filegate.worker.batch import BatchProcessor, Succeeded
-from filegate.worker.lifecycle_task import FilesDeleteTask
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.tasks import FilesDeleteTask
 from tests.support.records import make_record
 
 HOUR = timedelta(hours=1)

@@ -35,8 +35,9 @@ from filegate.domain.states import FileState
 from filegate.services.registration import Registrar, RegistrationPolicy, RegistrationRequest
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
-from filegate.worker.batch import BatchProcessor, settle
+from filegate.worker.batch import BatchProcessor
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.settlement import settle
 from tests.support.records import make_record
 
 OWNER = "user:alice"

@@ -207,8 +207,42 @@ class WrittenObject:
     sha256: str
 
 
-MAX_RECEIVES_REASON = "MAX_RECEIVES"
-"""Dead-letter reason of a message received more often than its queue allows."""
+class FailureReason(StrEnum):
+    """Why a queue message failed: a stable code, the first word of its dead-letter reason.
+
+    A permanent reason sends the message to the dead-letter queue; the others retry it.
+    """
+
+    MALFORMED = "MALFORMED"
+    """The body is no message filegate reads, or of a type nobody handles (permanent)."""
+    POISON = "POISON"
+    """The handler found it can never succeed (permanent)."""
+    MAX_RECEIVES = "MAX_RECEIVES"
+    """Received more often than its queue allows; the queue buries it (permanent)."""
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
+    """A store, database or queue was unavailable (retried)."""
+    UNEXPECTED = "UNEXPECTED"
+    """The handler raised an error it does not declare (retried)."""
+
+    @property
+    def permanent(self) -> bool:
+        """Whether a message failing so can never succeed."""
+        return self in _PERMANENT_FAILURES
+
+
+_PERMANENT_FAILURES = frozenset(
+    {FailureReason.MALFORMED, FailureReason.POISON, FailureReason.MAX_RECEIVES}
+)
+
+MAX_DEAD_REASON_LENGTH = 200
+"""The longest dead-letter reason a queue must store."""
+
+
+def dead_letter_reason(reason: FailureReason, detail: str = "") -> str:
+    """The text a queue stores as a dead message's reason: ``CODE`` or ``CODE: detail``,
+    cut to :data:`MAX_DEAD_REASON_LENGTH` (the code always survives)."""
+    text = f"{reason.value}: {detail}" if detail else reason.value
+    return text[:MAX_DEAD_REASON_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -231,7 +265,8 @@ class VisibilityChange:
 
 @dataclass(frozen=True)
 class DeadMessage:
-    """A message in a dead-letter queue, and why it is there."""
+    """A message in a dead-letter queue, and why it is there (``reason``: the text its
+    writer stored, from :func:`dead_letter_reason` when filegate wrote it)."""
 
     id: str
     body: str

@@ -2,7 +2,8 @@
 ``FunctionResponseTypes: [ReportBatchItemFailures]``).
 
 Lambda receives the messages and deletes the ones the function does not report, so the
-handler only decides, per message, with the same :class:`BatchProcessor` as the worker loop:
+handler only decides, per message, with the same :class:`BatchProcessor` as the worker loop,
+and settles by the same rule (:mod:`filegate.worker.settlement`, ``Deleter.EVENT_SOURCE``):
 
 * succeeded: not reported; Lambda deletes it.
 * dead (can never succeed): copied to the dead-letter queue with its reason, then not
@@ -32,7 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from filegate.domain.models import Message, VisibilityChange
-from filegate.worker.batch import BatchProcessor, BatchResult, Dead, Retry
+from filegate.worker.batch import BatchProcessor, Dead
+from filegate.worker.settlement import Deleter, Settlement, plan_settlement
 
 log = logging.getLogger(__name__)
 
@@ -113,40 +115,36 @@ async def handle_event(event: Mapping[str, Any], worker: LambdaWorker) -> Lambda
     result = await worker.processor.process(messages_from_event(event))
     if result.has_unnamed_failure():
         raise UnnamedFailure("a message without a messageId failed; retrying the whole batch")
-    unresolved = await _settle(worker.queue, result)
-    failures = [i for i in result.failure_ids() if i in unresolved]
+    failures = await _settle(worker.queue, plan_settlement(result, Deleter.EVENT_SOURCE))
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failures]}
 
 
-async def _settle(queue: DeadLetterRoute, result: BatchResult) -> set[str]:
-    """Copy dead messages to the DLQ and shorten retries; the ids still to report."""
-    copied = await asyncio.gather(*(_copy_to_dlq(queue, dead) for dead in result.dead))
-    await _shorten_visibility(queue, result.retried)
-    lost = {dead.message.id for dead, ok in zip(result.dead, copied, strict=True) if not ok}
-    return lost | {retry.message.id for retry in result.retried}
+async def _settle(queue: DeadLetterRoute, plan: Settlement) -> list[str]:
+    """Copy dead messages to the DLQ and shorten retries; the ids to report."""
+    copied = await asyncio.gather(*(_copy_to_dlq(queue, dead) for dead in plan.dead))
+    await _shorten_visibility(queue, plan.delays)
+    return plan.reported([dead for dead, ok in zip(plan.dead, copied, strict=True) if not ok])
 
 
 async def _copy_to_dlq(queue: DeadLetterRoute, dead: Dead) -> bool:
     try:
-        await queue.copy_to_dead_letter_queue(dead.message, dead.reason)
+        await queue.copy_to_dead_letter_queue(dead.message, dead.dead_letter_reason)
     except Exception:
         log.warning("could not dead-letter %s; reporting it failed", dead.message.id, exc_info=True)
         return False
     return True
 
 
-async def _shorten_visibility(queue: DeadLetterRoute, retried: Sequence[Retry]) -> None:
-    if not retried:
+async def _shorten_visibility(queue: DeadLetterRoute, delays: Sequence[VisibilityChange]) -> None:
+    if not delays:
         return
     try:
-        await queue.change_visibility_batch(
-            [VisibilityChange(r.message.receipt, r.delay) for r in retried]
-        )
+        await queue.change_visibility_batch(delays)
     except Exception:
         log.warning(
             "could not shorten the visibility of %d retried message(s); they return after "
             "the queue's visibility timeout",
-            len(retried),
+            len(delays),
             exc_info=True,
         )
 

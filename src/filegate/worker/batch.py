@@ -1,8 +1,9 @@
-"""One batch of queue messages → one outcome per message, and settling them on the queue.
+"""One batch of queue messages → one outcome per message.
 
 The partial-failure rules of SQS + Lambda: every message succeeds, is retried after a
-backoff, or is dead-lettered on its own; a malformed message fails alone; only successes
-are deleted. The same processor serves the worker loop and the Lambda handler.
+backoff, or is dead-lettered on its own; a malformed message fails alone. The same
+processor serves the worker loop and the Lambda handler; :mod:`filegate.worker.settlement`
+says what becomes of each outcome on the queue.
 
 Upload events go to the one :class:`EventHandler`; other work messages (filegate envelopes
 of another ``type``, e.g. ``files.delete``) go to the :class:`TaskHandler` registered for
@@ -16,17 +17,15 @@ import json
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import Envelope, Work, parse_work
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import Message, ObjectCreated, VisibilityChange
-from filegate.domain.ports import Queue
+from filegate.domain.models import FailureReason, Message, ObjectCreated, dead_letter_reason
 from filegate.worker.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -54,42 +53,45 @@ class TaskHandler(Protocol):
         ...
 
 
-class Status(StrEnum):
-    """What becomes of a message."""
-
-    SUCCEEDED = "succeeded"
-    RETRY = "retry"
-    DEAD = "dead"
-
-
 @dataclass(frozen=True)
 class Succeeded:
     """Every event of the message was handled (or it carried none): delete it."""
 
     message: Message
-    status: ClassVar[Status] = Status.SUCCEEDED
 
 
 @dataclass(frozen=True)
 class Retry:
-    """Some event failed in a way that may pass: make the message visible after ``delay``."""
+    """Some event failed in a way that may pass: make the message visible after ``delay``.
+
+    ``reason`` is never permanent; ``detail`` says more, for people.
+    """
 
     message: Message
     delay: timedelta
-    reason: str
-    status: ClassVar[Status] = Status.RETRY
+    reason: FailureReason
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class Dead:
-    """The message can never succeed: move it to the dead-letter queue."""
+    """The message can never succeed: move it to the dead-letter queue.
+
+    ``reason`` is permanent; ``detail`` says more, for people.
+    """
 
     message: Message
-    reason: str
-    status: ClassVar[Status] = Status.DEAD
+    reason: FailureReason
+    detail: str = ""
+
+    @property
+    def dead_letter_reason(self) -> str:
+        """The reason the dead-letter queue stores: ``CODE: detail``."""
+        return dead_letter_reason(self.reason, self.detail)
 
 
 MessageOutcome = Succeeded | Retry | Dead
+"""What becomes of a message; tell them apart by type."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +133,10 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class _Failure:
-    """Why handling one event failed; ``permanent`` sends its messages to the DLQ."""
+    """Why handling one event failed; a permanent reason sends its messages to the DLQ."""
 
-    reason: str
-    permanent: bool
+    reason: FailureReason
+    detail: str
 
 
 _Handled = _Failure | None
@@ -204,13 +206,13 @@ class BatchProcessor:
             try:
                 await self._dispatch(item)
             except PoisonMessage as exc:
-                return _Failure(f"poison: {exc}"[:200], permanent=True)
+                return _Failure(FailureReason.POISON, str(exc))
             except BackendUnavailable as exc:
                 log.warning("backend unavailable handling %s: %s", label, exc)
-                return _Failure("BACKEND_UNAVAILABLE", permanent=False)
+                return _Failure(FailureReason.BACKEND_UNAVAILABLE, str(exc))
             except Exception as exc:
                 log.exception("unexpected error handling %s", label)
-                return _Failure(f"unexpected: {type(exc).__name__}", permanent=False)
+                return _Failure(FailureReason.UNEXPECTED, type(exc).__name__)
         return None
 
     async def _dispatch(self, item: Work) -> None:
@@ -228,12 +230,13 @@ class BatchProcessor:
         if isinstance(items, Dead):
             return items
         failures = [f for f in (handled[_key_of(i)] for i in items) if f is not None]
-        permanent = next((f for f in failures if f.permanent), None)
+        permanent = next((f for f in failures if f.reason.permanent), None)
         if permanent is not None:
-            return Dead(message, permanent.reason)
+            return Dead(message, permanent.reason, permanent.detail)
         if failures:
-            attempt = max(message.receive_count, 1)
-            return Retry(message, self._retry.delay(attempt, self._random), failures[0].reason)
+            first = failures[0]
+            delay = self._retry.delay(max(message.receive_count, 1), self._random)
+            return Retry(message, delay, first.reason, first.detail)
         return Succeeded(message)
 
 
@@ -251,7 +254,7 @@ def _parse(message: Message, tasks: Mapping[str, TaskHandler]) -> list[Work] | D
         return items
     except PoisonMessage as exc:
         log.warning("poison message %s: %s", message.id, exc)
-        return Dead(message, f"malformed: {exc}"[:200])
+        return Dead(message, FailureReason.MALFORMED, str(exc))
 
 
 def _log_batch(result: BatchResult, seconds: float) -> None:
@@ -266,40 +269,3 @@ def _log_batch(result: BatchResult, seconds: float) -> None:
         counts,
         extra={**counts, "duration_ms": round(seconds * 1000, 3)},
     )
-
-
-async def settle(queue: Queue, result: BatchResult, metrics: Metrics = NO_METRICS) -> None:
-    """Apply a batch's outcomes: one ``delete_batch`` for all successes, one
-    ``change_visibility_batch`` for all retried messages (each after its own backoff), a
-    dead-letter move per dead one.
-
-    Never raises for a queue failure: a message whose call failed keeps its claim and
-    comes back after its visibility timeout (at-least-once), so the failure is logged and
-    settling goes on with the next call. ``metrics`` counts the retries and dead-letter
-    moves the queue accepted.
-    """
-    if receipts := [o.message.receipt for o in result.succeeded]:
-        await _guarded("delete_batch", len(receipts), queue.delete_batch(receipts))
-    if changes := [VisibilityChange(o.message.receipt, o.delay) for o in result.retried]:
-        call = queue.change_visibility_batch(changes)
-        if await _guarded("change_visibility_batch", len(changes), call):
-            metrics.retried(len(changes))
-    for dead in result.dead:
-        if await _guarded("dead_letter", 1, queue.dead_letter(dead.message, dead.reason)):
-            metrics.dead_lettered(1)
-
-
-async def _guarded(operation: str, count: int, call: Awaitable[None]) -> bool:
-    """Await ``call``; whether it succeeded (a failure is logged, never raised)."""
-    try:
-        await call
-    except Exception:
-        log.warning(
-            "queue %s failed for %d message(s); they come back after their visibility timeout",
-            operation,
-            count,
-            exc_info=True,
-            extra={"operation": operation, "messages": count},
-        )
-        return False
-    return True

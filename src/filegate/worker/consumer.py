@@ -15,8 +15,9 @@ from filegate.domain.errors import BackendUnavailable
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message, VisibilityChange
 from filegate.domain.ports import Queue
-from filegate.worker.batch import BatchProcessor, settle
+from filegate.worker.batch import BatchProcessor
 from filegate.worker.retry import RetryPolicy
+from filegate.worker.settlement import settle
 
 log = logging.getLogger(__name__)
 

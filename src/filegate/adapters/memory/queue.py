@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import (
-    MAX_RECEIVES_REASON,
     DeadMessage,
+    FailureReason,
     Message,
     QueueDepth,
     VisibilityChange,
+    dead_letter_reason,
 )
 from filegate.domain.ports import Clock
 
@@ -80,7 +81,7 @@ class MemoryQueue:
             if len(claimed) == max_messages:
                 break
             if stored.receive_count >= self._max_receives:
-                self._bury(stored, MAX_RECEIVES_REASON)
+                self._bury(stored, dead_letter_reason(FailureReason.MAX_RECEIVES))
                 continue
             stored.receive_count += 1
             stored.receipt = uuid.uuid4().hex

@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from filegate.adapters.sql.errors import translate_errors
 from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import (
-    MAX_RECEIVES_REASON,
     DeadMessage,
+    FailureReason,
     Message,
     QueueDepth,
     VisibilityChange,
+    dead_letter_reason,
 )
 from filegate.domain.ports import Clock
 
@@ -117,7 +118,9 @@ class SqlQueue:
                 rows = await self._lock_visible(conn, now, max_messages - len(claimed), seen)
                 exhausted = [r.id for r in rows if r.receive_count >= self._max_receives]
                 alive = [r for r in rows if r.receive_count < self._max_receives]
-                await self._bury(conn, exhausted, MAX_RECEIVES_REASON, now)
+                await self._bury(
+                    conn, exhausted, dead_letter_reason(FailureReason.MAX_RECEIVES), now
+                )
                 claimed += await self._lease(conn, alive, now + visibility_timeout)
                 if not exhausted:  # burying freed slots: look again, else we are done
                     break

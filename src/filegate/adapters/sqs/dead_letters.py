@@ -2,7 +2,7 @@
 
 A dead message moved by filegate carries why and where it came from in message attributes;
 one moved by SQS's redrive policy carries nothing of ours, so its reason is
-``MAX_RECEIVES_REASON``. SQS cannot peek or move messages between queues: listing receives
+``MAX_RECEIVES``. SQS cannot peek or move messages between queues: listing receives
 and releases, redriving sends copies and deletes the originals (a crash in between
 duplicates, never loses).
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from filegate.adapters.sqs.batches import MAX_ENTRIES
 from filegate.adapters.sqs.endpoint import QueueEndpoint
-from filegate.domain.models import MAX_RECEIVES_REASON, DeadMessage, Message
+from filegate.domain.models import DeadMessage, FailureReason, Message, dead_letter_reason
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.type_defs import MessageAttributeValueTypeDef, MessageTypeDef
@@ -138,7 +138,8 @@ def _dead_message(raw: MessageTypeDef) -> DeadMessage:
     return DeadMessage(
         id=ours.get(SOURCE_ID_ATTRIBUTE) or raw["MessageId"],
         body=raw.get("Body", ""),
-        reason=ours.get(DEAD_REASON_ATTRIBUTE) or MAX_RECEIVES_REASON,
+        # Moved by SQS's redrive policy when it carries no reason of ours.
+        reason=ours.get(DEAD_REASON_ATTRIBUTE) or dead_letter_reason(FailureReason.MAX_RECEIVES),
         receive_count=int(count),
         sent_at=datetime.fromtimestamp(sent_ms / 1000, UTC),
     )

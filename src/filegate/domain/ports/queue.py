@@ -47,7 +47,11 @@ class Queue(Protocol):
         ...
 
     async def dead_letter(self, message: Message, reason: str) -> None:
-        """Move a claimed message to the dead-letter queue now (it can never succeed)."""
+        """Move a claimed message to the dead-letter queue now (it can never succeed).
+
+        ``reason`` (see :func:`~filegate.domain.models.dead_letter_reason`) is stored as
+        given; it is at most ``MAX_DEAD_REASON_LENGTH`` characters.
+        """
         ...
 
     async def depth(self) -> QueueDepth:
