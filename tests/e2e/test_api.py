@@ -197,4 +197,7 @@ def test_probes_and_openapi(shape: Shape, http: httpx.Client) -> None:
     assert ready.json()["checks"] == {"database": "ok", "store": "ok", "queue": "ok"}
     spec = http.get(f"{shape.url}/openapi.json").json()
     assert "/v1/files" in spec["paths"]
+    # Only the S3 store takes files in parts: elsewhere its routes are not even listed.
+    multipart = {path for path in spec["paths"] if "/parts" in path}
+    assert bool(multipart) is (shape.name == "distributed"), sorted(multipart)
     assert "x-request-id" in ready.headers

@@ -60,7 +60,7 @@ def test_large_file_is_uploaded_in_parts_and_resumed(
     assert http.get(redirect.headers["location"]).content == data
 
 
-def test_parts_are_refused_on_a_store_without_them(embedded: Embedded, http: httpx.Client) -> None:
+def test_a_store_without_parts_has_no_part_routes(embedded: Embedded, http: httpx.Client) -> None:
     token = embedded.token(user="alice")
     file = register(http, embedded.url, token, b"\xff\xd8\xff" + b"0" * 100)
     response = http.post(
@@ -68,7 +68,9 @@ def test_parts_are_refused_on_a_store_without_them(embedded: Embedded, http: htt
         json={"part_numbers": [1]},
         headers=auth(token),
     )
-    assert (response.status_code, response.json()["code"]) == (409, "INVALID_STATE")
+    assert (response.status_code, response.json()["code"]) == (404, "NOT_FOUND")
+    paths = http.get(f"{embedded.url}/openapi.json").json()["paths"]
+    assert not [path for path in paths if "/parts" in path]
 
 
 def test_an_upload_grant_uploads_the_parts_of_its_own_files_only(
