@@ -19,11 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from filegate.adapters import s3_provisioning, sqs_provisioning
 from filegate.adapters.findings import Finding
+from filegate.adapters.s3 import provisioning as s3_provisioning
 from filegate.adapters.s3.url import S3Location, parse_s3_url
 from filegate.adapters.sql.engine import sync_url
 from filegate.adapters.sql.migrate import alembic_config, migrate
+from filegate.adapters.sqs import provisioning as sqs_provisioning
 from filegate.adapters.sqs.client import queue_url_of, sqs_client
 from filegate.adapters.sqs.url import SqsLocation, parse_sqs_url
 from filegate.config import Settings
