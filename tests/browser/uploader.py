@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,10 @@ class UploaderPage:
     def card(self, name: str) -> Locator:
         return self.page.locator(f'li.file[data-name="{name}"]')
 
-    def expect_state(self, name: str, state: str, timeout: float = SETTLE_MS) -> Locator:
+    def expect_state(
+        self, name: str, state: str | re.Pattern[str], timeout: float = SETTLE_MS
+    ) -> Locator:
+        """The card of ``name`` once its ``data-state`` is ``state`` (or matches it)."""
         card = self.card(name)
         expect(card).to_have_attribute("data-state", state, timeout=timeout)
         return card

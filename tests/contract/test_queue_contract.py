@@ -11,7 +11,8 @@ Two groups:
   first (SQS does not order); a stale receipt is ignored (SQS may still act on it); a
   long poll waits fractions of a second (SQS waits whole seconds).
 
-Only the long-poll tests use (short) real waits, because a long-poll waits in real time.
+Only the long-poll tests use (short) real waits, because a long-poll waits in real time;
+they send once the receive has been seen to look for messages and find none (``Looks``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import pytest
@@ -54,9 +55,44 @@ class DeadLetterQueue(Queue, DeadLetters, Protocol):
 QueueFactory = Callable[[str], Awaitable[DeadLetterQueue]]
 
 
+class Looks:
+    """How often receives have looked for visible messages, as far as a test can see.
+
+    The memory and SQL queues read their clock once per look (other calls read it too:
+    count only while a receive is all that runs); an SQS receive is one ReceiveMessage
+    request sent (its wait happens on the server). ``to_be_waiting`` looks prove that a
+    receive found nothing and waits for more: a second look where the first may still
+    be running when counted (a clock read starts it), the first where its wait is remote.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.to_be_waiting = 2
+
+    def seen(self, **_: object) -> None:
+        self.count += 1
+
+
+class LookCountingClock(ManualClock):
+    """A ManualClock that counts its reads as looks."""
+
+    def __init__(self, looks: Looks) -> None:
+        super().__init__()
+        self._looks = looks
+
+    def now(self) -> datetime:
+        self._looks.seen()
+        return super().now()
+
+
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
+def looks() -> Looks:
+    return Looks()
+
+
+@pytest.fixture
+def clock(looks: Looks) -> ManualClock:
+    return LookCountingClock(looks)
 
 
 async def _factories(
@@ -70,7 +106,8 @@ async def _factories(
 
         return memory
     if kind == "sqs":
-        return await _sqs_factory(request.getfixturevalue("moto_endpoint"), stack)
+        looks = request.getfixturevalue("looks")
+        return await _sqs_factory(request.getfixturevalue("moto_endpoint"), stack, looks)
     engine = create_engine(request.getfixturevalue(f"{kind}_url"))
     stack.push_async_callback(engine.dispose)
     poll = timedelta(milliseconds=20)
@@ -81,11 +118,13 @@ async def _factories(
     return sql
 
 
-async def _sqs_factory(endpoint: str, stack: AsyncExitStack) -> QueueFactory:
+async def _sqs_factory(endpoint: str, stack: AsyncExitStack, looks: Looks) -> QueueFactory:
     """Fresh queues (and DLQs, redrive after MAX_RECEIVES) on the shared moto server."""
     client = await stack.enter_async_context(
         aio_session().create_client("sqs", endpoint_url=endpoint, region_name=REGION)
     )
+    client.meta.events.register("before-send.sqs.ReceiveMessage", looks.seen)
+    looks.to_be_waiting = 1
     tuning = SqsTuning(dead_letter_wait=NO_WAIT)
 
     async def sqs(name: str) -> DeadLetterQueue:
@@ -363,10 +402,21 @@ async def test_queues_with_different_names_are_separate(make_queue: QueueFactory
     assert [m.body for m in await receive(first)] == ["for first"]
 
 
-async def test_long_poll_returns_as_soon_as_a_message_is_sent(queue: DeadLetterQueue) -> None:
+async def waiting_receive(queue: Queue, looks: Looks) -> asyncio.Task[list[Message]]:
+    """A long-polling receive that has looked, found nothing, and waits for more."""
+    since = looks.count
     waiting = asyncio.create_task(queue.receive(10, VISIBILITY, timedelta(seconds=30)))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        while looks.count - since < looks.to_be_waiting:
+            await asyncio.sleep(0.001)
     assert not waiting.done()
+    return waiting
+
+
+async def test_long_poll_returns_as_soon_as_a_message_is_sent(
+    queue: DeadLetterQueue, looks: Looks
+) -> None:
+    waiting = await waiting_receive(queue, looks)
 
     await queue.send_batch(["late"])
 
@@ -375,13 +425,11 @@ async def test_long_poll_returns_as_soon_as_a_message_is_sent(queue: DeadLetterQ
 
 
 async def test_long_poll_returns_a_message_made_visible_during_the_wait(
-    queue: DeadLetterQueue,
+    queue: DeadLetterQueue, looks: Looks
 ) -> None:
     await queue.send_batch(["hello"])
     held = await receive_one(queue)
-    waiting = asyncio.create_task(queue.receive(10, VISIBILITY, timedelta(seconds=30)))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()
+    waiting = await waiting_receive(queue, looks)
 
     await release(queue, held)
 

@@ -114,6 +114,19 @@ def start_process(
     return process, log_path
 
 
+def wait_for_log_line(
+    process: subprocess.Popen[bytes], log_path: Path, text: str, timeout: float = STARTUP_TIMEOUT
+) -> None:
+    """Wait until ``text`` is in the process's log; fail if the process exits first."""
+    deadline = time.monotonic() + timeout
+    while text not in log_path.read_text(errors="replace"):
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited:\n{log_path.read_text(errors='replace')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {text!r} in the log of {process.args!r}")
+        time.sleep(0.1)
+
+
 def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
     """SIGTERM, then SIGKILL if it does not exit within ``timeout``; the exit code."""
     if process.poll() is None:

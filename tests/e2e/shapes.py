@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,6 +18,7 @@ from tests.e2e.server import (
     running_server,
     start_process,
     stop,
+    wait_for_log_line,
 )
 from tests.support.moto_server import REGION, s3_client
 
@@ -139,23 +139,17 @@ def running_distributed(
     data_dir.mkdir(parents=True, exist_ok=True)
     run_command(data_dir, env, "setup")
     with ExitStack() as stack:
-        worker_processes = [start_process(data_dir, env, "worker")[0] for _ in range(workers)]
-        for process in worker_processes:
+        started = [start_process(data_dir, env, "worker") for _ in range(workers)]
+        for process, _log in started:
             stack.callback(stop, process)
         servers = [
             stack.enter_context(running_server(data_dir, env, args=("--no-worker",)))
             for _ in range(apis)
         ]
-        _wait_for_workers(worker_processes)
+        for process, log_path in started:  # workers have no port to poll, but they log
+            wait_for_log_line(process, log_path, "worker running")
+        worker_processes = [process for process, _log in started]
         yield Distributed(servers, env, data_dir, moto_endpoint, bucket, worker_processes)
-
-
-def _wait_for_workers(processes: list[Any], settle_seconds: float = 1.0) -> None:
-    """Workers have no port to poll: make sure none died at start."""
-    time.sleep(settle_seconds)
-    dead = [p.args for p in processes if p.poll() is not None]
-    if dead:
-        raise RuntimeError(f"worker processes exited at start: {dead}")
 
 
 def api_get(client: httpx.Client, url: str, token: str) -> httpx.Response:

@@ -97,8 +97,10 @@ def test_the_lifecycle_deletes_files_past_their_deadline_and_keeps_pinned_ones(
     doomed = ready_file(http, server, token, images.jpeg_bytes(41, 31))
     pinned = ready_file(http, server, token, images.jpeg_bytes(31, 41))
     kept = ready_file(http, server, token, images.jpeg_bytes(33, 33))
-    patch(http, server, token, doomed["id"], {"retain_until": soon(1.5)})
+    # The pinned file's deadline comes first: the sweep that deletes the doomed file has
+    # passed it too.
     patch(http, server, token, pinned["id"], {"retain_until": soon(1.5), "pinned": True})
+    patch(http, server, token, doomed["id"], {"retain_until": soon(1.5)})
     shown = patch(http, server, token, kept["id"], {"retain_until": soon(3600)})
     assert shown["retain_until"] is not None and shown["pinned"] is False
 

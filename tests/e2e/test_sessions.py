@@ -31,12 +31,22 @@ BASE_ENV = {
     "FILEGATE_SWEEP_INTERVAL_SECONDS": "0.3",
     "FILEGATE_PURGE_BATCH_SIZE": "2",
 }
+SHORT_TTL_SECONDS = 2
+"""Long enough to upload a photo and claim the session before it expires."""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     env = {**BASE_ENV, "FILEGATE_SESSION_RATE_PER_MINUTE": "0"}
     with running_server(tmp_path_factory.mktemp("sessions") / "data", env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server whose guest sessions expire SHORT_TTL_SECONDS after they open."""
+    env = {**BASE_ENV, "FILEGATE_SESSION_TTL_SECONDS": str(SHORT_TTL_SECONDS)}
+    with running_server(tmp_path_factory.mktemp("short") / "data", env=env) as running:
         yield running
 
 
@@ -127,6 +137,7 @@ def test_claim_moves_exactly_the_sessions_files(server: RunningServer, http: htt
     ]
     other = stored_photo(http, base, bystander.token)
     assert wait_final(http, base, guest.token, mine[0]["id"])["state"] == "ready"
+    assert wait_final(http, base, bystander.token, other["id"])["state"] == "ready"
 
     response = http.post(
         f"{base}/v1/sessions/{guest.id}/claim",
@@ -150,21 +161,6 @@ def test_claim_moves_exactly_the_sessions_files(server: RunningServer, http: htt
         mine[1]["id"],
     )
     assert history == [("CLAIMED",)]
-
-
-def test_a_claimed_session_is_never_purged(server: RunningServer, http: httpx.Client) -> None:
-    guest = open_session(http, server.url)
-    alice = user_token("alice-keeps")
-    file = stored_photo(http, server.url, guest.token)
-    http.post(
-        f"{server.url}/v1/sessions/{guest.id}/claim",
-        headers={**auth(alice), "X-Session-Token": guest.token},
-    )
-
-    time.sleep(0.7)  # two sweeps, and time for the worker to act on anything they sent
-
-    assert wait_final(http, server.url, alice, file["id"])["state"] == "ready"
-    assert stored_object(server.data_dir, file["id"])
 
 
 # --- upload grants ---------------------------------------------------------------------------
@@ -226,23 +222,48 @@ def test_the_grants_qr_codes_and_revocation(server: RunningServer, http: httpx.C
     assert (after.status_code, after.json()["code"]) == (401, "UNAUTHENTICATED")
 
 
-# --- expiry and rate limits (servers of their own) -----------------------------------------
+# --- expiry (sessions that last seconds) and rate limits: servers of their own ------------
 
 
-def test_an_expired_session_is_swept_and_purged(tmp_path: Path) -> None:
-    env = {**BASE_ENV, "FILEGATE_SESSION_TTL_SECONDS": "1"}
-    with running_server(tmp_path / "data", env=env) as short, httpx.Client(timeout=30) as http:
-        guest = open_session(http, short.url)
-        file = stored_photo(http, short.url, guest.token)
+def test_an_expired_session_is_swept_and_purged(
+    short_lived: RunningServer, http: httpx.Client
+) -> None:
+    guest = open_session(http, short_lived.url)
+    file = stored_photo(http, short_lived.url, guest.token)
 
-        wait_until(lambda: purged(short.data_dir, guest.id), "the expired session is purged")
+    wait_until(lambda: purged(short_lived.data_dir, guest.id), "the expired session is purged")
 
-        expired = http.get(f"{short.url}/v1/files", headers=auth(guest.token))
-        assert expired.status_code == 401
-        assert objects_named(short.data_dir, file["id"]) == []
-        ends = query(short.data_dir, "SELECT end_reason FROM sessions WHERE id = ?", guest.id)
-        assert ends == [("expired",)]
-        assert file_rows(short.data_dir, f"session:{guest.id}") == [(file["id"], "deleted")]
+    expired = http.get(f"{short_lived.url}/v1/files", headers=auth(guest.token))
+    assert expired.status_code == 401
+    assert objects_named(short_lived.data_dir, file["id"]) == []
+    ends = query(short_lived.data_dir, "SELECT end_reason FROM sessions WHERE id = ?", guest.id)
+    assert ends == [("expired",)]
+    assert file_rows(short_lived.data_dir, f"session:{guest.id}") == [(file["id"], "deleted")]
+
+
+def test_a_claimed_session_is_never_purged(short_lived: RunningServer, http: httpx.Client) -> None:
+    base = short_lived.url
+    claimed = open_session(http, base)
+    alice = user_token("alice-keeps")
+    file = stored_photo(http, base, claimed.token)
+    claim = http.post(
+        f"{base}/v1/sessions/{claimed.id}/claim",
+        headers={**auth(alice), "X-Session-Token": claimed.token},
+    )
+    assert claim.status_code == 200, claim.text
+    # Opened later, so it expires later: once it is purged, the sweeps have passed the
+    # claimed session's expiry too, and the worker has acted on what they sent.
+    unclaimed = open_session(http, base)
+    stored_photo(http, base, unclaimed.token)
+
+    wait_until(lambda: purged(short_lived.data_dir, unclaimed.id), "the unclaimed one is purged")
+
+    assert wait_final(http, base, alice, file["id"])["state"] == "ready"
+    assert stored_object(short_lived.data_dir, file["id"])
+    ended = query(
+        short_lived.data_dir, "SELECT end_reason, purged_at FROM sessions WHERE id = ?", claimed.id
+    )
+    assert ended == [("claimed", None)]
 
 
 def test_opening_sessions_is_rate_limited_per_address(tmp_path: Path) -> None:

@@ -82,13 +82,14 @@ class RecordingHandler:
         self.finished.append(event.key)
 
 
-class FlakyReceiveQueue:
-    """Fault injection: a Queue whose first receives raise, then behave."""
+class WatchedQueue:
+    """A Queue that counts the receives it was asked for and the receives that returned
+    (with or without messages), around a real one."""
 
-    def __init__(self, inner: Queue, failures: int, error: type[Exception]) -> None:
+    def __init__(self, inner: Queue) -> None:
         self._inner = inner
-        self.failures_left = failures
-        self._error = error
+        self.receives_started = 0
+        self.receives_returned = 0
 
     async def send_batch(self, bodies: Sequence[str]) -> None:
         await self._inner.send_batch(bodies)
@@ -96,10 +97,10 @@ class FlakyReceiveQueue:
     async def receive(
         self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
     ) -> list[Message]:
-        if self.failures_left:
-            self.failures_left -= 1
-            raise self._error("injected receive failure")
-        return await self._inner.receive(max_messages, visibility_timeout, wait)
+        self.receives_started += 1
+        messages = await self._inner.receive(max_messages, visibility_timeout, wait)
+        self.receives_returned += 1
+        return messages
 
     async def delete_batch(self, receipts: Sequence[str]) -> None:
         await self._inner.delete_batch(receipts)
@@ -112,6 +113,23 @@ class FlakyReceiveQueue:
 
     async def depth(self) -> QueueDepth:
         return await self._inner.depth()
+
+
+class FlakyReceiveQueue(WatchedQueue):
+    """Fault injection: a Queue whose first receives raise, then behave."""
+
+    def __init__(self, inner: Queue, failures: int, error: type[Exception]) -> None:
+        super().__init__(inner)
+        self.failures_left = failures
+        self._error = error
+
+    async def receive(
+        self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
+    ) -> list[Message]:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise self._error("injected receive failure")
+        return await super().receive(max_messages, visibility_timeout, wait)
 
 
 def keys(n: int) -> list[str]:
@@ -213,11 +231,14 @@ async def test_graceful_stop_finishes_in_flight_work(queue: Queue) -> None:
     handler = RecordingHandler(hold=hold)
     names = keys(3)
     await send(queue, names)
-    async with running(queue, handler) as (stop, task):
+    watched = WatchedQueue(queue)
+    async with running(watched, handler) as (stop, task):
         await until(lambda: len(handler.started) == 3)
+        returned = watched.receives_returned
         stop.set()
-        await asyncio.sleep(0.02)
-        assert not task.done()  # still waiting for the batch in flight
+        # A receive that returns after the stop hands the loop back its turn to stop.
+        await until(lambda: watched.receives_returned > returned)
+        assert not task.done()  # it stopped receiving, and waits for the batch in flight
         hold.set()
         async with asyncio.timeout(2):
             await task
@@ -270,9 +291,10 @@ async def test_receive_errors_do_not_kill_the_loop(queue: Queue, error: type[Exc
 
 async def test_stop_while_idle_returns() -> None:
     stop = asyncio.Event()
-    consumer = Consumer(MemoryQueue(), BatchProcessor(RecordingHandler(), RETRY), CONFIG)
+    idle = WatchedQueue(MemoryQueue())
+    consumer = Consumer(idle, BatchProcessor(RecordingHandler(), RETRY), CONFIG)
     task = asyncio.create_task(consumer.run(stop))
-    await asyncio.sleep(0)
+    await until(lambda: idle.receives_returned >= 1)  # polled the empty queue, and again
     stop.set()
     async with asyncio.timeout(1):
         await task

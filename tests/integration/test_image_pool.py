@@ -2,12 +2,15 @@
 
 The slow and hungry image is ``bomb_png``: ~50 KB on disk, 400 MP (400 MB) once decoded.
 A job that never ends, whatever the machine's speed, is a named pipe nobody writes to: the
-worker blocks opening it. No assertion depends on how fast anything runs.
+worker blocks opening it (or reading it, once a test holds an empty write end open to see
+that the worker took the job). No assertion depends on how fast anything runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -88,6 +91,25 @@ def is_running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@contextlib.asynccontextmanager
+async def held_open(fifo: Path) -> AsyncIterator[None]:
+    """Wait until a worker has opened ``fifo`` to read it: proof that it took the job. The
+    write end stays open (and empty) inside the block, so the worker waits for bytes."""
+    async with asyncio.timeout(10):
+        while True:
+            try:  # without a reader, a non-blocking open for writing fails with ENXIO
+                write_end = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as error:
+                if error.errno != errno.ENXIO:
+                    raise
+            await asyncio.sleep(0.002)
+    try:
+        yield
+    finally:
+        os.close(write_end)
 
 
 async def warm_worker(inspector: ProcessPoolInspector, jpeg: Path) -> int:
@@ -193,10 +215,10 @@ async def test_worker_killed_mid_job_is_unavailable_then_recovers(
 ) -> None:
     pid = await warm_worker(inspector, jpeg)
     job = asyncio.create_task(inspector.inspect(endless))
-    await asyncio.sleep(0.02)  # the job has taken the worker and sent its request
-    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
-    with pytest.raises(BackendUnavailable):
-        await job
+    async with held_open(endless):
+        os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+        with pytest.raises(BackendUnavailable):
+            await job
     assert await inspector.inspect(jpeg) == JPEG_FACTS
 
 
@@ -212,10 +234,10 @@ async def test_cancelled_call_kills_its_worker(
 ) -> None:
     pid = await warm_worker(inspector, jpeg)
     job = asyncio.create_task(inspector.inspect(endless))
-    await asyncio.sleep(0.02)
-    job.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await job
+    async with held_open(endless):
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
     assert not is_running(pid)  # its late reply can never reach the next job
     assert await inspector.inspect(jpeg) == JPEG_FACTS
 

@@ -28,10 +28,20 @@ DATA = b"image bytes"
 HANG_GUARD_SECONDS = 5
 
 
+class ReadCountingRepository(MemoryRepository):
+    """The in-memory repository, counting the owner-scoped reads that ``FileService`` makes."""
+
+    owned_reads = 0
+
+    async def get_owned(self, owner: str, file_id: str) -> FileRecord | None:
+        self.owned_reads += 1
+        return await super().get_owned(owner, file_id)
+
+
 @dataclasses.dataclass
 class Harness:
     files: FileService
-    repository: MemoryRepository
+    repository: ReadCountingRepository
     store: MemoryObjectStore
     signer: MemorySigner
     clock: ManualClock
@@ -59,7 +69,7 @@ class Harness:
 @pytest.fixture
 def h() -> Harness:
     clock = ManualClock()
-    repository = MemoryRepository(clock)
+    repository = ReadCountingRepository(clock)
     store = MemoryObjectStore()
     signer = MemorySigner(clock)
     checked: DownloadSigner = signer  # the fake implements the port (checked by mypy)
@@ -151,12 +161,13 @@ async def test_wait_returns_a_final_file_at_once(h: Harness, state: FileState) -
 async def test_wait_returns_when_the_file_becomes_final(h: Harness) -> None:
     record = await h.add(FileState.UPLOADED)
 
-    async def verify_soon() -> None:
-        await asyncio.sleep(0.02)
+    async def verify_once_the_wait_has_looked() -> None:
+        while h.repository.owned_reads == 0:
+            await asyncio.sleep(0)
         await h.move(record, FileState.READY)
 
     async with asyncio.timeout(HANG_GUARD_SECONDS), asyncio.TaskGroup() as tasks:
-        tasks.create_task(verify_soon())
+        tasks.create_task(verify_once_the_wait_has_looked())
         waited = await h.files.wait(OWNER, record.id, timedelta(hours=1))
 
     assert waited.state is FileState.READY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
@@ -29,10 +30,12 @@ class RotatingSource:
         self.clock = clock
         self.lifetime = lifetime
         self.reads = 0
+        self.failed_reads = 0
         self.failing = False
 
     async def __call__(self) -> FrozenCredentials:
         if self.failing:
+            self.failed_reads += 1
             raise BackendUnavailable("credential endpoint down")
         self.reads += 1
         expires_at = self.clock.now() + self.lifetime if self.lifetime else None
@@ -112,16 +115,20 @@ async def test_the_background_refresher_survives_a_failed_read(clock: ManualCloc
     clock.advance(timedelta(minutes=50))
     task = asyncio.create_task(keeper.keep_fresh(poll_seconds=0.001))
     try:
-        await asyncio.sleep(0.01)  # a few failed polls
+        await until(lambda: source.failed_reads >= 2)
+        assert not task.done()  # the failed reads did not end the refresher
         source.failing = False
-        for _ in range(1000):
-            if source.reads == 2:
-                break
-            await asyncio.sleep(0.001)
+        await until(lambda: source.reads == 2)
     finally:
         task.cancel()
 
     assert signed_with(keeper) == "key-2"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Yield to the refresher until ``condition`` holds (the test's timeout bounds it)."""
+    while not condition():
+        await asyncio.sleep(0.001)
 
 
 class FakeSession:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
+pytestmark = pytest.mark.tooling
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "aws"
 TEMPLATE = DEPLOY / "template.yaml"
 

@@ -12,7 +12,7 @@ import pytest
 from bench.__main__ import main
 from bench.suite import BENCHMARKS
 
-pytestmark = pytest.mark.e2e  # starts real server processes (filegate serve, uvicorn)
+pytestmark = [pytest.mark.tooling, pytest.mark.e2e]  # starts servers (filegate serve, uvicorn)
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))
