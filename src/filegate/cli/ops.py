@@ -53,7 +53,7 @@ def status(data_dir: DataDir = None, as_json: Json = False) -> None:
     for state, count in report.files.items():
         files.add(state.value, str(count))
     files.total = ("total", str(sum(report.files.values())))
-    queue = Sheet((Col("queue"), Col("messages", right=True)), title="queue")
+    queue = Sheet((Col(""), Col("messages", right=True)), title="queue")
     depth = report.queue
     queue.add("waiting", str(depth.visible))
     queue.add("in flight", str(depth.in_flight))

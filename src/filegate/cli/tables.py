@@ -50,10 +50,12 @@ class Sheet:
 
 def print_sheets(console: Console, *sheets: Sheet) -> None:
     """Print ``sheets`` on ``console``: rich tables on a terminal, else tab-separated rows."""
-    if not console.is_terminal:
-        for sheet in sheets:
-            for row in sheet.rows:
-                console.out("\t".join(plain_cell(cell) for cell in row), highlight=False)
+    if not console.is_terminal:  # straight to the file: rich would expand the tabs
+        lines = [
+            "\t".join(plain_cell(cell) for cell in row) for sheet in sheets for row in sheet.rows
+        ]
+        console.file.write("".join(f"{line}\n" for line in lines))
+        console.file.flush()
         return
     for number, sheet in enumerate(sheets):
         if number:
@@ -79,7 +81,7 @@ def _rich_table(sheet: Sheet) -> Table:
     for row in sheet.rows:
         table.add_row(*_marked(sheet.columns, row))
     if sheet.total is not None:
-        table.add_row(*(f"[bold]{cell}[/]" for cell in _marked(sheet.columns, sheet.total)))
+        table.add_row(*(f"[bold]{escape(cell)}[/]" for cell in sheet.total))
     return table
 
 

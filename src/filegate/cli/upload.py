@@ -210,7 +210,8 @@ def _hidden(relative: Path) -> bool:
 
 def _record(path: Path, display: UploadDisplay, sheet: Sheet, tally: str) -> None:
     """Write the final screen as plain text: printed lines, the bars, the summary."""
-    console = Console(record=True, file=io.StringIO(), width=err.width, force_terminal=True)
+    width = err.width if err.is_terminal else 160
+    console = Console(record=True, file=io.StringIO(), width=width, force_terminal=True)
     for line in display.printed:
         console.print(line, highlight=False)
     console.print(display.final_renderable())
