@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -10,22 +11,25 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 
+from filegate.cli.common import Json, err, out, require_database
 from filegate.cli.files import files_app
+from filegate.cli.help_format import hide_flag_types
 from filegate.cli.ops import dlq_app, status
+from filegate.cli.tables import Col, Sheet, print_sheets
 from filegate.cli.upload import upload
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
 
+hide_flag_types()
 app = typer.Typer(
     help="filegate: register files, upload through presigned URLs, verify in batches.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # a docstring's paragraph is one paragraph, not its lines
 )
-console = Console(stderr=True)
 T = TypeVar("T")
 
 DataDir = Annotated[
@@ -47,7 +51,7 @@ def _settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        console.print(f"[red]invalid configuration:[/red]\n{exc}")
+        err.print(f"[red]invalid configuration:[/red]\n{exc}")
         raise typer.Exit(2) from exc
 
 
@@ -76,7 +80,7 @@ def serve(
         dev=dev,
         metrics_port=metrics_port,
     )
-    _guarded(lambda: asyncio.run(run_server(settings, with_worker=not no_worker, out=console)))
+    _guarded(lambda: asyncio.run(run_server(settings, with_worker=not no_worker, out=err)))
 
 
 @app.command()
@@ -95,52 +99,58 @@ def migrate(data_dir: DataDir = None) -> None:
 
     settings = _settings(data_dir=data_dir)
     apply(settings.database_url)
-    console.print("database is up to date")
+    err.print("database is up to date")
 
 
 @app.command()
-def setup(data_dir: DataDir = None) -> None:
+def setup(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Provision the configured backends (idempotent): schema, bucket, CORS, queues, events."""
     from filegate.bootstrap.provisioning import setup as provision
 
     settings = _settings(data_dir=data_dir)
     steps = asyncio.run(provision(settings))
+    if as_json:
+        typer.echo(json.dumps([{"what": s.what, "changed": s.changed} for s in steps], indent=2))
+        return
     marks = {True: "[yellow]changed[/]", False: "[green]ok[/]     ", None: "[green]ensured[/]"}
-    out = Console(soft_wrap=True)
     for step in steps:
         out.print(f"{marks[step.changed]}  {escape(step.what)}", highlight=False)
 
 
 @app.command()
-def doctor(data_dir: DataDir = None) -> None:
+def doctor(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Check the configured backends and say precisely what is wrong (exit 1 if anything)."""
     from filegate.bootstrap.provisioning import doctor as diagnose
 
     settings = _settings(data_dir=data_dir)
+    require_database(settings)
     findings = asyncio.run(diagnose(settings))
-    out = Console(soft_wrap=True)
-    for finding in findings:
-        mark = "[green]ok  [/]" if finding.ok else "[red]FAIL[/]"
-        out.print(f"{mark}  {escape(finding.what)}: {escape(finding.detail)}", highlight=False)
+    if as_json:
+        found = [{"ok": f.ok, "what": f.what, "detail": f.detail} for f in findings]
+        typer.echo(json.dumps(found, indent=2))
+    else:
+        for finding in findings:
+            mark = "[green]ok  [/]" if finding.ok else "[red]FAIL[/]"
+            out.print(f"{mark}  {escape(finding.what)}: {escape(finding.detail)}", highlight=False)
     if not all(finding.ok for finding in findings):
         raise typer.Exit(1)
 
 
 @app.command()
-def reconcile(data_dir: DataDir = None) -> None:
+def reconcile(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Repair what the database and the store disagree on; print what was done."""
-    from rich.table import Table
-
     from filegate.cli.runner import run_reconcile
 
     settings = _settings(data_dir=data_dir)
+    require_database(settings)
     result = asyncio.run(run_reconcile(settings))
-    table = Table(title="reconcile")
-    table.add_column("action")
-    table.add_column("count", justify="right")
+    if as_json:
+        typer.echo(json.dumps(result.counts(), indent=2))
+        return
+    actions = Sheet((Col("action"), Col("count", right=True)), title="reconcile")
     for name, count in result.counts().items():
-        table.add_row(name.replace("_", " "), str(count))
-    Console().print(table)
+        actions.add(name.replace("_", " "), str(count))
+    print_sheets(out, actions)
 
 
 @app.command()
@@ -173,7 +183,7 @@ def _guarded(action: Callable[[], T]) -> T:
     try:
         result = action()
     except InsecureSecret as exc:
-        console.print(f"[red]refusing to start:[/red] {exc}")
+        err.print(f"[red]refusing to start:[/red] {exc}")
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 
 from filegate.client import Client, FilegateAPIError, FilegateClientError
 
 if TYPE_CHECKING:
     from filegate.config import Settings
 
-err = Console(stderr=True)
-"""Progress, notes and errors go to stderr; results (tables, JSON) to stdout."""
+err = Console(stderr=True, soft_wrap=True)
+"""Progress, notes and errors go to stderr; results (tables, JSON) to stdout. Lines of text
+are never wrapped (a terminal wraps them itself; a log keeps them whole)."""
+out = Console(soft_wrap=True)
+"""Results: tables (see :mod:`filegate.cli.tables`), JSON, one line per deleted file."""
 
 Url = Annotated[
     str | None,
@@ -92,15 +93,24 @@ def human_size(size: int) -> str:
     return f"{scaled:.1f} {unit}"
 
 
-def table(*columns: str | Column, title: str | None = None) -> Table:
-    """A table in the commands' compact style: a rule under the header, no frame."""
-    return Table(
-        *columns,
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+def require_database(settings: Settings) -> None:
+    """Exit 2 when the embedded SQLite file the settings name does not exist.
+
+    Commands that inspect or repair a deployment (``status``, ``dlq``, ``reconcile``,
+    ``doctor``) would otherwise create an empty database in the wrong folder and report
+    zeros. A server database (PostgreSQL) is never missing: connecting tells.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    if not Path(name).is_file():
+        where = escape(str(Path(name).resolve()))
+        err.print(
+            f"[red]no database at {where}[/]: run this where the deployment's data "
+            "folder is, pass --data-dir, or set FILEGATE_DATA_DIR or FILEGATE_DATABASE_URL "
+            "(filegate serve, worker, migrate and setup create it)"
+        )
+        raise typer.Exit(2)

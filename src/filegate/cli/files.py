@@ -4,36 +4,27 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 
-from filegate.cli.common import (
-    Json,
-    Token,
-    Url,
-    err,
-    human_size,
-    open_client,
-    reported_errors,
-    table,
-)
+from filegate.cli.common import Json, Token, Url, err, human_size, open_client, out, reported_errors
 from filegate.cli.progress import state_markup
+from filegate.cli.tables import Col, Sheet, print_sheets
 from filegate.client import File, FilegateClientError, FileState, explain
+from filegate.domain.filenames import sanitize_filename
 
 files_app = typer.Typer(
     help="List, inspect, download and delete your files on a filegate server.",
     no_args_is_help=True,
 )
-out = Console()
 
-FileId = Annotated[str, typer.Argument(help="The file's id.", show_default=False)]
+FileId = Annotated[str, typer.Argument(metavar="ID", help="The file's id.", show_default=False)]
 
 
 @files_app.command("ls")
@@ -53,25 +44,27 @@ def list_files(
     if as_json:
         typer.echo(json.dumps([f.to_json() for f in files], indent=2))
         return
-    listing = table(
-        Column("id", no_wrap=True),
-        Column("state", no_wrap=True),
-        Column("size", justify="right", no_wrap=True),
-        Column("created (UTC)", no_wrap=True),
-        Column("filename", overflow="fold"),
-        Column("reason", overflow="fold"),
+    listing = Sheet(
+        (
+            Col("id"),
+            Col("state", markup=state_markup),
+            Col("size", right=True),
+            Col("created (UTC)"),
+            Col("filename", wraps=True),
+            Col("reason", wraps=True),
+        )
     )
     for file in files:
-        listing.add_row(
+        listing.add(
             file.id,
-            state_markup(file.state.value),
+            file.state.value,
             human_size(file.size),
             file.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-            escape(file.filename),
-            escape(file.reason or ""),
+            file.filename,
+            file.reason or "",
         )
-    out.print(listing)
-    out.print(f"{len(files)} file{'s' if len(files) != 1 else ''}", highlight=False)
+    print_sheets(out, listing)
+    err.print(f"{len(files)} file{'s' if len(files) != 1 else ''}", highlight=False)
 
 
 @files_app.command("show")
@@ -82,31 +75,37 @@ def show(file_id: FileId, as_json: Json = False, url: Url = None, token: Token =
     if as_json:
         typer.echo(json.dumps(file.to_json(), indent=2))
         return
-    out.print(_details(file))
+    print_sheets(out, _details(file))
 
 
 @files_app.command("download")
 def download(
     file_id: FileId,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="File or folder to write to ('-': stdout) (default: its name)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="File to write, or an existing folder to write the file's name in; "
+            "'-' for stdout (default: the file's name, here).",
+            show_default=False,
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Download a ready file; its SHA-256 is verified before it is kept."""
+    """Download a ready file; its SHA-256 is verified before it is kept.
+
+    A folder that does not exist is not created: an error, exit 2.
+    """
+    _check_destination(output)
     with open_client(url, token) as client, reported_errors():
-        if output is not None and str(output) == "-":
+        if output == "-":
             client.download(file_id, sys.stdout.buffer)
             return
-        name = Path(client.get(file_id).filename).name or file_id
-        target = output or Path(name)
-        if target.is_dir():
-            target = target / name
+        target = _target(output, client.get(file_id))
         if target.exists() and not force:
             err.print(f"[red]{escape(str(target))} exists[/]; use --force to overwrite it")
             raise typer.Exit(1)
@@ -114,9 +113,41 @@ def download(
     err.print(f"saved {escape(str(target))} ({human_size(file.size)}, SHA-256 verified)")
 
 
+def _check_destination(output: str | None) -> None:
+    """Exit 2 when ``output`` names a folder that does not exist (a trailing ``/``), or a
+    file inside one."""
+    if output is None or output == "-":
+        return
+    path = Path(output)
+    if _names_folder(output) and not path.is_dir():
+        missing = path
+    elif not path.parent.is_dir():
+        missing = path.parent
+    else:
+        return
+    err.print(f"[red]no such folder: {escape(str(missing))}[/] (create it first)")
+    raise typer.Exit(2)
+
+
+def _names_folder(output: str) -> bool:
+    return output.endswith(("/", os.sep))
+
+
+def _target(output: str | None, file: File) -> Path:
+    """Where to write ``file``: ``output``, or its sanitised name in ``output`` (a folder)
+    or in the current folder."""
+    name = sanitize_filename(file.filename)
+    if output is None:
+        return Path(name)
+    path = Path(output)
+    return path / name if path.is_dir() else path
+
+
 @files_app.command("rm")
 def remove(
-    file_ids: Annotated[list[str], typer.Argument(help="Ids of the files to delete.")],
+    file_ids: Annotated[
+        list[str], typer.Argument(metavar="ID...", help="Ids of the files to delete.")
+    ],
     url: Url = None,
     token: Token = None,
 ) -> None:
@@ -135,14 +166,11 @@ def remove(
         raise typer.Exit(1)
 
 
-def _details(file: File) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+def _details(file: File) -> Sheet:
     rows: list[tuple[str, str]] = [
         ("id", file.id),
-        ("state", state_markup(file.state.value)),
-        ("filename", escape(file.filename)),
+        ("state", file.state.value),
+        ("filename", file.filename),
         ("type", file.content_type),
         ("size", f"{human_size(file.size)} ({file.size} bytes)"),
         ("sha256", file.sha256 or ""),
@@ -156,7 +184,8 @@ def _details(file: File) -> Table:
         rows.append(("image", f"{image.width}x{image.height} {image.format}"))
         rows.append(("orientation", str(image.orientation)))
     if file.metadata:
-        rows.append(("metadata", escape(json.dumps(dict(file.metadata)))))
+        rows.append(("metadata", json.dumps(dict(file.metadata))))
+    details = Sheet((Col("field"), Col("value", wraps=True)), grid=True)
     for name, value in rows:
-        grid.add_row(name, value)
-    return grid
+        details.add(name, value)
+    return details

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Column
 
-from filegate.cli.common import DataDir, Json, err, load_settings, table
+from filegate.cli.common import DataDir, Json, err, load_settings, out, require_database
+from filegate.cli.tables import Col, Sheet, print_sheets
 
 if TYPE_CHECKING:
     from filegate.bootstrap.runtime import Runtime
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from filegate.domain.states import FileState
 
 T = TypeVar("T")
-out = Console()
 
 dlq_app = typer.Typer(
     help="Inspect, redrive and purge the dead-letter queue (operator command).",
@@ -51,19 +49,17 @@ def status(data_dir: DataDir = None, as_json: Json = False) -> None:
     if as_json:
         typer.echo(json.dumps(_status_json(report), indent=2))
         return
-    files = table("state", Column("files", justify="right"), title="files")
+    files = Sheet((Col("state"), Col("files", right=True)), title="files")
     for state, count in report.files.items():
-        files.add_row(state.value, str(count))
-    files.add_row("[bold]total[/]", f"[bold]{sum(report.files.values())}[/]")
-    queue = table("", Column("messages", justify="right"), title="queue")
+        files.add(state.value, str(count))
+    files.total = ("total", str(sum(report.files.values())))
+    queue = Sheet((Col(""), Col("messages", right=True)), title="queue")
     depth = report.queue
-    queue.add_row("waiting", str(depth.visible))
-    queue.add_row("in flight", str(depth.in_flight))
-    queue.add_row("oldest message", _age(depth.oldest_age_seconds))
-    queue.add_row("dead letters", str(depth.dead))
-    out.print(files)
-    out.print()
-    out.print(queue)
+    queue.add("waiting", str(depth.visible))
+    queue.add("in flight", str(depth.in_flight))
+    queue.add("oldest message", _age(depth.oldest_age_seconds))
+    queue.add("dead letters", str(depth.dead))
+    print_sheets(out, files, queue)
 
 
 @dlq_app.command("ls")
@@ -77,24 +73,26 @@ def list_dead(
     if as_json:
         typer.echo(json.dumps([_dead_json(d) for d in dead], indent=2))
         return
-    listing = table(
-        Column("id", no_wrap=True),
-        Column("reason", overflow="fold"),
-        Column("receives", justify="right"),
-        Column("sent at (UTC)", no_wrap=True),
-        Column("body", overflow="fold"),
+    listing = Sheet(
+        (
+            Col("id"),
+            Col("reason", wraps=True),
+            Col("receives", right=True),
+            Col("sent at (UTC)"),
+            Col("body", wraps=True),
+        ),
         title="dead letters",
     )
     for message in dead:
-        listing.add_row(
+        listing.add(
             message.id,
-            escape(message.reason),
+            message.reason,
             str(message.receive_count),
             message.sent_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-            escape(_preview(message.body)),
+            _preview(message.body),
         )
-    out.print(listing)
-    out.print(f"{len(dead)} shown", highlight=False)
+    print_sheets(out, listing)
+    err.print(f"{len(dead)} shown", highlight=False)
 
 
 @dlq_app.command("redrive")
@@ -123,11 +121,13 @@ def purge(
 
 
 def _with_runtime(data_dir: Path | None, action: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run ``action`` on the worker runtime of the deployment; exit 1 if a backend is down."""
+    """Run ``action`` on the worker runtime of the deployment; exit 1 if a backend is down,
+    2 if its embedded database does not exist."""
     from filegate.bootstrap.runtime import ConfigurationError, open_worker_runtime
     from filegate.domain.errors import BackendUnavailable
 
     settings = load_settings(data_dir=data_dir)
+    require_database(settings)
 
     async def run() -> T:
         async with open_worker_runtime(settings) as runtime:

@@ -52,8 +52,9 @@ def state_markup(state: str) -> str:
 class UploadDisplay:
     """Shows the progress of uploading ``labels`` (``sizes`` bytes each) on ``console``.
 
-    The total counts bytes sent to the store. :meth:`on_progress` and :meth:`on_outcome`
-    may be called from any thread.
+    The total counts bytes sent to the store: a failed or deduplicated file's unsent bytes
+    leave it, so it completes when every file has an outcome. :meth:`on_progress` and
+    :meth:`on_outcome` may be called from any thread.
     """
 
     def __init__(self, console: Console, labels: list[str], sizes: list[int]) -> None:
@@ -99,11 +100,14 @@ class UploadDisplay:
             state = outcome_state(outcome)
             task = self._task(outcome.index)
             size, sent = self._sizes[outcome.index], self._sent.get(outcome.index, 0)
+            if _sent_whole(outcome):
+                self._sent[outcome.index] = sent = size  # the last report may be throttled
+            else:  # failed, or deduplicated: its unsent bytes will never be sent
+                self._overall_total_shrinks_by(size - sent)
             done = sent if outcome.file is None else size
             self.files.update(task, completed=done, total=size, status=state_markup(state))
-            if outcome.file is None:  # its unsent bytes will never come
-                self._overall_total_shrinks_by(size - sent)
-            self.overall.update(self._total, status=self._count())
+            completed = sum(self._sent.values())
+            self.overall.update(self._total, completed=completed, status=self._count())
             if not self._keep or not self._live.is_started:
                 self.files.update(task, visible=False)
                 self._print_line(outcome, state)
@@ -121,6 +125,7 @@ class UploadDisplay:
 
     def _overall_total_shrinks_by(self, unsent: int) -> None:
         # Set on the task itself: Progress.update(total=...) would forget the speed samples.
+        # The total thus completes once every file has an outcome, whatever they were.
         task = self.overall.tasks[0]
         task.total = max(0.0, (task.total or 0) - unsent)
 
@@ -129,9 +134,16 @@ class UploadDisplay:
 
     def _print_line(self, outcome: UploadOutcome, state: str) -> None:
         padding = " " * max(1, 10 - len(state))
-        line = f"{state_markup(state)}{padding}{escape(outcome.label)}"
+        deduplicated = outcome.file is not None and outcome.file.deduplicated
+        dedup = " (deduplicated)" if deduplicated else ""
+        line = f"{state_markup(state)}{padding}{escape(outcome.label)}{dedup}"
         self.printed.append(line)
         self._console.print(line, highlight=False)
+
+
+def _sent_whole(outcome: UploadOutcome) -> bool:
+    """Whether the outcome's file went to the store whole (not failed, not deduplicated)."""
+    return outcome.file is not None and not outcome.file.deduplicated
 
 
 def _columns() -> tuple[ProgressColumn, ...]:

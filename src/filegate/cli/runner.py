@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Generator
 from datetime import timedelta
 
@@ -26,11 +27,41 @@ DEMO_USER = "demo"
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: our handlers stop API and worker together."""
+    """uvicorn without its own signal handling: our handlers stop API and worker together.
+
+    Once listening it logs ``filegate serving at URL (ROLE)`` when given a ``role``.
+    """
+
+    def __init__(self, config: uvicorn.Config, role: str | None = None) -> None:
+        super().__init__(config)
+        self.role = role
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.role is not None:
+            url = f"http://{_url_host(self.config.host)}:{self._bound_port()}"
+            log.info(f"filegate serving at {url} ({self.role})", extra={"url": url})
+
+    def _bound_port(self) -> int:
+        for server in self.servers:
+            for listener in server.sockets:
+                port: int = listener.getsockname()[1]
+                return port
+        return self.config.port
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _role(settings: Settings, with_worker: bool) -> str:
+    """What ``serve`` runs, for its start-up line: ``API + worker``, ``API only``; dev mode."""
+    role = "API + worker" if with_worker else "API only; run workers elsewhere"
+    return f"{role}; dev mode" if settings.dev else role
 
 
 async def run_server(settings: Settings, with_worker: bool, out: Console) -> None:
@@ -39,7 +70,8 @@ async def run_server(settings: Settings, with_worker: bool, out: Console) -> Non
     async with open_runtime(settings) as runtime:
         stop = asyncio.Event()
         install_signal_handlers(stop)
-        server = _server(runtime.app(), settings.host, settings.port)
+        role = _role(settings, with_worker)
+        server = _server(runtime.app(), settings.host, settings.port, role)
         jobs: list[Awaitable[None]] = [_serve_until(server, stop), *_metrics_jobs(runtime, stop)]
         if with_worker:
             jobs.extend(_worker_jobs(runtime, stop))
@@ -63,9 +95,10 @@ def _redacted(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _server(app: ASGIApp, host: str, port: int) -> _Server:
+def _server(app: ASGIApp, host: str, port: int, role: str | None = None) -> _Server:
     """uvicorn logging through our handlers (``log_config=None``), without its access log
-    (:class:`~filegate.http.telemetry.RequestTelemetryMiddleware` writes one line per request)."""
+    (:class:`~filegate.http.telemetry.RequestTelemetryMiddleware` writes one line per request);
+    with a ``role``, it logs its start-up line."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -76,7 +109,7 @@ def _server(app: ASGIApp, host: str, port: int) -> _Server:
         access_log=False,
         proxy_headers=True,
     )
-    return _Server(config)
+    return _Server(config, role)
 
 
 def _metrics_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:

@@ -11,12 +11,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Column, Table
 
-from filegate.cli.common import Token, Url, err, open_client, table
+from filegate.cli.common import Json, Token, Url, err, open_client, out
 from filegate.cli.progress import UploadDisplay, outcome_state, state_markup
-from filegate.client import FilegateAPIError, FileState, UploadOutcome, explain
+from filegate.cli.tables import Col, Sheet, print_sheets
+from filegate.client import (
+    FilegateAPIError,
+    FilegateClientError,
+    FileState,
+    UploadOutcome,
+    explain,
+)
 
 
 class UploadExit(IntEnum):
@@ -31,7 +36,10 @@ class UploadExit(IntEnum):
 
 
 def upload(
-    paths: Annotated[list[Path], typer.Argument(help="Files, or folders whose files to upload.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help="Files, or folders whose files to upload."),
+    ],
     parallel: Annotated[
         int, typer.Option("--parallel", "-p", min=1, max=64, help="Uploads at once.")
     ] = 4,
@@ -51,11 +59,12 @@ def upload(
     wait_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for each file's verification.")
     ] = 120.0,
+    as_json: Json = False,
     url: Url = None,
     token: Token = None,
     record: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Upload files with progress bars, then print a summary table.
+    """Upload files with progress bars, then print a summary table (or JSON).
 
     Folders are expanded to the files they hold (hidden files skipped). Exit status: 0 when
     every file was uploaded (with --wait: is ready); 1 when any upload failed; 3 when none
@@ -81,9 +90,11 @@ def upload(
     if err.is_terminal:
         err.print()  # a blank line between the bars and the summary
     report = summary(outcomes)
-    out = Console()
-    out.print(report)
-    out.print(counts(outcomes), highlight=False)
+    if as_json:
+        typer.echo(json.dumps([outcome_json(o) for o in outcomes], indent=2))
+    else:
+        print_sheets(out, report)
+    err.print(counts(outcomes), highlight=False)
     if record is not None:
         _record(record, display, report, counts(outcomes))
     raise typer.Exit(exit_status(outcomes))
@@ -101,24 +112,39 @@ def expand(paths: Iterable[Path], recursive: bool) -> Iterable[Path]:
         yield from sorted(p for p in entries if p.is_file() and not _hidden(p.relative_to(path)))
 
 
-def summary(outcomes: list[UploadOutcome]) -> Table:
+def summary(outcomes: list[UploadOutcome]) -> Sheet:
     """One row per file: its state, id and what happened in plain words."""
-    rows = table(
-        Column("file", overflow="fold"),
-        Column("state", no_wrap=True),
-        Column("id", no_wrap=True),
-        Column("detail", overflow="fold"),
+    rows = Sheet(
+        (
+            Col("file", wraps=True),
+            Col("state", markup=state_markup),
+            Col("id"),
+            Col("detail", wraps=True),
+        ),
         title="Upload summary",
     )
     for outcome in outcomes:
         file = outcome.file
-        rows.add_row(
-            escape(outcome.label),
-            state_markup(outcome_state(outcome)),
-            file.id if file else "",
-            escape(_detail(outcome)),
-        )
+        rows.add(outcome.label, outcome_state(outcome), file.id if file else "", _detail(outcome))
     return rows
+
+
+def outcome_json(outcome: UploadOutcome) -> dict[str, Any]:
+    """An outcome for ``--json``: the path, its state, the API's file or the error."""
+    file, error = outcome.file, outcome.error
+    return {
+        "path": outcome.label,
+        "state": outcome_state(outcome),
+        "deduplicated": file is not None and file.deduplicated,
+        "file": None if file is None else file.to_json(),
+        "error": None if error is None else _error_json(error),
+    }
+
+
+def _error_json(error: FilegateClientError) -> dict[str, Any]:
+    if isinstance(error, FilegateAPIError):
+        return {"code": error.code, "status": error.status, "detail": error.detail}
+    return {"code": error.code, "status": None, "detail": str(error)}
 
 
 def exit_status(outcomes: list[UploadOutcome]) -> UploadExit:
@@ -138,7 +164,7 @@ def _detail(outcome: UploadOutcome) -> str:
     if file.state is FileState.READY and file.image is not None:
         image = file.image
         return f"{image.width}x{image.height} {image.format}" + (
-            " (already uploaded)" if file.deduplicated else ""
+            " (deduplicated: already uploaded, nothing sent)" if file.deduplicated else ""
         )
     if file.state is FileState.UPLOADED:
         return "stored; verification pending"
@@ -146,14 +172,17 @@ def _detail(outcome: UploadOutcome) -> str:
 
 
 def counts(outcomes: list[UploadOutcome]) -> str:
-    """``5 files: 3 ready, 1 rejected, 1 failed`` (states in the order first met)."""
+    """``5 files: 3 ready, 1 rejected, 1 failed`` (states in the order first met), then
+    ``; 2 deduplicated`` when some were already on the server (nothing was sent for them)."""
     tally: dict[str, int] = {}
     for outcome in outcomes:
         state = outcome_state(outcome)
         tally[state] = tally.get(state, 0) + 1
     parts = ", ".join(f"{count} {state}" for state, count in tally.items())
     noun = "file" if len(outcomes) == 1 else "files"
-    return f"{len(outcomes)} {noun}: {parts}"
+    deduplicated = sum(1 for o in outcomes if o.file is not None and o.file.deduplicated)
+    tail = f"; {deduplicated} deduplicated" if deduplicated else ""
+    return f"{len(outcomes)} {noun}: {parts}{tail}"
 
 
 def _metadata(text: str | None) -> dict[str, Any]:
@@ -179,13 +208,14 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
 
 
-def _record(path: Path, display: UploadDisplay, table: Table, tally: str) -> None:
+def _record(path: Path, display: UploadDisplay, sheet: Sheet, tally: str) -> None:
     """Write the final screen as plain text: printed lines, the bars, the summary."""
-    console = Console(record=True, file=io.StringIO(), width=err.width, force_terminal=True)
+    width = err.width if err.is_terminal else 160
+    console = Console(record=True, file=io.StringIO(), width=width, force_terminal=True)
     for line in display.printed:
         console.print(line, highlight=False)
     console.print(display.final_renderable())
     console.print()
-    console.print(table)
+    print_sheets(console, sheet)
     console.print(tally, highlight=False)
     path.write_text(console.export_text())
