@@ -16,7 +16,7 @@ from rich.markup import escape
 from filegate.cli.files import files_app
 from filegate.cli.ops import dlq_app, status
 from filegate.cli.upload import upload
-from filegate.config import InsecureSecret, Settings, resolve_secret
+from filegate.config import ConfigurationError, InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
 
@@ -172,8 +172,8 @@ def _secret(settings: Settings) -> str:
 def _guarded(action: Callable[[], T]) -> T:
     try:
         result = action()
-    except InsecureSecret as exc:
-        console.print(f"[red]refusing to start:[/red] {exc}")
+    except (InsecureSecret, ConfigurationError) as exc:
+        console.print(f"[red]refusing to start:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
