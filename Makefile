@@ -1,11 +1,20 @@
 # Every target creates and uses the local virtualenv in .venv. Two install sets:
 #   run   the embedded shape only (SQLite, local folder, SQL queue): the base dependencies;
 #   test, check, bench and format   the dev set (every extra plus the tools).
-# Both install the exact versions of constraints.txt (`make constraints` regenerates it).
+# Both install the exact versions of constraints.txt (`make constraints` regenerates it),
+# with uv (from the registry, into the venv) unless INSTALLER=pip is given.
 PYTHON ?= python3
+INSTALLER ?= uv
+UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
+ifeq ($(INSTALLER),uv)
+PIP_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
+INSTALLER_BIN := $(BIN)/uv
+else
 PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt
+INSTALLER_BIN := $(BIN)/pip
+endif
 BASE := $(VENV)/.base-installed
 DEV := $(VENV)/.dev-installed
 SOURCES := src client/src tests bench
@@ -16,11 +25,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 
-$(BASE): pyproject.toml client/pyproject.toml constraints.txt | $(BIN)/python
+$(BIN)/pip: | $(BIN)/python
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(BASE): pyproject.toml client/pyproject.toml constraints.txt | $(INSTALLER_BIN)
 	$(PIP_INSTALL) -e ./client -e .
 	touch $@
 
-$(DEV): pyproject.toml client/pyproject.toml constraints.txt | $(BIN)/python
+$(DEV): pyproject.toml client/pyproject.toml constraints.txt | $(INSTALLER_BIN)
 	$(PIP_INSTALL) -e ./client -e '.[dev]'
 	touch $@ $(BASE)
 
