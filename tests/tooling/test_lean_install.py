@@ -100,3 +100,19 @@ def test_a_url_needing_a_missing_extra_refuses_to_start_naming_it(
     message = " ".join(result.stderr.split())  # rich wraps long lines
     assert f"{setting}={scheme}://... needs the {extra!r} extra" in message
     assert f"pip install 'filegate[{extra}]'" in message
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("command", ["setup", "doctor"])
+def test_provisioning_commands_name_the_aws_extra_they_need(
+    lean: Path, tmp_path: Path, command: str
+) -> None:
+    env = _environment(tmp_path / "data")
+    result = subprocess.run(
+        [str(lean), command], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"filegate {command} needs the 'aws' extra" in message
+    assert "pip install 'filegate[aws]'" in message

@@ -101,7 +101,10 @@ def migrate(data_dir: DataDir = None) -> None:
 @app.command()
 def setup(data_dir: DataDir = None) -> None:
     """Provision the configured backends (idempotent): schema, bucket, CORS, queues, events."""
-    from filegate.bootstrap.provisioning import setup as provision
+    try:
+        from filegate.bootstrap.provisioning import setup as provision
+    except ModuleNotFoundError as exc:
+        raise _needs_aws_extra("setup", exc) from exc
 
     settings = _settings(data_dir=data_dir)
     steps = asyncio.run(provision(settings))
@@ -114,7 +117,10 @@ def setup(data_dir: DataDir = None) -> None:
 @app.command()
 def doctor(data_dir: DataDir = None) -> None:
     """Check the configured backends and say precisely what is wrong (exit 1 if anything)."""
-    from filegate.bootstrap.provisioning import doctor as diagnose
+    try:
+        from filegate.bootstrap.provisioning import doctor as diagnose
+    except ModuleNotFoundError as exc:
+        raise _needs_aws_extra("doctor", exc) from exc
 
     settings = _settings(data_dir=data_dir)
     findings = asyncio.run(diagnose(settings))
@@ -167,6 +173,15 @@ def token(
 
 def _secret(settings: Settings) -> str:
     return resolve_secret(settings)
+
+
+def _needs_aws_extra(command: str, missing: ModuleNotFoundError) -> typer.Exit:
+    """``setup`` and ``doctor`` load the S3 and SQS provisioning code: the 'aws' extra."""
+    hint = escape("pip install 'filegate[aws]'")
+    console.print(
+        f"[red]filegate {command} needs the 'aws' extra[/red] (missing: {missing.name}): {hint}"
+    )
+    return typer.Exit(2)
 
 
 def _guarded(action: Callable[[], T]) -> T:
