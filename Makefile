@@ -10,7 +10,8 @@ PIP_VERSION := 25.3
 VENV := .venv
 BIN := $(VENV)/bin
 ifeq ($(INSTALLER),uv)
-PIP_INSTALL := $(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt
+# --system-certs: trust the platform's certificate store, as pip does, not only uv's own roots.
+PIP_INSTALL := $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python -c constraints.txt
 INSTALLER_BIN := $(BIN)/uv
 else
 PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt
