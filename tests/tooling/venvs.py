@@ -1,8 +1,9 @@
 """Scratch virtualenvs for the packaging tests: create one, install into it, list it.
 
 Each install takes the exact versions of the repository's ``constraints.txt`` (as the
-Makefile does), from the registry or the shared pip cache. Sources are copied first so that
-building them leaves nothing (``build/``, ``*.egg-info``) in the work tree.
+Makefile does), from the registry or the shared package cache, with the Makefile's installer:
+uv where the running venv has it, else pip. Sources are copied first so that building them
+leaves nothing (``build/``, ``*.egg-info``) in the work tree.
 """
 
 from __future__ import annotations
@@ -11,19 +12,32 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CONSTRAINTS = REPO / "constraints.txt"
 INSTALL_TIMEOUT = 540
+UV = Path(sys.executable).with_name("uv")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist", "filegate-data")
 
 
 def fresh_venv(where: Path) -> Path:
-    """A new virtualenv with pip and nothing else; its ``python``."""
-    venv.create(where, with_pip=True)
+    """A new virtualenv holding nothing but its installer (pip, or none with uv); its ``python``."""
+    if UV.exists():
+        subprocess.run(
+            [str(UV), "venv", "--quiet", "--python", sys.executable, str(where)], check=True
+        )
+    else:
+        venv.create(where, with_pip=True)
     return where / "bin" / "python"
+
+
+def _pip(python: Path, *arguments: str) -> list[str]:
+    if UV.exists():
+        return [str(UV), "pip", arguments[0], "--python", str(python), *arguments[1:]]
+    return [str(python), "-m", "pip", *arguments]
 
 
 def copy_source(relative: str, into: Path) -> Path:
@@ -39,7 +53,8 @@ def copy_source(relative: str, into: Path) -> Path:
 
 def pip_install(python: Path, *requirements: str) -> None:
     """``pip install -c constraints.txt REQUIREMENTS``; its output in the error if it fails."""
-    command = [str(python), "-m", "pip", "install", "--quiet", "-c", str(CONSTRAINTS)]
+    certificates = ["--system-certs"] if UV.exists() else []  # as the Makefile passes
+    command = _pip(python, "install", "--quiet", *certificates, "-c", str(CONSTRAINTS))
     result = subprocess.run(
         [*command, *requirements], capture_output=True, text=True, timeout=INSTALL_TIMEOUT
     )
@@ -49,7 +64,7 @@ def pip_install(python: Path, *requirements: str) -> None:
 def installed(python: Path) -> set[str]:
     """The normalised names of the distributions installed in ``python``'s environment."""
     listing = subprocess.run(
-        [str(python), "-m", "pip", "list", "--format=json"],
+        _pip(python, "list", "--format=json"),
         capture_output=True,
         text=True,
         check=True,

@@ -125,7 +125,7 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
     """
     if is_sqlite(settings.database_url):
         migrate(settings.database_url)
-    else:
+    elif urlsplit(settings.database_url).scheme.startswith("postgresql"):
         require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
     engine = create_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     stack.push_async_callback(engine.dispose)
