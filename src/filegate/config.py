@@ -163,6 +163,12 @@ class InsecureSecret(Exception):
     """Raised at start-up when the configured secret is missing or a known default."""
 
 
+class ConfigurationError(Exception):
+    """The settings name a backend or combination filegate cannot build (raised by the
+    composition root, ``filegate.bootstrap``; defined here so the CLI can catch it without
+    loading the server stack)."""
+
+
 def resolve_secret(settings: Settings) -> str:
     """The secret to use: the configured one, or in dev mode one kept in ``data_dir``.
 

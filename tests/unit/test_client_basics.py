@@ -23,13 +23,13 @@ from filegate.client import (
     explain,
     sniff_content_type,
 )
-from filegate.client._retry import retry_after, retryable_error, retryable_status
-from filegate.client._sources import prepare
-from filegate.client.errors import api_error
-from filegate.client.reasons import REASONS
 from filegate.domain import errors as server_errors
 from filegate.domain.models import RejectionReason
 from filegate.domain.states import FileState as ServerFileState
+from filegate_client._retry import retry_after, retryable_error, retryable_status
+from filegate_client._sources import prepare
+from filegate_client.errors import api_error
+from filegate_client.reasons import REASONS
 from tests.support import images
 from tests.support.streams import OneWayStream
 

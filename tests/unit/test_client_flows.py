@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from filegate.client import _flows as flows
-from filegate.client._calls import Call
-from filegate.client._sources import MemoryBlob, PreparedSource
-from filegate.client.errors import FilegateConnectionError, PermissionDeniedError
-from filegate.client.models import Declaration, File, FileState
-from filegate.client.progress import UploadPhase
+from filegate_client import _flows as flows
+from filegate_client._calls import Call
+from filegate_client._sources import MemoryBlob, PreparedSource
+from filegate_client.errors import FilegateConnectionError, PermissionDeniedError
+from filegate_client.models import Declaration, File, FileState
+from filegate_client.progress import UploadPhase
 
 T = TypeVar("T")
 DATA = b"0123456789"  # three parts of 4 bytes: 4 + 4 + 2

@@ -11,6 +11,7 @@ here and one entry in :data:`STORE_OPENERS` or :data:`QUEUE_OPENERS`.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -21,8 +22,6 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.local.store import LocalObjectStore
-from filegate.adapters.s3.store import S3ObjectStore, S3StoreConfig, open_s3_store
-from filegate.adapters.s3.url import parse_s3_url
 from filegate.adapters.sql.engine import create_engine, is_sqlite
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
@@ -32,9 +31,8 @@ from filegate.adapters.sql.rate import SqlRateLimiter
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
-from filegate.adapters.sqs.queue import open_sqs_queue
-from filegate.adapters.sqs.url import parse_sqs_url
 from filegate.bootstrap.policies import url_signer
+from filegate.config import ConfigurationError as ConfigurationError
 from filegate.config import Settings
 from filegate.domain.ports import (
     Clock,
@@ -52,9 +50,26 @@ from filegate.domain.ports import (
 )
 from filegate.worker.aws_lambda import DeadLetterRoute
 
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "aws": ("aiobotocore", "botocore", "aiohttp"),
+    "postgres": ("psycopg",),
+}
+"""The optional packages each extra of the ``filegate`` distribution brings (pyproject.toml)."""
 
-class ConfigurationError(Exception):
-    """The settings name a backend or combination filegate cannot build."""
+
+def require_extra(extra: str, setting: str, url: str) -> None:
+    """Raise :class:`ConfigurationError` naming ``extra`` when one of its packages is missing.
+
+    The adapters needing an extra are imported inside their openers, after this check, so
+    the embedded shape never imports them (nor needs them installed).
+    """
+    missing = [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+    if missing:
+        scheme = urlsplit(url).scheme
+        raise ConfigurationError(
+            f"{setting}={scheme}://... needs the {extra!r} extra (missing: "
+            f"{', '.join(missing)}): pip install 'filegate[{extra}]'"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +125,8 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
     """
     if is_sqlite(settings.database_url):
         migrate(settings.database_url)
+    elif urlsplit(settings.database_url).scheme.startswith("postgresql"):
+        require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
     engine = create_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     stack.push_async_callback(engine.dispose)
     return Database(
@@ -152,6 +169,10 @@ async def _local_store(
 
 
 async def _s3_store(settings: Settings, clock: Clock, secret: str, stack: AsyncExitStack) -> Store:
+    require_extra("aws", "FILEGATE_STORE_URL", settings.store_url)
+    from filegate.adapters.s3.store import S3ObjectStore, S3StoreConfig, open_s3_store
+    from filegate.adapters.s3.url import parse_s3_url
+
     config = S3StoreConfig(multipart_threshold=settings.multipart_threshold)
     s3: S3ObjectStore = await stack.enter_async_context(
         open_s3_store(parse_s3_url(settings.store_url), clock, config)
@@ -172,6 +193,10 @@ async def _sql_queue(
 async def _sqs_queue(
     settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
 ) -> Queues:
+    require_extra("aws", "FILEGATE_QUEUE_URL", settings.queue_url)
+    from filegate.adapters.sqs.queue import open_sqs_queue
+    from filegate.adapters.sqs.url import parse_sqs_url
+
     sqs = await stack.enter_async_context(open_sqs_queue(parse_sqs_url(settings.queue_url)))
     ledger = SeparateUploadLedger(database.files, sqs)
     return Queues(queue=sqs, ledger=ledger, dead_letters=sqs, dead_letter_route=sqs)

@@ -19,7 +19,7 @@ from filegate.cli.help_format import hide_flag_types
 from filegate.cli.ops import dlq_app, status
 from filegate.cli.tables import Col, Sheet, print_sheets
 from filegate.cli.upload import upload
-from filegate.config import InsecureSecret, Settings, resolve_secret
+from filegate.config import ConfigurationError, InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
 
@@ -105,7 +105,10 @@ def migrate(data_dir: DataDir = None) -> None:
 @app.command()
 def setup(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Provision the configured backends (idempotent): schema, bucket, CORS, queues, events."""
-    from filegate.bootstrap.provisioning import setup as provision
+    try:
+        from filegate.bootstrap.provisioning import setup as provision
+    except ModuleNotFoundError as exc:
+        raise _needs_aws_extra("setup", exc) from exc
 
     settings = _settings(data_dir=data_dir)
     steps = asyncio.run(provision(settings))
@@ -120,7 +123,10 @@ def setup(data_dir: DataDir = None, as_json: Json = False) -> None:
 @app.command()
 def doctor(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Check the configured backends and say precisely what is wrong (exit 1 if anything)."""
-    from filegate.bootstrap.provisioning import doctor as diagnose
+    try:
+        from filegate.bootstrap.provisioning import doctor as diagnose
+    except ModuleNotFoundError as exc:
+        raise _needs_aws_extra("doctor", exc) from exc
 
     settings = _settings(data_dir=data_dir)
     require_database(settings)
@@ -179,11 +185,20 @@ def _secret(settings: Settings) -> str:
     return resolve_secret(settings)
 
 
+def _needs_aws_extra(command: str, missing: ModuleNotFoundError) -> typer.Exit:
+    """``setup`` and ``doctor`` load the S3 and SQS provisioning code: the 'aws' extra."""
+    hint = escape("pip install 'filegate[aws]'")
+    err.print(
+        f"[red]filegate {command} needs the 'aws' extra[/red] (missing: {missing.name}): {hint}"
+    )
+    return typer.Exit(2)
+
+
 def _guarded(action: Callable[[], T]) -> T:
     try:
         result = action()
-    except InsecureSecret as exc:
-        err.print(f"[red]refusing to start:[/red] {exc}")
+    except (InsecureSecret, ConfigurationError) as exc:
+        err.print(f"[red]refusing to start:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from filegate.client._calls import Body, Call, Flow, Report, checked, file_path
-from filegate.client._sources import Blob
-from filegate.client.errors import (
+from filegate_client._calls import Body, Call, Flow, Report, checked, file_path
+from filegate_client._sources import Blob
+from filegate_client.errors import (
     FilegateClientError,
     FilegateConnectionError,
     PermissionDeniedError,
     ServerError,
 )
-from filegate.client.models import File, PartUrl, StoredPart, UploadInstructions
-from filegate.client.progress import UploadPhase
+from filegate_client.models import File, PartUrl, StoredPart, UploadInstructions
+from filegate_client.progress import UploadPhase
 
 MULTIPART_ROUNDS = 4
 PART_URLS_PER_CALL = 16

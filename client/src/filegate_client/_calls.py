@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import httpx
 
-from filegate.client._sources import Blob
-from filegate.client.errors import api_error
-from filegate.client.progress import UploadPhase
+from filegate_client._sources import Blob
+from filegate_client.errors import api_error
+from filegate_client.progress import UploadPhase
 
 T = TypeVar("T")
 

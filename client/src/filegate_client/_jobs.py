@@ -7,11 +7,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from filegate.client import _flows as flows
-from filegate.client._calls import Flow, Report
-from filegate.client._sources import PreparedSource, Source, prepare, source_label
-from filegate.client.models import File
-from filegate.client.progress import ProgressCallback, UploadPhase, UploadProgress
+from filegate_client import _flows as flows
+from filegate_client._calls import Flow, Report
+from filegate_client._sources import PreparedSource, Source, prepare, source_label
+from filegate_client.models import File
+from filegate_client.progress import ProgressCallback, UploadPhase, UploadProgress
 
 T = TypeVar("T")
 

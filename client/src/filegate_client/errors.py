@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from filegate.client.models import File
+from filegate_client.models import File
 
 
 class ErrorCode(StrEnum):

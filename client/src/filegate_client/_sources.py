@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from filegate.client.errors import SourceError
-from filegate.client.models import Declaration
+from filegate_client.errors import SourceError
+from filegate_client.models import Declaration
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """What :meth:`Client.upload` accepts: a file path, the bytes themselves, or a binary stream."""

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
-from filegate.client._calls import Call
-from filegate.client._retry import RetryPolicy, retry_after, retryable_error, retryable_status
-from filegate.client.errors import FilegateConnectionError
+from filegate_client._calls import Call
+from filegate_client._retry import RetryPolicy, retry_after, retryable_error, retryable_status
+from filegate_client.errors import FilegateConnectionError
 
-log = logging.getLogger("filegate.client")
+log = logging.getLogger("filegate_client")
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 USER_AGENT = "filegate-python/0.1"

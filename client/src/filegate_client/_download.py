@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import IO
 
-from filegate.client.errors import DownloadChecksumError
+from filegate_client.errors import DownloadChecksumError
 
 Destination = str | os.PathLike[str] | IO[bytes]
 """A file path, an existing folder (the file's name is used inside it), or a binary stream."""

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 
 import httpx
 
-from filegate.client._calls import Body, Call, Flow, Report, checked, file_path
-from filegate.client._multipart import upload_parts
-from filegate.client._sources import Blob, PreparedSource
-from filegate.client.errors import (
+from filegate_client._calls import Body, Call, Flow, Report, checked, file_path
+from filegate_client._multipart import upload_parts
+from filegate_client._sources import Blob, PreparedSource
+from filegate_client.errors import (
     FilegateAPIError,
     WaitTimeoutError,
     api_error,
     error_from_problem,
 )
-from filegate.client.models import Declaration, File, FileState, Page, UploadInstructions
-from filegate.client.progress import UploadPhase
+from filegate_client.models import Declaration, File, FileState, Page, UploadInstructions
+from filegate_client.progress import UploadPhase
 
 MAX_WAIT_PER_POLL = 30.0
 """The server's cap on one long-poll (``?wait=``)."""

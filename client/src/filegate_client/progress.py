@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from filegate.client.errors import FilegateClientError
-from filegate.client.models import File
+from filegate_client.errors import FilegateClientError
+from filegate_client.models import File
 
 
 class UploadPhase(StrEnum):

@@ -12,13 +12,13 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from filegate.client import _flows as flows
-from filegate.client._calls import Body, Call, Flow
-from filegate.client._download import Destination, Sink, open_sink
-from filegate.client._jobs import UploadJob, batches, reporter
-from filegate.client._retry import DEFAULT_RETRIES, RetryPolicy
-from filegate.client._sources import Source, prepare, source_label
-from filegate.client._transport import (
+from filegate_client import _flows as flows
+from filegate_client._calls import Body, Call, Flow
+from filegate_client._download import Destination, Sink, open_sink
+from filegate_client._jobs import UploadJob, batches, reporter
+from filegate_client._retry import DEFAULT_RETRIES, RetryPolicy
+from filegate_client._sources import Source, prepare, source_label
+from filegate_client._transport import (
     USER_AGENT,
     Attempts,
     as_policy,
@@ -27,15 +27,15 @@ from filegate.client._transport import (
     resolve_token,
     resolve_url,
 )
-from filegate.client.errors import (
+from filegate_client.errors import (
     DestinationError,
     FilegateAPIError,
     FilegateClientError,
     FilegateConnectionError,
     api_error,
 )
-from filegate.client.models import Declaration, File, FileState, Page
-from filegate.client.progress import ProgressCallback, UploadOutcome
+from filegate_client.models import Declaration, File, FileState, Page
+from filegate_client.progress import ProgressCallback, UploadOutcome
 
 T = TypeVar("T")
 
@@ -119,7 +119,7 @@ class Client:
     def wait(self, file_id: str, timeout: float = 60.0) -> File:
         """The file once it is ready, rejected, expired or deleted (long-polling).
 
-        Raises :class:`~filegate.client.errors.WaitTimeoutError` after ``timeout`` seconds.
+        Raises :class:`~filegate_client.errors.WaitTimeoutError` after ``timeout`` seconds.
         """
         return self._run(flows.wait_final(file_id, timeout))
 
