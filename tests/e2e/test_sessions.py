@@ -31,8 +31,8 @@ BASE_ENV = {
     "FILEGATE_SWEEP_INTERVAL_SECONDS": "0.3",
     "FILEGATE_PURGE_BATCH_SIZE": "2",
 }
-SHORT_TTL_SECONDS = 2
-"""Long enough to upload a photo and claim the session before it expires."""
+SHORT_TTL_SECONDS = 5
+"""Long enough to upload a photo and claim the session before it expires, on a busy machine."""
 
 
 @pytest.fixture(scope="module")
