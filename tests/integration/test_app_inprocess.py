@@ -316,9 +316,22 @@ async def test_an_unknown_route_is_a_problem(api: Api) -> None:
 
 async def test_a_wrong_method_is_a_problem_naming_the_allowed_ones(api: Api) -> None:
     response = await api.client.put("/v1/files/abc", headers=api.auth)
-    assert_problem(response, 405, "HTTP_ERROR")
+    assert_problem(response, 405, "METHOD_NOT_ALLOWED")
     # Starlette names the methods of the first route on the path only (GET, not DELETE).
     assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x80\x81", '{"filename": "\u00e9"}'.encode("latin-1"), b"[" * 100_000],
+    ids=["not-utf-8", "latin-1", "nested-too-deep"],
+)
+async def test_a_body_that_cannot_be_read_as_json_is_a_validation_error(
+    api: Api, content: bytes
+) -> None:
+    headers = {**api.auth, "Content-Type": "application/json"}
+    response = await api.client.post("/v1/files", content=content, headers=headers)
+    assert_problem(response, 422, "VALIDATION_ERROR")
 
 
 @pytest.mark.parametrize(
