@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import filegate
 from filegate.http.context import ApiContext
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from filegate.http.openapi import add_problem_schema, document_problems
 from filegate.http.problems import install_problem_handlers
 from filegate.http.routes import files, grants, health, lifecycle, multipart, sessions
 from filegate.http.routes.metrics import metrics_router
@@ -31,7 +32,8 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
     app.state.context = context
     install_problem_handlers(app)
     for router in (*_api_routers(context), *extra_routers, *_page_routers(context)):
-        app.include_router(router)
+        app.include_router(document_problems(router))
+    add_problem_schema(app)
     settings = context.settings
     if settings.cors_origins:
         app.add_middleware(

@@ -78,6 +78,11 @@ _TITLES: dict[int, str] = {
 }
 
 
+def status_title(status: int) -> str:
+    """The reason phrase of ``status``, as problem documents carry it in ``title``."""
+    return _TITLES.get(status, "Error")
+
+
 def problem_body(
     code: ErrorCode, detail: str, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -85,7 +90,7 @@ def problem_body(
     status = STATUS[code]
     body: dict[str, Any] = {
         "type": f"https://filegate.dev/problems/{code.value.lower().replace('_', '-')}",
-        "title": _TITLES.get(status, "Error"),
+        "title": status_title(status),
         "status": status,
         "detail": detail,
         "code": code.value,
@@ -144,7 +149,8 @@ async def _on_http_exception(_: Request, exc: StarletteHTTPException) -> JSONRes
         log.error("unexpected HTTP %s: %s", exc.status_code, exc.detail)
         code = ErrorCode.INTERNAL
     # Keep the exception's headers: a 405 must name the allowed methods (``Allow``).
-    return problem_response(code, _FRAMEWORK_DETAILS[code], headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(code, _FRAMEWORK_DETAILS[code], headers=headers)
 
 
 async def _on_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
