@@ -3,6 +3,7 @@ its problems as ``application/problem+json``, with codes from the one status tab
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,28 @@ async def test_a_declared_problem_matches_the_answer(api: Api, spec: dict[str, A
     assert response.json()["code"] in problem_codes(
         operations(spec)["GET /v1/files/{file_id}"], 404
     )
+
+
+async def test_the_docs_page_loads_only_its_own_files(api: Api) -> None:
+    page = await api.client.get("/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'self';" in policy
+    assert "http" not in policy  # no other origin is allowed anything
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(source.startswith("/docs/assets/") for source in sources)
+    for source in sources:
+        asset = await api.client.get(source)
+        assert asset.status_code == 200, source
+        assert asset.headers["content-security-policy"] == policy
+
+
+async def test_a_docs_asset_revalidates_and_an_unknown_one_is_not_found(api: Api) -> None:
+    bundle = await api.client.get("/docs/assets/swagger-ui-bundle.js")
+    again = await api.client.get(
+        "/docs/assets/swagger-ui-bundle.js", headers={"If-None-Match": bundle.headers["etag"]}
+    )
+    assert again.status_code == 304
+    missing = await api.client.get("/docs/assets/nope.js")
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
