@@ -440,3 +440,12 @@ async def test_registration_answers_any_bytes_with_201_or_a_problem(
     api: Api, path: str, body: bytes
 ) -> None:
     await assert_201_or_problem(api, path, body)
+
+
+@pytest.mark.parametrize("ttl_seconds", [379143000444285696, -379143000444285696])
+async def test_a_grant_ttl_past_any_duration_is_a_validation_error(
+    api: Api, ttl_seconds: int
+) -> None:
+    body = {"uses": 1, "ttl_seconds": ttl_seconds}
+    response = await api.client.post("/v1/upload-grants", json=body, headers=api.auth)
+    assert_problem(response, 422, "VALIDATION_ERROR")

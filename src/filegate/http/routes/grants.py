@@ -21,7 +21,7 @@ _NO_STORE = {"Cache-Control": "no-store"}  # a QR code carries the grant's token
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GrantIssued)
 async def issue_grant(body: GrantIn, principal: Writer, context: ContextDep) -> GrantIssued:
     """A write-only token for the caller's owner, usable ``uses`` times or until expiry."""
-    ttl = None if body.ttl_seconds is None else timedelta(seconds=body.ttl_seconds)
+    ttl = None if body.ttl_seconds is None else _duration(body.ttl_seconds)
     grant = await context.guests.grants.issue(principal, body.uses, ttl)
     base = f"/v1/upload-grants/{grant.id}"
     return GrantIssued(
@@ -73,6 +73,13 @@ async def revoke_grant(grant_id: str, principal: Writer, context: ContextDep) ->
     """Revoke the grant: its token answers 401 from now on; its owner only."""
     await context.guests.grants.revoke(principal, grant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _duration(seconds: int) -> timedelta:
+    """``seconds`` as a duration, clamped into what ``timedelta`` holds: a value past either
+    end is out of any policy's range, and the service refuses it as such."""
+    longest = timedelta.max.days * 86_400
+    return timedelta(seconds=max(0, min(seconds, longest)))
 
 
 def _link(context: ApiContext, grant: UploadGrant) -> str:
