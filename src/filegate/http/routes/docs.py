@@ -58,8 +58,7 @@ DOCS_POLICY = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
-        # Swagger UI sets style attributes from its script (React), which 'self' alone blocks.
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
         "base-uri 'none'",
