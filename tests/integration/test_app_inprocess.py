@@ -316,7 +316,7 @@ async def test_an_unknown_route_is_a_problem(api: Api) -> None:
 
 async def test_a_wrong_method_is_a_problem_naming_the_allowed_ones(api: Api) -> None:
     response = await api.client.put("/v1/files/abc", headers=api.auth)
-    assert_problem(response, 405, "HTTP_ERROR")
+    assert_problem(response, 405, "METHOD_NOT_ALLOWED")
     # Starlette names the methods of the first route on the path only (GET, not DELETE).
     assert "GET" in response.headers["allow"]
 

@@ -8,8 +8,9 @@ from fastapi.middleware.cors import CORSMiddleware
 import filegate
 from filegate.http.context import ApiContext
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from filegate.http.openapi import add_problem_schema, document_problems
 from filegate.http.problems import install_problem_handlers
-from filegate.http.routes import files, grants, health, lifecycle, multipart, sessions
+from filegate.http.routes import docs, files, grants, health, lifecycle, multipart, sessions
 from filegate.http.routes.metrics import metrics_router
 from filegate.http.routes.store import store_router
 from filegate.http.routes.web import web_router
@@ -27,11 +28,15 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
         title="filegate",
         version=filegate.__version__,
         summary="Register files, upload through presigned URLs, download once verified.",
+        # /docs is served by docs_router, from installed files (FastAPI's loads a CDN's).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     install_problem_handlers(app)
     for router in (*_api_routers(context), *extra_routers, *_page_routers(context)):
-        app.include_router(router)
+        app.include_router(document_problems(router))
+    add_problem_schema(app)
     settings = context.settings
     if settings.cors_origins:
         app.add_middleware(
@@ -65,9 +70,10 @@ def _api_routers(context: ApiContext) -> list[APIRouter]:
 
 
 def _page_routers(context: ApiContext) -> list[APIRouter]:
-    """The web page and ``GET /metrics``."""
+    """The web page, the API docs and ``GET /metrics``."""
     settings = context.settings
     return [
         web_router(settings.public_url, settings.web_connect_src),
+        docs.docs_router("filegate"),
         metrics_router(context.metrics, context.backends.queue),
     ]

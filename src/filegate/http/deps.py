@@ -27,6 +27,7 @@ from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import Owner
 from filegate.domain.principals import Permission, Principal, PrincipalKind
 from filegate.http.context import ApiContext
+from filegate.http.openapi import may_fail_with
 
 _bearer = HTTPBearer(
     auto_error=False, description="A JWT naming a user (sub), a session (sid) or a grant."
@@ -42,6 +43,7 @@ def api_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(api_context)]
 
 
+@may_fail_with(ErrorCode.UNAUTHENTICATED, ErrorCode.UNAVAILABLE)
 async def current_principal(
     context: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -63,6 +65,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 def requires(*permissions: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency giving the caller when it holds every one of ``permissions``."""
 
+    @may_fail_with(ErrorCode.FORBIDDEN)
     async def permitted(principal: PrincipalDep) -> Principal:
         missing = [p.value for p in permissions if not principal.can(p)]
         if missing:
@@ -79,6 +82,7 @@ def requires(*permissions: Permission) -> Callable[[Principal], Awaitable[Princi
 def requires_kind(kind: PrincipalKind) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency giving the caller when it is a ``kind`` principal."""
 
+    @may_fail_with(ErrorCode.FORBIDDEN)
     async def of_kind(principal: PrincipalDep) -> Principal:
         if principal.kind is not kind:
             raise FilegateError(

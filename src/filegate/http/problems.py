@@ -42,8 +42,23 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHECKSUM_MISMATCH: 400,
     ErrorCode.LENGTH_MISMATCH: 400,
     ErrorCode.RANGE_NOT_SATISFIABLE: 416,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
+}
+
+# The statuses FastAPI and Starlette raise themselves. A 400 is FastAPI failing to read the
+# body (not UTF-8, nested too deep): a malformed body like any other, so 422.
+_FRAMEWORK_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.VALIDATION_ERROR,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
+_FRAMEWORK_DETAILS: dict[ErrorCode, str] = {
+    ErrorCode.VALIDATION_ERROR: "The request body could not be read as JSON.",
+    ErrorCode.NOT_FOUND: "No such resource.",
+    ErrorCode.METHOD_NOT_ALLOWED: "This resource does not answer that method.",
+    ErrorCode.INTERNAL: "Unexpected error.",
 }
 
 _TITLES: dict[int, str] = {
@@ -63,6 +78,11 @@ _TITLES: dict[int, str] = {
 }
 
 
+def status_title(status: int) -> str:
+    """The reason phrase of ``status``, as problem documents carry it in ``title``."""
+    return _TITLES.get(status, "Error")
+
+
 def problem_body(
     code: ErrorCode, detail: str, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -70,7 +90,7 @@ def problem_body(
     status = STATUS[code]
     body: dict[str, Any] = {
         "type": f"https://filegate.dev/problems/{code.value.lower().replace('_', '-')}",
-        "title": _TITLES.get(status, "Error"),
+        "title": status_title(status),
         "status": status,
         "detail": detail,
         "code": code.value,
@@ -122,19 +142,15 @@ async def _on_validation_error(_: Request, exc: RequestValidationError) -> JSONR
 
 
 async def _on_http_exception(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if exc.status_code == 404:
-        return problem_response(ErrorCode.NOT_FOUND, "No such resource.")
-    body = {
-        "type": "about:blank",
-        "title": _TITLES.get(exc.status_code, "Error"),
-        "status": exc.status_code,
-        "detail": str(exc.detail),
-        "code": "HTTP_ERROR",
-    }
+    code = _FRAMEWORK_CODES.get(exc.status_code)
+    if code is None:
+        # Nothing in this app raises another status: should it happen, the caller still
+        # gets a documented code, and the log says what escaped.
+        log.error("unexpected HTTP %s: %s", exc.status_code, exc.detail)
+        code = ErrorCode.INTERNAL
     # Keep the exception's headers: a 405 must name the allowed methods (``Allow``).
-    return JSONResponse(
-        body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=exc.headers
-    )
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(code, _FRAMEWORK_DETAILS[code], headers=headers)
 
 
 async def _on_unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:

@@ -13,6 +13,7 @@ from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.states import FileState
 from filegate.http.context import ApiContext
 from filegate.http.deps import ContextDep, Reader, Registrant, Writer
+from filegate.http.openapi import may_fail_with
 from filegate.http.problems import problem_body
 from filegate.http.schemas import (
     BatchItemError,
@@ -41,6 +42,15 @@ IdempotencyKey = Annotated[
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FileOut)
+@may_fail_with(
+    ErrorCode.FILE_TOO_LARGE,
+    ErrorCode.QUOTA_EXCEEDED,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    ErrorCode.EMPTY_FILE,
+    ErrorCode.TOO_MANY_PENDING,
+    ErrorCode.IDEMPOTENCY_CONFLICT,
+    ErrorCode.INVALID_STATE,
+)
 async def register_file(
     body: RegisterFile,
     principal: Registrant,
@@ -91,6 +101,7 @@ async def list_files(
 
 
 @router.get("/{file_id}", response_model=FileOut)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND)
 async def get_file(
     file_id: str,
     principal: Reader,
@@ -107,6 +118,7 @@ async def get_file(
 
 
 @router.post("/{file_id}/upload-url", response_model=UploadOut)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE)
 async def fresh_upload_url(file_id: str, principal: Writer, context: ContextDep) -> UploadOut:
     """A new upload URL (or the multipart instructions) while the file is still registered."""
     owner = principal.owner
@@ -120,6 +132,7 @@ async def fresh_upload_url(file_id: str, principal: Writer, context: ContextDep)
 
 
 @router.post("/{file_id}/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE, ErrorCode.UPLOAD_INCOMPLETE)
 async def complete_upload(file_id: str, principal: Registrant, context: ContextDep) -> FileOut:
     """Tell filegate the bytes are in the store (idempotent); verification follows.
 
@@ -133,6 +146,7 @@ async def complete_upload(file_id: str, principal: Registrant, context: ContextD
     status_code=status.HTTP_307_TEMPORARY_REDIRECT,
     response_class=RedirectResponse,
 )
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.NOT_READY)
 async def download(file_id: str, principal: Reader, context: ContextDep) -> RedirectResponse:
     """Redirect to a short-lived signed download URL (only for ready files)."""
     signed = await context.files.download(principal.owner.key, file_id)
@@ -144,6 +158,7 @@ async def download(file_id: str, principal: Reader, context: ContextDep) -> Redi
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND)
 async def delete_file(file_id: str, principal: Writer, context: ContextDep) -> Response:
     """Delete the file's bytes and mark it deleted."""
     await context.files.delete(principal.owner.key, file_id)

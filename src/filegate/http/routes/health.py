@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from filegate.domain.errors import BackendUnavailable
 from filegate.http.deps import ContextDep
@@ -16,13 +18,24 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
+class Readiness(BaseModel):
+    """The readiness answer: each backend's check, ``ok`` or ``unavailable``."""
+
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, Literal["ok", "unavailable"]]
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A backend does not answer."}},
+)
 async def readyz(context: ContextDep) -> JSONResponse:
     """The database, the store and the queue answer (503 naming the failing ones)."""
     checks = {

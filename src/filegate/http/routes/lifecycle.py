@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import FileRecord
 from filegate.http.deps import ContextDep, Reader, Writer
+from filegate.http.openapi import may_fail_with
 from filegate.http.problems import problem_body
 from filegate.http.schemas import BatchItemError, BatchOut, FileOut
 from filegate.http.schemas_lifecycle import (
@@ -24,6 +25,7 @@ router = APIRouter(tags=["lifecycle"])
 
 
 @router.patch("/v1/files/{file_id}", response_model=FileOut)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE)
 async def set_retention(
     file_id: str, body: RetentionPatch, principal: Writer, context: ContextDep
 ) -> FileOut:
@@ -59,6 +61,7 @@ async def set_retention_batch(
 
 
 @router.get("/v1/files/{file_id}/history", response_model=HistoryOut, response_model_by_alias=True)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND)
 async def history(file_id: str, principal: Reader, context: ContextDep) -> HistoryOut:
     """Every state change of the file, oldest first: time, from, to, reason and actor."""
     steps = await context.lifecycle.history.of(principal.owner.key, file_id)

@@ -10,7 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from filegate.domain.errors import ErrorCode
 from filegate.http.deps import ContextDep, Registrant
+from filegate.http.openapi import may_fail_with
 from filegate.http.schemas import (
     CompleteParts,
     FileOut,
@@ -36,6 +38,7 @@ MultipartDep = Annotated[MultipartService, Depends(_service)]
 
 
 @router.post("/{file_id}/parts", response_model=PartUrls)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE)
 async def part_urls(
     file_id: str,
     body: PartNumbers,
@@ -50,6 +53,7 @@ async def part_urls(
 
 
 @router.get("/{file_id}/parts", response_model=UploadedParts)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE)
 async def uploaded_parts(
     file_id: str, principal: Registrant, context: ContextDep, service: MultipartDep
 ) -> UploadedParts:
@@ -61,6 +65,12 @@ async def uploaded_parts(
 
 @router.post(
     "/{file_id}/parts/complete", status_code=status.HTTP_202_ACCEPTED, response_model=FileOut
+)
+@may_fail_with(
+    ErrorCode.FILE_NOT_FOUND,
+    ErrorCode.INVALID_STATE,
+    ErrorCode.UPLOAD_INCOMPLETE,
+    ErrorCode.NOT_FOUND,
 )
 async def complete_parts(
     file_id: str,

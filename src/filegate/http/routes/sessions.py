@@ -10,6 +10,7 @@ from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.principals import PrincipalKind
 from filegate.http.context import ApiContext
 from filegate.http.deps import ContextDep, SessionDep, UserDep
+from filegate.http.openapi import may_fail_with
 from filegate.http.session_schemas import ClaimOut, SessionCreated, SessionOut
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -25,6 +26,7 @@ SessionToken = Annotated[
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionCreated)
+@may_fail_with(ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE)
 async def open_session(request: Request, context: ContextDep) -> SessionCreated:
     """Open an anonymous session (no token needed); rate-limited per client address."""
     address = request.client.host if request.client else None
@@ -43,6 +45,7 @@ async def log_out(principal: SessionDep, context: ContextDep) -> Response:
 
 
 @router.post("/{session_id}/claim", response_model=ClaimOut)
+@may_fail_with(ErrorCode.SESSION_NOT_FOUND)
 async def claim_session(
     session_id: str, principal: UserDep, session_token: SessionToken, context: ContextDep
 ) -> ClaimOut:

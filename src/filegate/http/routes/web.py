@@ -32,6 +32,11 @@ class Asset:
     media_type: str
     etag: str
 
+    @classmethod
+    def of(cls, body: bytes, media_type: str) -> Asset:
+        """``body`` with a strong validator derived from its bytes."""
+        return cls(body, media_type, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
 
 def web_router(public_url: str, connect_src: tuple[str, ...] = ()) -> APIRouter:
     """``GET /`` (the page) and ``GET /web/{name}`` (its assets), HEAD too.
@@ -45,14 +50,14 @@ def web_router(public_url: str, connect_src: tuple[str, ...] = ()) -> APIRouter:
 
     @router.api_route("/", methods=["GET", "HEAD"])
     async def page(request: Request) -> Response:
-        return _answer(assets["index.html"], headers, request)
+        return serve_asset(assets["index.html"], headers, request)
 
     @router.api_route("/web/{name}", methods=["GET", "HEAD"])
     async def asset(name: str, request: Request) -> Response:
         found = assets.get(name)
         if found is None:
             raise FilegateError(ErrorCode.NOT_FOUND, "No such page.")
-        return _answer(found, headers, request)
+        return serve_asset(found, headers, request)
 
     return router
 
@@ -65,8 +70,7 @@ def load_assets() -> dict[str, Asset]:
         suffix = "." + entry.name.rsplit(".", 1)[-1]
         if entry.is_file() and suffix in _MEDIA_TYPES:
             body = entry.read_bytes()
-            etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-            assets[entry.name] = Asset(body, _MEDIA_TYPES[suffix], etag)
+            assets[entry.name] = Asset.of(body, _MEDIA_TYPES[suffix])
     return assets
 
 
@@ -124,7 +128,9 @@ def security_headers(policy: str) -> dict[str, str]:
     }
 
 
-def _answer(asset: Asset, headers: dict[str, str], request: Request) -> Response:
+def serve_asset(asset: Asset, headers: dict[str, str], request: Request) -> Response:
+    """``asset`` with ``headers`` and its ETag: 304 when the client's copy is current, no
+    body for HEAD."""
     common = {**headers, "ETag": asset.etag}
     if _matches(request.headers.get("if-none-match"), asset.etag):
         return Response(status_code=304, headers=common)
