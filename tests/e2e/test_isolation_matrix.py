@@ -70,15 +70,23 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
     "list": (Call("GET", "/v1/files"), OK_USERS),
     "get A's file": (
         Call("GET", "/v1/files/{a_ready}"),
-        ("200", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("200", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
     ),
     "get S's file": (
         Call("GET", "/v1/files/{s_file}"),
-        (NOT_OURS, NOT_OURS, "200", FORBIDDEN, UNAUTH, UNAUTH),
+        (NOT_OURS, NOT_OURS, "200", NOT_OURS, UNAUTH, UNAUTH),
+    ),
+    "get a file G registered": (
+        Call("GET", "/v1/files/{g_file}"),
+        ("200", NOT_OURS, NOT_OURS, "200", UNAUTH, UNAUTH),
+    ),
+    "long-poll a file G registered": (
+        Call("GET", "/v1/files/{g_file}?wait=1"),
+        ("200", NOT_OURS, NOT_OURS, "200", UNAUTH, UNAUTH),
     ),
     "long-poll A's file": (
         Call("GET", "/v1/files/{a_ready}?wait=1"),
-        ("200", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("200", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
     ),
     "download A's file": (
         Call("GET", "/v1/files/{a_ready}/content"),

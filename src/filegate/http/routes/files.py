@@ -93,11 +93,15 @@ async def list_files(
 @router.get("/{file_id}", response_model=FileOut)
 async def get_file(
     file_id: str,
-    principal: Reader,
+    principal: Registrant,
     context: ContextDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> FileOut:
-    """One file; ``wait=N`` long-polls up to N seconds for a final state."""
+    """One file; ``wait=N`` long-polls up to N seconds for a final state.
+
+    An upload grant may read only the files it registered (so a phone learns each outcome).
+    """
+    await context.guests.intake.authorise_upload(principal, file_id)
     owner = principal.owner
     if wait > 0:
         record = await context.files.wait(owner.key, file_id, timedelta(seconds=wait))
