@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -31,12 +32,12 @@ def test_a_file_sent_from_the_phone_link_appears_on_the_first_page(
     expect(qr).to_have_js_property("complete", True)
     assert qr.evaluate("img => img.naturalWidth") > 0
     address = dialog.locator("#phone-url").inner_text()
-    assert address.startswith(f"{server.url}/?grant=")
+    assert re.fullmatch(rf"{re.escape(server.url)}/g/[2-9a-z]{{14}}", address)
 
     device = browser.new_context(viewport=PHONE)  # another device: the phone
     try:
         phone = UploaderPage(problems.watch(device.new_page()), server.url)
-        phone.open(address.removeprefix(server.url))
+        phone.open(address.removeprefix(server.url))  # the short link opens the grant's page
         (photo,) = pictures.photos(tmp_path, 1)
         phone.pick([photo])
 
