@@ -82,3 +82,32 @@ def test_the_phone_page_says_in_plain_words_that_a_file_was_rejected(
         screenshot(phone.page, "phone-rejection")
     finally:
         device.close()
+
+
+def test_a_file_cancelled_on_the_phone_never_reaches_the_owner(
+    browser: Browser, server: RunningServer, problems: PageProblems, tmp_path: Path
+) -> None:
+    owner = server.token(user="phone-canceller")
+    with httpx.Client(timeout=30) as http:
+        issued = issue_grant(http, server.url, owner, uses=2)
+    device = browser.new_context(viewport=PHONE)
+    try:
+        phone = UploaderPage(problems.watch(device.new_page()), server.url)
+        phone.page.route("**/store/**", lambda route: None)  # the upload stays in flight
+        phone.open(issued["url"].removeprefix(server.url))
+        (photo,) = pictures.photos(tmp_path, 1)
+        phone.pick([photo])
+        phone.expect_state(photo.name, "uploading")
+
+        with phone.page.expect_response(
+            lambda response: response.request.method == "DELETE"
+        ) as deleted:
+            phone.button(f"Cancel {photo.name}").click()
+
+        assert deleted.value.status == 204
+        expect(phone.card(photo.name)).to_have_count(0)
+    finally:
+        device.close()
+    with httpx.Client(timeout=30) as http:
+        listed = http.get(f"{server.url}/v1/files", headers={"Authorization": f"Bearer {owner}"})
+    assert [file["state"] for file in listed.json()["files"]] == ["deleted"]

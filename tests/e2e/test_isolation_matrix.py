@@ -106,7 +106,11 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
     ),
     "delete": (
         Call("DELETE", "/v1/files/{a_fresh}"),
-        ("204", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("204", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
+    ),
+    "delete an unsent file G registered": (
+        Call("DELETE", "/v1/files/{g_fresh}"),
+        ("204", NOT_OURS, NOT_OURS, "204", UNAUTH, UNAUTH),
     ),
     "history": (
         Call("GET", "/v1/files/{a_ready}/history"),
@@ -271,6 +275,8 @@ class Cell:
         assert alice is not None
         if name == "a_fresh":
             return str(register(w.http, w.base, alice, unique_jpeg())["id"])
+        if name == "g_fresh":
+            return str(register(w.http, w.base, str(w.tokens["G"]), unique_jpeg())["id"])
         if name == "grant_fresh":
             return str(issue_grant(w.http, w.base, alice, uses=1)["grant"]["id"])
         if name == "s_fresh":

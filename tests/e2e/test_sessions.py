@@ -202,6 +202,24 @@ def test_a_second_device_uploads_through_a_grant_into_the_owners_files(
     assert (used_up.status_code, used_up.json()["code"]) == (410, "GRANT_ENDED")
 
 
+def test_a_grant_cancels_its_unsent_files_but_never_deletes_a_sent_one(
+    server: RunningServer, http: httpx.Client
+) -> None:
+    alice = user_token("alice-cancel")
+    phone = issue_grant(http, server.url, alice, uses=2)["token"]
+    unsent = register(http, server.url, phone, unique_jpeg())
+    sent = stored_photo(http, server.url, phone)
+
+    cancelled = http.delete(f"{server.url}/v1/files/{unsent['id']}", headers=auth(phone))
+    refused = http.delete(f"{server.url}/v1/files/{sent['id']}", headers=auth(phone))
+
+    assert cancelled.status_code == 204
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+    gone = http.get(f"{server.url}/v1/files/{unsent['id']}", headers=auth(alice))
+    assert gone.json()["state"] == "deleted"
+    assert wait_final(http, server.url, alice, sent["id"])["state"] == "ready"
+
+
 def test_a_grants_short_link_opens_the_page_with_its_token(
     server: RunningServer, http: httpx.Client
 ) -> None:

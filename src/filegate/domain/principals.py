@@ -2,7 +2,8 @@
 
 Users and guest sessions act as their own owner with every permission. An upload grant
 acts for the owner that issued it, and may only register (and then upload, complete and
-read back) the files it registered itself: never list, download or delete files.
+read back) the files it registered itself, and cancel (delete) those of them not uploaded
+yet: never list or download files, nor delete what was sent.
 """
 
 from __future__ import annotations

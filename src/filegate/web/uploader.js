@@ -47,8 +47,7 @@ function expiresSoon(upload) {
 
 /**
  * Sends picked files. `canRenew` says whether this principal may ask for fresh upload URLs
- * and delete files (an upload grant may not: it registers the file again instead, and a
- * cancelled file it registered is left to expire unsent).
+ * (an upload grant may not: it registers the file again instead).
  */
 export class Uploader {
   constructor(api, model, { canRenew }) {
@@ -192,7 +191,7 @@ export class Uploader {
 
   /**
    * Stop working on a file and take it off the page. A file the server has registered is
-   * deleted there too (when this principal may delete), so no unsent file is left behind.
+   * deleted there too (a grant may delete what it has not sent), so nothing unsent is left.
    */
   async cancel(item) {
     if (!CANCELLABLE.has(item.state)) return;
@@ -210,12 +209,11 @@ export class Uploader {
   }
 
   async discard(item) {
-    if (this.canRenew) {
-      try {
-        await this.api.deleteFile(item.id);
-      } catch (error) {
-        if (error.code !== "FILE_NOT_FOUND") return this.fail(item, error);
-      }
+    try {
+      await this.api.deleteFile(item.id);
+    } catch (error) {
+      // FORBIDDEN: a grant's bytes got through just before the cancel; the owner has them.
+      if (!["FILE_NOT_FOUND", "FORBIDDEN"].includes(error.code)) return this.fail(item, error);
     }
     this.model.remove(item);
   }

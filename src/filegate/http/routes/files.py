@@ -148,9 +148,17 @@ async def download(file_id: str, principal: Reader, context: ContextDep) -> Redi
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_file(file_id: str, principal: Writer, context: ContextDep) -> Response:
-    """Delete the file's bytes and mark it deleted."""
-    await context.files.delete(principal.owner.key, file_id)
+async def delete_file(file_id: str, principal: Registrant, context: ContextDep) -> Response:
+    """Delete the file's bytes and mark it deleted.
+
+    An upload grant may delete only a file it registered and has not uploaded yet (so a
+    cancelled upload leaves nothing behind); FORBIDDEN once the bytes arrived.
+    """
+    if principal.grant_id is None:
+        await context.files.delete(principal.owner.key, file_id)
+    else:
+        await context.guests.intake.authorise_upload(principal, file_id)
+        await context.files.withdraw(principal.owner.key, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
