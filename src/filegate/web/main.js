@@ -108,10 +108,11 @@ async function boot() {
   const clearRejected = async () => {
     const rejected = [...model.items.values()].filter((item) => item.state === "rejected");
     // An owner deletes them on the server too, so they do not come back with the next list;
-    // a grant may not delete: they leave this page only (their owner still sees them).
+    // a grant may not delete what it sent: they leave this page only (the owner sees them).
     const forgetOne = grant ? (item) => model.remove(item) : remove;
     for (const item of rejected) await forgetOne(item);
-    announcer.say(`${rejected.length} rejected ${rejected.length === 1 ? "file" : "files"} cleared.`);
+    const files = rejected.length === 1 ? "file" : "files";
+    announcer.say(`${rejected.length} rejected ${files} cleared.`);
   };
   const actions = {
     retry: (item) => uploader.retry(item),

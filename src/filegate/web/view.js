@@ -57,11 +57,18 @@ export class View {
   insert(item) {
     const row = this.build(item);
     this.rows.set(item.key, row);
-    const sameBatch = item.batch === null ? [] : this.list.querySelectorAll(`li[data-batch="${item.batch}"]`);
-    if (sameBatch.length) sameBatch[sameBatch.length - 1].after(row.li);
+    const last = this.lastOfBatch(item.batch);
+    if (last) last.after(row.li);
     else this.list.prepend(row.li);
     this.update(item);
     byId("empty").hidden = true;
+  }
+
+  /** The card listed last of pick `batch` (null: none, or a file the server listed). */
+  lastOfBatch(batch) {
+    if (batch === null) return null;
+    const cards = this.list.querySelectorAll(`li[data-batch="${batch}"]`);
+    return cards.length ? cards[cards.length - 1] : null;
   }
 
   build(item) {
