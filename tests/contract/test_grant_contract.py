@@ -4,6 +4,7 @@ failures of the SQL session, grant and rate-limit adapters."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -55,6 +56,23 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
 
 
 # --- grants ------------------------------------------------------------------------------
+
+
+async def test_a_grant_is_found_by_its_short_links_code(grants: GrantRepository) -> None:
+    coded = dataclasses.replace(grant("g1"), code="abcdefghjkmnpq")
+    await grants.add(coded)
+    await grants.add(grant("g2"))  # grants without a code (issued before short links) coexist
+    await grants.add(grant("g3"))
+
+    assert await grants.by_code("abcdefghjkmnpq") == coded
+    assert await grants.by_code("zzzzzzzzzzzzzz") is None
+
+
+async def test_two_grants_never_share_a_code(grants: GrantRepository) -> None:
+    await grants.add(dataclasses.replace(grant("g1"), code="abcdefghjkmnpq"))
+
+    with pytest.raises(ValueError):
+        await grants.add(dataclasses.replace(grant("g2"), code="abcdefghjkmnpq"))
 
 
 async def test_add_then_get_round_trips(grants: GrantRepository) -> None:

@@ -70,15 +70,23 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
     "list": (Call("GET", "/v1/files"), OK_USERS),
     "get A's file": (
         Call("GET", "/v1/files/{a_ready}"),
-        ("200", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("200", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
     ),
     "get S's file": (
         Call("GET", "/v1/files/{s_file}"),
-        (NOT_OURS, NOT_OURS, "200", FORBIDDEN, UNAUTH, UNAUTH),
+        (NOT_OURS, NOT_OURS, "200", NOT_OURS, UNAUTH, UNAUTH),
+    ),
+    "get a file G registered": (
+        Call("GET", "/v1/files/{g_file}"),
+        ("200", NOT_OURS, NOT_OURS, "200", UNAUTH, UNAUTH),
+    ),
+    "long-poll a file G registered": (
+        Call("GET", "/v1/files/{g_file}?wait=1"),
+        ("200", NOT_OURS, NOT_OURS, "200", UNAUTH, UNAUTH),
     ),
     "long-poll A's file": (
         Call("GET", "/v1/files/{a_ready}?wait=1"),
-        ("200", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("200", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
     ),
     "download A's file": (
         Call("GET", "/v1/files/{a_ready}/content"),
@@ -98,7 +106,11 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
     ),
     "delete": (
         Call("DELETE", "/v1/files/{a_fresh}"),
-        ("204", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+        ("204", NOT_OURS, NOT_OURS, NOT_OURS, UNAUTH, UNAUTH),
+    ),
+    "delete an unsent file G registered": (
+        Call("DELETE", "/v1/files/{g_fresh}"),
+        ("204", NOT_OURS, NOT_OURS, "204", UNAUTH, UNAUTH),
     ),
     "history": (
         Call("GET", "/v1/files/{a_ready}/history"),
@@ -263,6 +275,8 @@ class Cell:
         assert alice is not None
         if name == "a_fresh":
             return str(register(w.http, w.base, alice, unique_jpeg())["id"])
+        if name == "g_fresh":
+            return str(register(w.http, w.base, str(w.tokens["G"]), unique_jpeg())["id"])
         if name == "grant_fresh":
             return str(issue_grant(w.http, w.base, alice, uses=1)["grant"]["id"])
         if name == "s_fresh":

@@ -92,5 +92,10 @@ def test_an_upload_grant_uploads_the_parts_of_its_own_files_only(
 
     assert mine.status_code == 200, mine.text
     assert (theirs.status_code, theirs.json()["code"]) == (404, "FILE_NOT_FOUND")
-    listing = http.get(f"{distributed.url}/v1/files/{file['id']}", headers=auth(phone))
+    # A grant reads back only its own files (to learn their outcome), and lists none.
+    own = http.get(f"{distributed.url}/v1/files/{file['id']}", headers=auth(phone))
+    other = http.get(f"{distributed.url}/v1/files/{file['id']}", headers=auth(other_phone))
+    listing = http.get(f"{distributed.url}/v1/files", headers=auth(phone))
+    assert (own.status_code, own.json()["state"]) == (200, "registered")
+    assert (other.status_code, other.json()["code"]) == (404, "FILE_NOT_FOUND")
     assert (listing.status_code, listing.json()["code"]) == (403, "FORBIDDEN")

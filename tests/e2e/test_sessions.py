@@ -3,6 +3,7 @@ creation is rate-limited, and a second device uploads through a grant."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from filegate.adapters.qr import SegnoQrCodes
 from tests.e2e.flow import auth, register, wait_final
 from tests.e2e.guest_flow import (
     issue_grant,
@@ -33,6 +35,9 @@ BASE_ENV = {
 }
 SHORT_TTL_SECONDS = 5
 """Long enough to upload a photo and claim the session before it expires, on a busy machine."""
+
+
+QR = SegnoQrCodes()
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +197,46 @@ def test_a_second_device_uploads_through_a_grant_into_the_owners_files(
     assert wait_final(http, base, alice, file["id"])["state"] == "ready"
     state = http.get(f"{base}/v1/upload-grants/{grant['grant']['id']}", headers=auth(alice))
     assert state.json()["grant"]["uses_left"] == 0
-    assert grant["url"] == f"{base}/?grant={phone}"
+    assert re.fullmatch(rf"{re.escape(base)}/g/[2-9a-z]{{14}}", grant["url"])
+    used_up = http.get(grant["url"], follow_redirects=False)
+    assert (used_up.status_code, used_up.json()["code"]) == (410, "GRANT_ENDED")
+
+
+def test_a_grant_cancels_its_unsent_files_but_never_deletes_a_sent_one(
+    server: RunningServer, http: httpx.Client
+) -> None:
+    alice = user_token("alice-cancel")
+    phone = issue_grant(http, server.url, alice, uses=2)["token"]
+    unsent = register(http, server.url, phone, unique_jpeg())
+    sent = stored_photo(http, server.url, phone)
+
+    cancelled = http.delete(f"{server.url}/v1/files/{unsent['id']}", headers=auth(phone))
+    refused = http.delete(f"{server.url}/v1/files/{sent['id']}", headers=auth(phone))
+
+    assert cancelled.status_code == 204
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+    gone = http.get(f"{server.url}/v1/files/{unsent['id']}", headers=auth(alice))
+    assert gone.json()["state"] == "deleted"
+    assert wait_final(http, server.url, alice, sent["id"])["state"] == "ready"
+
+
+def test_a_grants_short_link_opens_the_page_with_its_token(
+    server: RunningServer, http: httpx.Client
+) -> None:
+    alice = user_token("alice-short-link")
+    grant = issue_grant(http, server.url, alice, uses=1)
+
+    opened = http.get(grant["url"], follow_redirects=False)
+    unknown = http.get(f"{server.url}/g/{'a' * 14}", follow_redirects=False)
+    http.delete(f"{server.url}/v1/upload-grants/{grant['grant']['id']}", headers=auth(alice))
+    revoked = http.get(grant["url"], follow_redirects=False)
+
+    assert opened.status_code == 303
+    assert opened.headers["location"] == f"/?grant={grant['token']}"
+    assert opened.headers["cache-control"] == "no-store"
+    assert opened.headers["referrer-policy"] == "no-referrer"
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "GRANT_NOT_FOUND")
+    assert (revoked.status_code, revoked.json()["code"]) == (410, "GRANT_ENDED")
 
 
 def test_the_grants_qr_codes_and_revocation(server: RunningServer, http: httpx.Client) -> None:
@@ -218,6 +262,10 @@ def test_the_grants_qr_codes_and_revocation(server: RunningServer, http: httpx.C
     assert png.headers["cache-control"] == "no-store"
     assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml")
     assert b"<svg" in svg.content
+    # No QR decoder here: the images must be exactly those of the short link (and so are
+    # not those of the token, which is another text).
+    assert "/g/" in grant["url"]
+    assert (svg.content, png.content) == (QR.svg(grant["url"]), QR.png(grant["url"]))
     assert revoked.status_code == 204
     assert (after.status_code, after.json()["code"]) == (401, "UNAUTHENTICATED")
 

@@ -21,7 +21,13 @@ class UploadGrant:
     uses_total: int
     uses_left: int
     revoked_at: datetime | None = None
+    code: str | None = None
+    """The short link's code (``/g/<code>``); ``None`` for grants issued before short links."""
 
     def is_usable(self, now: datetime) -> bool:
         """Whether its token authenticates: not revoked and not expired (uses aside)."""
         return self.revoked_at is None and now < self.expires_at
+
+    def takes_files(self, now: datetime) -> bool:
+        """Whether it can still register a file: usable, with a use left."""
+        return self.is_usable(now) and self.uses_left > 0

@@ -1,8 +1,9 @@
 """Who is calling, and what they may do: a principal is an owner plus permissions.
 
 Users and guest sessions act as their own owner with every permission. An upload grant
-acts for the owner that issued it, and may only register (and then upload and complete)
-files: never read, list or delete them.
+acts for the owner that issued it, and may only register (and then upload, complete and
+read back) the files it registered itself, and cancel (delete) those of them not uploaded
+yet: never list or download files, nor delete what was sent.
 """
 
 from __future__ import annotations

@@ -10,7 +10,16 @@ from filegate.http.context import ApiContext
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.openapi import add_problem_schema, document_problems
 from filegate.http.problems import install_problem_handlers
-from filegate.http.routes import docs, files, grants, health, lifecycle, multipart, sessions
+from filegate.http.routes import (
+    docs,
+    files,
+    grants,
+    health,
+    lifecycle,
+    multipart,
+    sessions,
+    short_links,
+)
 from filegate.http.routes.metrics import metrics_router
 from filegate.http.routes.store import store_router
 from filegate.http.routes.web import web_router
@@ -61,7 +70,14 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
 
 def _api_routers(context: ApiContext) -> list[APIRouter]:
     """API v1: the core routers, then those of each capability ``context`` has."""
-    routers = [health.router, files.router, sessions.router, grants.router, lifecycle.router]
+    routers = [
+        health.router,
+        files.router,
+        sessions.router,
+        grants.router,
+        short_links.router,
+        lifecycle.router,
+    ]
     if context.multipart is not None:
         routers.append(multipart.router)
     if context.served is not None:

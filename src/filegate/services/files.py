@@ -86,6 +86,16 @@ class FileService:
             record.object_key, record.filename, content_type, self._download_ttl
         )
 
+    async def withdraw(self, owner: str, file_id: str) -> None:
+        """Delete a file whose bytes have not arrived (an upload grant cancelling its own);
+        FORBIDDEN once it was uploaded: from then on only its owner may delete it."""
+        record = await self.get(owner, file_id)
+        if record.state not in (FileState.REGISTERED, FileState.DELETED):
+            raise FilegateError(
+                ErrorCode.FORBIDDEN, "An upload link may only cancel a file it has not sent."
+            )
+        await self.delete(owner, file_id)
+
     async def delete(self, owner: str, file_id: str) -> None:
         """Delete the object, then mark the row DELETED (idempotent for a deleted file).
 

@@ -23,9 +23,22 @@ class GrantPolicy:
     max_ttl: timedelta = timedelta(hours=24)
 
 
+CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+"""Lower-case letters and digits without the look-alikes 0/o, 1/l/i: easy to type."""
+CODE_LENGTH = 14
+"""31^14 ≈ 2^69 codes. A grant lives at most a day: even a million live grants and a
+thousand guesses a second for that day find one with a chance of about 1 in 10^7."""
+_CODE_TRIES = 3
+
+
 def new_grant_id() -> str:
     """An unguessable id (128 random bits)."""
     return secrets.token_hex(16)
+
+
+def new_grant_code() -> str:
+    """A short, random code for a grant's link (``CODE_LENGTH`` of ``CODE_ALPHABET``)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 class GrantService:
@@ -44,15 +57,38 @@ class GrantService:
         ttl = self._policy.default_ttl if ttl is None else ttl
         self._check(uses, ttl)
         now = whole_seconds(self._clock.now())
-        grant = UploadGrant(
-            id=new_grant_id(),
-            owner=principal.owner.key,
-            created_at=now,
-            expires_at=now + ttl,
-            uses_total=uses,
-            uses_left=uses,
-        )
-        await self._grants.add(grant)
+        for attempt in range(_CODE_TRIES):
+            grant = UploadGrant(
+                id=new_grant_id(),
+                owner=principal.owner.key,
+                created_at=now,
+                expires_at=now + ttl,
+                uses_total=uses,
+                uses_left=uses,
+                code=new_grant_code(),
+            )
+            try:
+                await self._grants.add(grant)
+                return grant
+            except ValueError:  # a code (or id) drawn twice: astronomically rare, draw again
+                if attempt == _CODE_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def resolve(self, code: str) -> UploadGrant:
+        """The grant behind a short link while it can take files.
+
+        GRANT_NOT_FOUND for a code no grant has; GRANT_ENDED for a grant that expired, was
+        revoked or has no use left.
+        """
+        grant = await self._grants.by_code(code) if _is_code(code) else None
+        if grant is None:
+            raise FilegateError(ErrorCode.GRANT_NOT_FOUND, "This link is unknown.")
+        if not grant.takes_files(self._clock.now()):
+            raise FilegateError(
+                ErrorCode.GRANT_ENDED,
+                "This link has expired, was withdrawn or has been used up. Ask for a new one.",
+            )
         return grant
 
     async def get(self, principal: Principal, grant_id: str) -> UploadGrant:
@@ -82,6 +118,10 @@ class GrantService:
                 f"ttl_seconds must be 1 to {max_seconds}.",
                 {"limit": max_seconds},
             )
+
+
+def _is_code(text: str) -> bool:
+    return len(text) == CODE_LENGTH and all(c in CODE_ALPHABET for c in text)
 
 
 def _grant_not_found() -> FilegateError:

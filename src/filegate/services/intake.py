@@ -69,7 +69,10 @@ class Intake:
         return await self._uploads.complete(principal.owner.key, file_id)
 
     async def authorise_upload(self, principal: Principal, file_id: str) -> None:
-        """Raise FILE_NOT_FOUND when a grant uploads to a file it did not register."""
+        """Raise FILE_NOT_FOUND when a grant uploads to (or reads) a file it did not register.
+
+        Users and sessions pass: their own owner scoping applies further on.
+        """
         grant_id = principal.grant_id
         if grant_id is not None and not await self._grants.registered(grant_id, file_id):
             raise not_found()

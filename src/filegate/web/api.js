@@ -86,12 +86,12 @@ export class Api {
     return this.json("POST", "/v1/files", { body: declaration });
   }
 
-  async freshUploadUrl(id) {
-    return (await this.json("POST", `/v1/files/${id}/upload-url`)).upload;
+  async freshUploadUrl(id, signal) {
+    return (await this.json("POST", `/v1/files/${id}/upload-url`, { signal })).upload;
   }
 
-  complete(id) {
-    return this.json("POST", `/v1/files/${id}/complete`);
+  complete(id, signal) {
+    return this.json("POST", `/v1/files/${id}/complete`, { signal });
   }
 
   getFile(id, { wait = 0, signal } = {}) {
@@ -112,17 +112,17 @@ export class Api {
     return (await this.fetch("GET", `/v1/files/${id}/content`)).blob();
   }
 
-  async uploadedParts(id) {
-    return (await this.json("GET", `/v1/files/${id}/parts`)).parts;
+  async uploadedParts(id, signal) {
+    return (await this.json("GET", `/v1/files/${id}/parts`, { signal })).parts;
   }
 
-  async partUrls(id, numbers) {
+  async partUrls(id, numbers, signal) {
     const body = { part_numbers: numbers };
-    return (await this.json("POST", `/v1/files/${id}/parts`, { body })).parts;
+    return (await this.json("POST", `/v1/files/${id}/parts`, { body, signal })).parts;
   }
 
-  completeParts(id, parts) {
-    return this.json("POST", `/v1/files/${id}/parts/complete`, { body: { parts } });
+  completeParts(id, parts, signal) {
+    return this.json("POST", `/v1/files/${id}/parts/complete`, { body: { parts }, signal });
   }
 
   /** A new upload grant: `{grant, token, url, qr: {png, svg}}`. */

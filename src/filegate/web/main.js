@@ -9,7 +9,7 @@ import { PhoneDialog } from "./phone.js";
 import { Uploader } from "./uploader.js";
 import { View } from "./view.js";
 import { Watcher } from "./watcher.js";
-import { clock, problem } from "./words.js";
+import { moment, problem } from "./words.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -30,7 +30,7 @@ function showFatal(message) {
 function describe(auth) {
   if (auth.mode === "grant") return "Sending with a link from another device";
   if (auth.mode === "user") return "Signed in with a token";
-  return `Guest session · your files are kept until ${clock(auth.expiresAt)}`;
+  return `Guest session · your files are kept until ${moment(auth.expiresAt)}`;
 }
 
 /** The drop zone and the picker both hand their files to `take`. */
@@ -97,11 +97,41 @@ async function boot() {
       announcer.say(`${item.name}: ${problem(error)}`);
     }
   };
-  const actions = { retry: (item) => uploader.retry(item), download, remove };
+  const cancel = async (item) => {
+    await uploader.cancel(item);
+    if (!model.items.has(item.key)) announcer.say(`${item.name} was cancelled.`);
+  };
+  const cancelAll = async () => {
+    await uploader.cancelAll();
+    announcer.say("Every unfinished upload was cancelled.");
+  };
+  const clearRejected = async () => {
+    const rejected = [...model.items.values()].filter((item) => item.state === "rejected");
+    // An owner deletes them on the server too, so they do not come back with the next list;
+    // a grant may not delete what it sent: they leave this page only (the owner sees them).
+    const forgetOne = grant ? (item) => model.remove(item) : remove;
+    for (const item of rejected) await forgetOne(item);
+    const files = rejected.length === 1 ? "file" : "files";
+    announcer.say(`${rejected.length} rejected ${files} cleared.`);
+  };
+  const actions = {
+    retry: (item) => uploader.retry(item),
+    pause: (item) => uploader.pause(item),
+    resume: (item) => uploader.resume(item),
+    cancel,
+    cancelAll,
+    clearRejected,
+    download,
+    remove,
+  };
   new View(model, actions, { canRead: !grant, grant });
   byId("identity").textContent = describe(auth);
   byId("grant-banner").hidden = !grant;
-  if (grant) byId("files-heading").textContent = "Sent from this device";
+  if (grant) {
+    byId("files-heading").textContent = "Sent from this device";
+    watcher = new Watcher(api, model, { lists: false }); // learns each file's outcome
+    await watcher.start();
+  }
   if (!grant) {
     watcher = new Watcher(api, model);
     new PhoneDialog(api, watcher, byId("phone"), announcer);

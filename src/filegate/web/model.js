@@ -7,11 +7,13 @@ const PROGRESS = {
   failed: 0,
   registered: 1,
   uploading: 1,
+  paused: 1,
   uploaded: 2,
   ready: 3,
   rejected: 3,
   expired: 3,
   deleted: 4,
+  cancelling: 4,
 };
 
 /** States in which the server has decided: nothing more will happen to the file. */
@@ -19,7 +21,8 @@ export const FINAL = new Set(["ready", "rejected", "expired", "deleted"]);
 
 /**
  * The files on the page, each an item `{key, id, name, size, state, reason, error, file,
- * progress, sent, upload, image, round, ...}`. Listeners get `(kind, item, before)` where
+ * progress, sent, upload, image, round, batch, ...}`; `batch` numbers the picks of this page
+ * (null for files the server listed). Listeners get `(kind, item, before)` where
  * kind is "added", "changed" or "removed" and `before` is the item's previous state.
  */
 export class Model {
@@ -52,6 +55,7 @@ export class Model {
       sent: 0,
       upload: null,
       image: null,
+      batch: null,
       round: this.round,
       ...fields,
     };
@@ -97,9 +101,9 @@ export class Model {
 
 function isNews(known, told) {
   if (PROGRESS[told] < PROGRESS[known]) return false;
-  // While this page is sending the bytes (or shows a failure to retry), "registered"
-  // tells nothing new.
-  return !(told === "registered" && (known === "uploading" || known === "failed"));
+  // While this page is sending the bytes (or holds them paused, or shows a failure to
+  // retry), "registered" tells nothing new.
+  return !(told === "registered" && ["uploading", "paused", "failed"].includes(known));
 }
 
 function isSame(item, record) {

@@ -1,6 +1,6 @@
 // "Add from phone": an upload grant (a write-only link) shown as a QR code and an address.
 
-import { clock, problem } from "./words.js";
+import { moment, problem } from "./words.js";
 
 const byId = (id) => document.getElementById(id);
 const REUSE_MARGIN_MS = 2 * 60 * 1000;
@@ -62,7 +62,7 @@ export class PhoneDialog {
     link.href = issued.url;
     link.textContent = issued.url;
     const { uses_total: uses, expires_at: expires } = issued.grant;
-    let note = `The link takes up to ${uses} images, until ${clock(expires)}.`;
+    let note = `The link takes up to ${uses} images, until ${moment(expires)}.`;
     if (LOOPBACK.test(new URL(issued.url).hostname)) {
       note +=
         " This address only works on this computer: for a phone on your network, start" +

@@ -44,21 +44,23 @@ function storeProblem(xhr) {
 
 /**
  * Upload `file` in parts as `upload` ({part_size, part_count}) says, skipping the parts the
- * store already holds (a retry resumes). Resolves with the File the API answers.
+ * store already holds (a retry or a resume goes on from there). Resolves with the File the
+ * API answers; `signal` aborts it (pause, cancel).
  */
-export async function sendInParts(api, id, file, upload, onProgress = () => {}) {
-  const stored = new Map((await api.uploadedParts(id)).map((part) => [part.number, part]));
+export async function sendInParts(api, id, file, upload, onProgress = () => {}, signal) {
+  const stored = new Map((await api.uploadedParts(id, signal)).map((part) => [part.number, part]));
   let sent = [...stored.values()].reduce((sum, part) => sum + part.size, 0);
   const missing = [];
   for (let number = 1; number <= upload.part_count; number += 1) {
     if (!stored.has(number)) missing.push(number);
   }
   for (let start = 0; start < missing.length; start += PARTS_PER_REQUEST) {
-    const signed = await api.partUrls(id, missing.slice(start, start + PARTS_PER_REQUEST));
+    const numbers = missing.slice(start, start + PARTS_PER_REQUEST);
+    const signed = await api.partUrls(id, numbers, signal);
     for (const part of signed) {
       const first = (part.number - 1) * upload.part_size;
       const slice = file.slice(first, Math.min(first + upload.part_size, file.size));
-      const etag = await send(part, slice, (loaded) => onProgress(sent + loaded));
+      const etag = await send(part, slice, (loaded) => onProgress(sent + loaded), signal);
       if (!etag) throw new ApiError(0, { code: "NO_ETAG", detail: "The ETag header is hidden." });
       stored.set(part.number, { number: part.number, etag, size: slice.size });
       sent += slice.size;
@@ -67,5 +69,5 @@ export async function sendInParts(api, id, file, upload, onProgress = () => {}) 
   const parts = [...stored.values()]
     .sort((a, b) => a.number - b.number)
     .map(({ number, etag }) => ({ number, etag }));
-  return api.completeParts(id, parts);
+  return api.completeParts(id, parts, signal);
 }

@@ -13,13 +13,29 @@ function element(tag, className, text) {
   return node;
 }
 
+const LABELS = {
+  retry: "Retry",
+  download: "Download",
+  remove: "Delete",
+  pause: "Pause",
+  resume: "Resume",
+  cancel: "Cancel",
+};
+
 function button(label, className) {
   const node = element("button", `button small ${className}`, label);
   node.type = "button";
   return node;
 }
 
-/** Renders `model`; `actions` has download(item), remove(item) and retry(item). */
+/** States with a "Cancel" button (the page is still working on the file). */
+const CANCELLABLE = new Set(["hashing", "registering", "registered", "uploading", "paused"]);
+
+/**
+ * Renders `model`; `actions` has download, remove, retry, pause, resume and cancel (each
+ * taking an item), and cancelAll() and clearRejected(). Cards are listed newest pick first,
+ * the files of one pick in the order they were picked.
+ */
 export class View {
   constructor(model, actions, { canRead, grant }) {
     this.model = model;
@@ -28,24 +44,36 @@ export class View {
     this.grant = grant;
     this.rows = new Map();
     this.list = byId("file-list");
+    this.wireToolbar();
     model.listen((kind, item) => {
       if (kind === "added") this.insert(item);
       else if (kind === "removed") this.drop(item);
       else this.update(item);
       this.overall();
+      this.toolbar();
     });
   }
 
   insert(item) {
     const row = this.build(item);
     this.rows.set(item.key, row);
-    this.list.prepend(row.li);
+    const last = this.lastOfBatch(item.batch);
+    if (last) last.after(row.li);
+    else this.list.prepend(row.li);
     this.update(item);
     byId("empty").hidden = true;
   }
 
+  /** The card listed last of pick `batch` (null: none, or a file the server listed). */
+  lastOfBatch(batch) {
+    if (batch === null) return null;
+    const cards = this.list.querySelectorAll(`li[data-batch="${batch}"]`);
+    return cards.length ? cards[cards.length - 1] : null;
+  }
+
   build(item) {
     const li = element("li", "file");
+    if (item.batch !== null) li.dataset.batch = String(item.batch);
     const thumb = element("div", "thumb");
     const body = element("div", "file-body");
     const name = element("p", "file-name");
@@ -58,13 +86,17 @@ export class View {
     const retry = button("Retry", "primary");
     const download = button("Download", "");
     const remove = button("Delete", "danger");
-    retry.addEventListener("click", () => this.act(retry, () => this.actions.retry(item)));
-    download.addEventListener("click", () => this.act(download, () => this.actions.download(item)));
-    remove.addEventListener("click", () => this.act(remove, () => this.actions.remove(item)));
-    buttons.append(retry, download, remove);
+    const pause = button("Pause", "");
+    const resume = button("Resume", "primary");
+    const cancel = button("Cancel", "danger");
+    const controls = { retry, download, remove, pause, resume, cancel };
+    for (const [action, node] of Object.entries(controls)) {
+      node.addEventListener("click", () => this.act(node, () => this.actions[action](item)));
+    }
+    buttons.append(resume, pause, retry, download, cancel, remove);
     body.append(name, state, details, reason, bar, buttons);
     li.append(thumb, body);
-    return { li, thumb, name, state, details, reason, bar, retry, download, remove, image: null };
+    return { li, thumb, name, state, details, reason, bar, ...controls, image: null };
   }
 
   /** Run a button's action once at a time. The button is marked busy, not disabled: a
@@ -98,15 +130,18 @@ export class View {
     row.retry.hidden = !(item.state === "failed" && isRetryable(item.error));
     row.download.hidden = !(this.canRead && item.state === "ready");
     row.remove.hidden = !this.removable(item);
-    row.retry.setAttribute("aria-label", `Retry ${item.name}`);
-    row.download.setAttribute("aria-label", `Download ${item.name}`);
-    row.remove.setAttribute("aria-label", `Delete ${item.name}`);
+    row.pause.hidden = item.state !== "uploading" && item.state !== "registered";
+    row.resume.hidden = item.state !== "paused";
+    row.cancel.hidden = !CANCELLABLE.has(item.state);
+    for (const [action, label] of Object.entries(LABELS)) {
+      row[action].setAttribute("aria-label", `${label} ${item.name}`);
+    }
     this.thumbnail(row, item);
   }
 
   removable(item) {
     if (!item.id) return item.state === "failed"; // never registered: only leaves the page
-    return this.canRead && !["hashing", "registering", "uploading"].includes(item.state);
+    return this.canRead && !CANCELLABLE.has(item.state) && item.state !== "cancelling";
   }
 
   stateText(item) {
@@ -119,13 +154,17 @@ export class View {
         return "Registered · waiting to upload";
       case "uploading":
         return `Uploading ${percent(item.progress)}`;
+      case "paused":
+        return "Paused";
+      case "cancelling":
+        return "Cancelling…";
       case "uploaded":
-        if (this.grant) return "Sent · the other device shows it once checked";
+        if (this.grant) return "Sent · being checked…";
         return "Uploaded · verifying…";
       case "ready":
-        return "Ready";
+        return this.grant ? "Accepted · the other device has it" : "Ready";
       case "rejected":
-        return "Rejected";
+        return this.grant ? "Not accepted" : "Rejected";
       case "expired":
         return "Expired";
       case "failed":
@@ -167,6 +206,8 @@ export class View {
       registering: "Waiting",
       registered: "Waiting",
       uploading: "Uploading",
+      paused: "Paused",
+      cancelling: "Cancelling",
       uploaded: this.grant ? "Sent" : "Verifying",
       ready: image,
       rejected: "Not accepted",
@@ -212,6 +253,21 @@ export class View {
     if (count.ready) parts.push(`${count.ready} ready`);
     if (count.rejected) parts.push(`${count.rejected} rejected`);
     if (count.failed) parts.push(`${count.failed} failed`);
+    if (count.paused) parts.push(`${count.paused} paused`);
     byId("overall-text").textContent = parts.join(" · ");
+  }
+
+  /** "Cancel all" while the page works on files; "Clear rejected" while any is rejected. */
+  toolbar() {
+    const states = [...this.model.items.values()].map((item) => item.state);
+    byId("cancel-all").hidden = !states.some((state) => CANCELLABLE.has(state));
+    byId("clear-rejected").hidden = !states.includes("rejected");
+  }
+
+  wireToolbar() {
+    const cancelAll = byId("cancel-all");
+    const clear = byId("clear-rejected");
+    cancelAll.addEventListener("click", () => this.act(cancelAll, () => this.actions.cancelAll()));
+    clear.addEventListener("click", () => this.act(clear, () => this.actions.clearRejected()));
   }
 }

@@ -11,11 +11,15 @@ const BACKOFF_MS = 3000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Follows the files of `model` on the server until `stop()`. */
+/**
+ * Follows the files of `model` on the server until `stop()`. With `lists: false` (an upload
+ * grant, which may not list) it only long-polls the files this page sent.
+ */
 export class Watcher {
-  constructor(api, model) {
+  constructor(api, model, { lists = true } = {}) {
     this.api = api;
     this.model = model;
+    this.lists = lists;
     this.polls = new Pool(LONG_POLLS);
     this.followed = new Set();
     this.interval = LIST_EVERY_MS;
@@ -29,6 +33,7 @@ export class Watcher {
     this.model.listen((kind, item) => {
       if (kind !== "removed" && item.state === "uploaded") this.follow(item);
     });
+    if (!this.lists) return;
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) this.listSoon(0);
     });
@@ -67,7 +72,7 @@ export class Watcher {
 
   listSoon(delay) {
     clearTimeout(this.timer);
-    if (!this.stopped) this.timer = setTimeout(() => this.list(), delay);
+    if (!this.stopped && this.lists) this.timer = setTimeout(() => this.list(), delay);
   }
 
   async list() {

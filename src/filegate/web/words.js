@@ -67,7 +67,16 @@ export function percent(fraction) {
   return `${Math.floor(Math.min(1, Math.max(0, fraction)) * 100)}%`;
 }
 
-/** A time of day for people, e.g. "14:05" or "2:05 PM" as the browser's locale says. */
-export function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** A moment for people with its date and time zone, in the browser's locale and zone,
+ * e.g. "Wed, 2 Dec 2026, 14:05 CET" or "Wed, Dec 2, 2026, 02:05 PM EST". */
+export function moment(iso) {
+  return new Intl.DateTimeFormat(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZoneName: "short",
+  }).format(new Date(iso));
 }

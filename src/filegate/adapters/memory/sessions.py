@@ -25,12 +25,17 @@ class MemoryGrantRepository:
         self._links: set[tuple[str, str]] = set()
 
     async def add(self, grant: UploadGrant) -> None:
-        if grant.id in self.grants:
+        if grant.id in self.grants or any(
+            grant.code is not None and g.code == grant.code for g in self.grants.values()
+        ):
             raise ValueError(f"grant {grant.id} exists")
         self.grants[grant.id] = grant
 
     async def get(self, grant_id: str) -> UploadGrant | None:
         return self.grants.get(grant_id)
+
+    async def by_code(self, code: str) -> UploadGrant | None:
+        return next((g for g in self.grants.values() if g.code == code), None)
 
     async def take_uses(self, grant_id: str, wanted: int, now: datetime) -> int:
         grant = self.grants.get(grant_id)

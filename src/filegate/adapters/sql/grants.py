@@ -35,11 +35,16 @@ class SqlGrantRepository:
             except IntegrityError as exc:
                 if not is_unique_violation(exc):
                     raise
-                raise ValueError(f"grant {grant.id} exists") from exc
+                raise ValueError(f"grant {grant.id} (or its code) exists") from exc
 
     async def get(self, grant_id: str) -> UploadGrant | None:
         async with translate_errors(), self._engine.connect() as connection:
             row = (await connection.execute(select(_g).where(_g.c.id == grant_id))).first()
+        return None if row is None else grant_of(row)
+
+    async def by_code(self, code: str) -> UploadGrant | None:
+        async with translate_errors(), self._engine.connect() as connection:
+            row = (await connection.execute(select(_g).where(_g.c.code == code))).first()
         return None if row is None else grant_of(row)
 
     async def take_uses(self, grant_id: str, wanted: int, now: datetime) -> int:
@@ -117,6 +122,7 @@ def grant_of(row: Row[Any]) -> UploadGrant:
         uses_total=values["uses_total"],
         uses_left=values["uses_left"],
         revoked_at=values["revoked_at"],
+        code=values["code"],
     )
 
 
@@ -129,4 +135,5 @@ def _row_of(grant: UploadGrant) -> dict[str, Any]:
         "uses_total": grant.uses_total,
         "uses_left": grant.uses_left,
         "revoked_at": grant.revoked_at,
+        "code": grant.code,
     }

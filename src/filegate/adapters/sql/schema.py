@@ -144,7 +144,9 @@ upload_grants = Table(
     Column("uses_total", Integer, nullable=False),
     Column("uses_left", Integer, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("code", String(32)),
     Index("ix_upload_grants_owner", "owner"),
+    Index("ux_upload_grants_code", "code", unique=True),
 )
 
 grant_files = Table(

@@ -79,6 +79,10 @@ class GrantRepository(Protocol):
         """The grant with this id, whoever owns it, revoked or not."""
         ...
 
+    async def by_code(self, code: str) -> UploadGrant | None:
+        """The grant whose short link has this code, revoked or not."""
+        ...
+
     async def take_uses(self, grant_id: str, wanted: int, now: datetime) -> int:
         """Take up to ``wanted`` uses at once; how many were taken (0 when the grant is
         missing, revoked, expired or exhausted). Concurrent takers never get more than

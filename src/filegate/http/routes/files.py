@@ -104,11 +104,15 @@ async def list_files(
 @may_fail_with(ErrorCode.FILE_NOT_FOUND)
 async def get_file(
     file_id: str,
-    principal: Reader,
+    principal: Registrant,
     context: ContextDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0,
 ) -> FileOut:
-    """One file; ``wait=N`` long-polls up to N seconds for a final state."""
+    """One file; ``wait=N`` long-polls up to N seconds for a final state.
+
+    An upload grant may read only the files it registered (so a phone learns each outcome).
+    """
+    await context.guests.intake.authorise_upload(principal, file_id)
     owner = principal.owner
     if wait > 0:
         record = await context.files.wait(owner.key, file_id, timedelta(seconds=wait))
@@ -158,10 +162,18 @@ async def download(file_id: str, principal: Reader, context: ContextDep) -> Redi
 
 
 @router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
-@may_fail_with(ErrorCode.FILE_NOT_FOUND)
-async def delete_file(file_id: str, principal: Writer, context: ContextDep) -> Response:
-    """Delete the file's bytes and mark it deleted."""
-    await context.files.delete(principal.owner.key, file_id)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.FORBIDDEN)
+async def delete_file(file_id: str, principal: Registrant, context: ContextDep) -> Response:
+    """Delete the file's bytes and mark it deleted.
+
+    An upload grant may delete only a file it registered and has not uploaded yet (so a
+    cancelled upload leaves nothing behind); FORBIDDEN once the bytes arrived.
+    """
+    if principal.grant_id is None:
+        await context.files.delete(principal.owner.key, file_id)
+    else:
+        await context.guests.intake.authorise_upload(principal, file_id)
+        await context.files.withdraw(principal.owner.key, file_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -83,5 +83,10 @@ def _duration(seconds: int) -> timedelta:
 
 
 def _link(context: ApiContext, grant: UploadGrant) -> str:
-    """The URL a phone opens: the web page, carrying the grant's token."""
-    return f"{context.settings.public_url}/?grant={context.tokens.mint_grant(grant)}"
+    """The URL a phone opens: the grant's short link (``/g/<code>``), which opens the web
+    page with the grant's token; the page with the token itself for a grant with no code
+    (issued before short links)."""
+    base = context.settings.public_url
+    if grant.code is not None:
+        return f"{base}/g/{grant.code}"
+    return f"{base}/?grant={context.tokens.mint_grant(grant)}"
