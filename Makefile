@@ -10,8 +10,9 @@ PIP_VERSION := 25.3
 VENV := .venv
 BIN := $(VENV)/bin
 ifeq ($(INSTALLER),uv)
-# --system-certs: trust the platform's certificate store, as pip does, not only uv's own roots.
-PIP_INSTALL := $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python -c constraints.txt
+# As pip does: trust the platform's certificate store, and compile bytecode at install time
+# (else the first start of each process compiles every module, slowly on a loaded machine).
+PIP_INSTALL := $(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python -c constraints.txt
 INSTALLER_BIN := $(BIN)/uv
 else
 PIP_INSTALL := $(BIN)/pip install --quiet -c constraints.txt

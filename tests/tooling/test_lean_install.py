@@ -46,8 +46,8 @@ def _environment(data_dir: Path, **settings: str) -> dict[str, str]:
 def _health_once_up(process: subprocess.Popen[bytes], url: str) -> int | None:
     """The status of ``url`` once the server answers; ``None`` if it exits or never does.
 
-    A fresh venv's first start compiles every module (uv installs no bytecode), hence a
-    longer wait than the end-to-end suite's.
+    A fresh venv's first start is slower than a warm one's (nothing is in the OS cache yet),
+    and the machine may be loaded, hence a longer wait than the end-to-end suite's.
     """
     deadline = time.monotonic() + FIRST_START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:

@@ -53,8 +53,8 @@ def copy_source(relative: str, into: Path) -> Path:
 
 def pip_install(python: Path, *requirements: str) -> None:
     """``pip install -c constraints.txt REQUIREMENTS``; its output in the error if it fails."""
-    certificates = ["--system-certs"] if UV.exists() else []  # as the Makefile passes
-    command = _pip(python, "install", "--quiet", *certificates, "-c", str(CONSTRAINTS))
+    as_make = ["--system-certs", "--compile-bytecode"] if UV.exists() else []  # as make passes
+    command = _pip(python, "install", "--quiet", *as_make, "-c", str(CONSTRAINTS))
     result = subprocess.run(
         [*command, *requirements], capture_output=True, text=True, timeout=INSTALL_TIMEOUT
     )
