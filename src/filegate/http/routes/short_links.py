@@ -7,17 +7,29 @@ answering once the grant expires, is revoked or has no use left.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 from fastapi.responses import RedirectResponse
 
 from filegate.domain.errors import ErrorCode
 from filegate.http.deps import ContextDep
 from filegate.http.openapi import may_fail_with
+from filegate.services.grants import CODE_ALPHABET, CODE_LENGTH
 
 router = APIRouter(tags=["upload grants"])
 
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 """The redirect carries the grant's token: never cached, never sent on as a referrer."""
+
+LinkCode = Annotated[
+    str,
+    Path(
+        pattern=f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$",
+        description=f"{CODE_LENGTH} characters of {CODE_ALPHABET!r}, as the grant's link has it.",
+    ),
+]
+"""A code of another shape can name no grant: VALIDATION_ERROR before any lookup."""
 
 
 @router.get(
@@ -27,7 +39,7 @@ _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     responses={303: {"description": "To the web page, with the grant's token."}},
 )
 @may_fail_with(ErrorCode.GRANT_NOT_FOUND, ErrorCode.GRANT_ENDED)
-async def open_short_link(code: str, context: ContextDep) -> RedirectResponse:
+async def open_short_link(code: LinkCode, context: ContextDep) -> RedirectResponse:
     """303 to the web page carrying the grant's token (the page takes it from there).
 
     GRANT_NOT_FOUND (404) for an unknown code, GRANT_ENDED (410) once the grant has expired,
