@@ -20,7 +20,10 @@ from filegate.domain.models import (
     Actor,
     FileRecord,
     ImageInfo,
+    PrintSize,
     RejectionReason,
+    Rendition,
+    RenditionName,
     StateChange,
     Transition,
     TransitionReason,
@@ -32,6 +35,24 @@ from tests.support.records import make_record
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 IMAGE = ImageInfo(format="JPEG", width=4032, height=3024, orientation=6, mode="RGB", frames=1)
+FACTS = dataclasses.replace(
+    IMAGE,
+    bit_depth=8,
+    cmyk=False,
+    icc_embedded=True,
+    icc_description="Display P3",
+    dpi=(300.0, 299.5),
+    captured_at="2024-05-01T12:30:00+02:00",
+    camera_make="Apple",
+    camera_model="iPhone 15",
+    has_location=True,
+)
+RENDITIONS = (
+    Rendition(RenditionName.THUMB, "image/webp", 240, 320, 9_123),
+    Rendition(RenditionName.PREVIEW, "image/webp", 1200, 1600, 201_456),
+)
+HIGH_BIT_HASH = 0xF0E1D2C3B4A59687
+"""A perceptual hash with the top bit set: must survive a signed BIGINT column."""
 SHA = "ab" * 32
 UPLOADED = StateChange(FileState.UPLOADED, Actor.STORE)
 
@@ -273,6 +294,33 @@ async def test_transition_stores_the_facts_it_is_given(
     assert updated is not None
     assert (updated.sha256, updated.detected_type, updated.image) == (SHA, "image/jpeg", IMAGE)
     assert await repository.get(record.id) == updated
+
+
+async def test_transition_stores_facts_placeholder_hash_and_renditions(
+    repository: FileRepository,
+) -> None:
+    record = await repository.add(make_record(state=FileState.UPLOADED))
+    ready = StateChange(
+        FileState.READY,
+        Actor.WORKER,
+        image=FACTS,
+        placeholder="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+        perceptual_hash=HIGH_BIT_HASH,
+        renditions=RENDITIONS,
+    )
+    updated = await repository.transition(record.id, FileState.UPLOADED, ready)
+    assert updated is not None
+    stored = await repository.get(record.id)
+    assert stored == updated
+    assert (stored.image, stored.placeholder) == (FACTS, "LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+    assert (stored.perceptual_hash, stored.renditions) == (HIGH_BIT_HASH, RENDITIONS)
+
+
+async def test_add_then_get_round_trips_a_print_size(repository: FileRepository) -> None:
+    record = make_record(print_size=PrintSize(210.0, 297.0))
+    await repository.add(record)
+    stored = await repository.get(record.id)
+    assert stored is not None and stored.print_size == PrintSize(210.0, 297.0)
 
 
 async def test_transition_records_the_reason(repository: FileRepository) -> None:

@@ -25,6 +25,8 @@ class RejectionReason(StrEnum):
     TOO_MANY_FRAMES = "TOO_MANY_FRAMES"
     DECODE_TIMEOUT = "DECODE_TIMEOUT"
     DECODE_MEMORY_EXCEEDED = "DECODE_MEMORY_EXCEEDED"
+    DECODER_CRASH = "DECODER_CRASH"
+    """The decoder process died on this file on every one of its bounded attempts."""
 
 
 class TransitionReason(StrEnum):
@@ -81,9 +83,20 @@ class Owner:
         return cls(OwnerKind(kind), ident)
 
 
+_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+"""EXIF orientations that turn the picture a quarter: displayed width is stored height."""
+
+
 @dataclass(frozen=True)
 class ImageInfo:
-    """What verification learned from the decoded bytes."""
+    """What verification learned from the decoded bytes: the image's facts.
+
+    ``width`` and ``height`` are as stored; :attr:`display_width` and
+    :attr:`display_height` after the EXIF ``orientation`` is applied. ``captured_at`` is
+    EXIF ``DateTimeOriginal`` as ISO 8601, with its UTC offset when the file records one
+    (``OffsetTimeOriginal``), else a local time without offset. ``has_location`` says
+    whether GPS tags are present; the coordinates are never copied anywhere.
+    """
 
     format: str
     width: int
@@ -91,6 +104,60 @@ class ImageInfo:
     orientation: int
     mode: str
     frames: int = 1
+    animated: bool = False
+    bit_depth: int | None = None
+    """Bits per sample (8 for most photos, 16 for 16-bit PNG/TIFF, 10-12 for HDR HEIF)."""
+    cmyk: bool = False
+    icc_embedded: bool = False
+    icc_description: str | None = None
+    dpi: tuple[float, float] | None = None
+    """Resolution as recorded in the file (x, y), or ``None`` when it records none."""
+    captured_at: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+    has_location: bool = False
+
+    @property
+    def display_width(self) -> int:
+        return self.height if self.orientation in _SWAPPING_ORIENTATIONS else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.width if self.orientation in _SWAPPING_ORIENTATIONS else self.height
+
+
+class RenditionName(StrEnum):
+    """The derived images made from a verified original."""
+
+    THUMB = "thumb"
+    PREVIEW = "preview"
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A derived image stored next to the original: oriented, sRGB, without metadata."""
+
+    name: RenditionName
+    content_type: str
+    width: int
+    height: int
+    size: int
+
+
+@dataclass(frozen=True)
+class RenditionFile:
+    """A rendition the inspector wrote to a local file, waiting to be stored."""
+
+    rendition: Rendition
+    path: str
+
+
+@dataclass(frozen=True)
+class PrintSize:
+    """A target print size in millimetres (either orientation)."""
+
+    width_mm: float
+    height_mm: float
 
 
 @dataclass(frozen=True)
@@ -131,6 +198,12 @@ class FileRecord:
     """Retention deadline: the lifecycle deletes the file after it (unless pinned)."""
     pinned: bool = False
     """Retained indefinitely, whatever ``retain_until`` says."""
+    placeholder: str | None = None
+    """BlurHash of the picture as displayed, for painting its colours before any bytes."""
+    perceptual_hash: int | None = None
+    """64-bit perceptual hash (unsigned) of the picture, for finding near-duplicates."""
+    renditions: tuple[Rendition, ...] = ()
+    print_size: PrintSize | None = None
 
     @property
     def upload_spec(self) -> UploadSpec:
@@ -148,6 +221,9 @@ class StateChange:
     sha256: str | None = None
     image: ImageInfo | None = None
     sequencer: str | None = None
+    placeholder: str | None = None
+    perceptual_hash: int | None = None
+    renditions: tuple[Rendition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,6 +376,10 @@ class Inspection:
     reason: RejectionReason | None
     content_type: str | None = None
     image: ImageInfo | None = None
+    placeholder: str | None = None
+    perceptual_hash: int | None = None
+    renditions: tuple[RenditionFile, ...] = ()
+    """Written into the directory the caller gave, only for an accepted image."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class ScriptedInspector:
         """Answer ``inspection`` for ``path`` from now on."""
         self._answers[path] = inspection
 
-    async def inspect(self, path: Path) -> Inspection:
+    async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
         self.inspected.append(path)
         if self.failure is not None:
             raise self.failure

@@ -123,6 +123,13 @@ class MemoryRepository:
             detected_type=change.detected_type or current.detected_type,
             sha256=change.sha256 or current.sha256,
             image=change.image or current.image,
+            placeholder=change.placeholder or current.placeholder,
+            perceptual_hash=(
+                current.perceptual_hash
+                if change.perceptual_hash is None
+                else change.perceptual_hash
+            ),
+            renditions=change.renditions or current.renditions,
             last_sequencer=change.sequencer or current.last_sequencer,
             updated_at=now,
             version=current.version + 1,

@@ -12,15 +12,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
-from sqlalchemy.engine import Row, RowMapping
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from filegate.adapters.sql.errors import is_unique_violation, translate_errors
+from filegate.adapters.sql.file_columns import (
+    hash_column,
+    hash_of,
+    image_columns,
+    image_of,
+    print_columns,
+    print_size_of,
+    renditions_column,
+    renditions_of,
+)
 from filegate.adapters.sql.schema import file_transitions, files
 from filegate.adapters.sql.usage import NewFile, apply_change, reserve, reserve_many
 from filegate.domain.cursor import decode_cursor, encode_cursor
-from filegate.domain.models import FileRecord, ImageInfo, Page, StateChange, Transition
+from filegate.domain.models import FileRecord, Page, StateChange, Transition
 from filegate.domain.ports import Clock
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
 from filegate.domain.states import FileState, can_transition
@@ -229,7 +239,11 @@ def record_of(row: Row[Any]) -> FileRecord:
         reason=values["reason"],
         detected_type=values["detected_type"],
         sha256=values["sha256"],
-        image=_image_of(values),
+        image=image_of(values),
+        placeholder=values["placeholder"],
+        perceptual_hash=hash_of(values["perceptual_hash"]),
+        renditions=renditions_of(values["renditions"]),
+        print_size=print_size_of(values),
         metadata=values["metadata"],
         last_sequencer=values["last_sequencer"],
         multipart_upload_id=values["multipart_upload_id"],
@@ -261,7 +275,11 @@ def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
         "multipart_upload_id": record.multipart_upload_id,
         "retain_until": record.retain_until,
         "pinned": record.pinned,
-        **_image_columns(record.image),
+        "placeholder": record.placeholder,
+        "perceptual_hash": hash_column(record.perceptual_hash),
+        "renditions": renditions_column(record.renditions),
+        **image_columns(record.image),
+        **print_columns(record.print_size),
     }
 
 
@@ -278,38 +296,16 @@ def _changed_columns(change: StateChange, now: datetime) -> dict[str, Any]:
     if change.sha256 is not None:
         columns["sha256"] = change.sha256
     if change.image is not None:
-        columns.update(_image_columns(change.image))
+        columns.update(image_columns(change.image))
+    if change.placeholder is not None:
+        columns["placeholder"] = change.placeholder
+    if change.perceptual_hash is not None:
+        columns["perceptual_hash"] = hash_column(change.perceptual_hash)
+    if change.renditions:
+        columns["renditions"] = renditions_column(change.renditions)
     if change.sequencer is not None:
         columns["last_sequencer"] = change.sequencer
     return columns
-
-
-def _image_columns(image: ImageInfo | None) -> dict[str, Any]:
-    if image is None:
-        return dict.fromkeys(
-            ("image_format", "width", "height", "orientation", "color_mode", "frames")
-        )
-    return {
-        "image_format": image.format,
-        "width": image.width,
-        "height": image.height,
-        "orientation": image.orientation,
-        "color_mode": image.mode,
-        "frames": image.frames,
-    }
-
-
-def _image_of(values: RowMapping) -> ImageInfo | None:
-    if values["image_format"] is None:
-        return None
-    return ImageInfo(
-        format=values["image_format"],
-        width=values["width"],
-        height=values["height"],
-        orientation=values["orientation"],
-        mode=values["color_mode"],
-        frames=values["frames"],
-    )
 
 
 def _older_than(created_at: datetime, file_id: str) -> ColumnElement[bool]:

@@ -13,6 +13,11 @@ from filegate.domain.models import (
 class ImageInspector(Protocol):
     """Identifies and decodes an image file within the configured limits."""
 
-    async def inspect(self, path: Path) -> Inspection:
-        """What the bytes at ``path`` are; raises ``BackendUnavailable`` if the pool fails."""
+    async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
+        """What the bytes at ``path`` are; raises ``BackendUnavailable`` if the pool fails.
+
+        When ``renditions_dir`` is given and the image is accepted, the configured
+        renditions are written there (made from the same decode) and listed in the
+        inspection; the caller owns the directory and its files.
+        """
         ...

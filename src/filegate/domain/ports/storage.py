@@ -37,6 +37,11 @@ class ObjectStore(Protocol):
         """Remove the object; removing a missing object is not an error."""
         ...
 
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` under ``key``, whole or not at all (server-made objects
+        such as renditions; clients never write through this)."""
+        ...
+
 
 class UploadSigner(Protocol):
     """Presigns the one request that may write an object."""
