@@ -17,6 +17,8 @@ DEFAULT_ALLOWED_TYPES = (
     "image/heif",
     "image/gif",
     "image/tiff",
+    "image/avif",
+    "image/jxl",
 )
 
 KNOWN_DEFAULT_SECRETS = frozenset({"", "changeme", "change-me", "secret", "filegate"})
@@ -70,6 +72,16 @@ class Settings(BaseSettings):
     decode_timeout_seconds: float = 20.0
     decode_memory_mb: int = 2048
     decode_workers: int = 2
+    decode_strict: bool = True
+    """Count decoder warnings (damaged JPEG data the decoder works around) as corrupt."""
+    renditions: bool = True
+    """Make a thumbnail and a preview of every accepted image, in the verifying decode."""
+    rendition_format: Literal["webp", "jpeg"] = "webp"
+    rendition_quality: int = Field(default=80, ge=1, le=100)
+    thumb_size: int = Field(default=320, ge=16, le=8192)
+    """Long edge of the thumbnail, in pixels (never enlarged)."""
+    preview_size: int = Field(default=1600, ge=16, le=8192)
+    """Long edge of the preview, in pixels (never enlarged); at least ``thumb_size``."""
 
     batch_size: int = Field(default=10, ge=1, le=10)
     batch_window_seconds: float = 1.0
@@ -126,6 +138,12 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_rendition_sizes(self) -> Settings:
+        if self.thumb_size > self.preview_size:
+            raise ValueError("thumb_size must not exceed preview_size")
+        return self
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:

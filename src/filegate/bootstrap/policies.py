@@ -16,6 +16,7 @@ from filegate.config import Settings
 from filegate.domain.quotas import QuotaLimits
 from filegate.http.context import ApiSettings
 from filegate.imaging.inspect import ImageLimits
+from filegate.imaging.renditions import RenditionSpec
 from filegate.services.grants import GrantPolicy
 from filegate.services.reconciler import ReconcilePolicy
 from filegate.services.registration import RegistrationPolicy
@@ -29,6 +30,7 @@ class DecodePool:
     """How the decoding processes are sized and bounded."""
 
     limits: ImageLimits
+    renditions: RenditionSpec
     workers: int
     timeout_seconds: float
     memory_limit_mb: int
@@ -129,12 +131,21 @@ def sweep_intervals(settings: Settings) -> SweepIntervals:
 
 
 def decode_pool(settings: Settings) -> DecodePool:
-    """The format allow-list and the pixel, frame, time and memory limits of decoding."""
+    """The format allow-list, the pixel, frame, time and memory limits of decoding, its
+    strictness, and the renditions it makes."""
     return DecodePool(
         limits=ImageLimits(
             allowed_types=tuple(settings.allowed_types),
             max_pixels=settings.max_pixels,
             max_frames=settings.max_frames,
+            strict=settings.decode_strict,
+        ),
+        renditions=RenditionSpec(
+            enabled=settings.renditions,
+            thumb_edge=settings.thumb_size,
+            preview_edge=settings.preview_size,
+            format=settings.rendition_format,
+            quality=settings.rendition_quality,
         ),
         workers=settings.decode_workers,
         timeout_seconds=settings.decode_timeout_seconds,

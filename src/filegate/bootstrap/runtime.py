@@ -141,6 +141,7 @@ async def open_runtime(
             workers=pool.workers,
             timeout_seconds=pool.timeout_seconds,
             memory_limit_mb=pool.memory_limit_mb,
+            renditions=pool.renditions,
         )
         stack.push_async_callback(inspector.close)
         parts = _Parts(settings, clock, secret, database, store, queues, PrometheusMetrics())

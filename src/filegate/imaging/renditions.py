@@ -19,6 +19,7 @@ from filegate.imaging.phash import perceptual_hash
 _CONTENT_TYPES = {"webp": "image/webp", "jpeg": "image/jpeg"}
 _WEBP_METHOD = 0
 """libwebp's fastest effort: the preview is for screens, and effort 2+ costs 2-5x."""
+_HASH_EDGE = 256
 _PLACEHOLDER_EDGE = 32
 _PLACEHOLDER_COMPONENTS = (4, 3)
 """BlurHash components along the long and the short edge (about 28 characters)."""
@@ -48,7 +49,7 @@ class RenditionSpec:
 
     @property
     def largest_edge(self) -> int:
-        return self.preview_edge if self.enabled else _PLACEHOLDER_EDGE
+        return self.preview_edge if self.enabled else _HASH_EDGE
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ def derive(picture: Image.Image, spec: RenditionSpec, folder: Path | None) -> De
             _written(thumb, RenditionName.THUMB, spec, folder),
             _written(preview, RenditionName.PREVIEW, spec, folder),
         )
-    return Derived(_placeholder(thumb), perceptual_hash(thumb), files)
+    # The hash must not depend on the configured sizes: always from the same scale.
+    hashed = perceptual_hash(_fitted(preview, _HASH_EDGE))
+    return Derived(_placeholder(thumb), hashed, files)
 
 
 def _fitted(picture: Image.Image, edge: int) -> Image.Image:
