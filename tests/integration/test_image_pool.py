@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from filegate.domain.errors import BackendUnavailable
-from filegate.domain.models import ImageInfo, Inspection, RejectionReason
+from filegate.domain.models import ImageInfo, Inspection, RejectionReason, RenditionName
 from filegate.imaging.inspect import ImageLimits
 from filegate.imaging.pool import ProcessPoolInspector
-from tests.support import images
+from filegate.imaging.renditions import RenditionSpec
+from tests.support import images, photos
 from tests.unit.test_imaging import verdict
 
 LIMITS = ImageLimits(
@@ -319,3 +320,61 @@ def test_settings_out_of_range_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="need"):
         ProcessPoolInspector(LIMITS, workers, timeout_seconds, memory_limit_mb)
+
+
+# --- facts and renditions through the pool -------------------------------------------
+
+
+async def test_facts_renditions_placeholder_and_hash_come_back_from_the_worker(
+    write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    tags = photos.exif(6, gps=True, taken="2024:05:01 12:30:00", make="Canon")
+    path = write(
+        "photo.jpg", photos.encoded(photos.quadrants(800, 600), "JPEG", exif=tags.tobytes())
+    )
+    folder = tmp_path / "out"
+    folder.mkdir()
+    spec = RenditionSpec(thumb_edge=64, preview_edge=300)
+    async with ProcessPoolInspector(LIMITS, 1, 30.0, 1024, renditions=spec) as inspector:
+        result = await inspector.inspect(path, folder)
+    assert result.image is not None
+    assert (result.image.display_width, result.image.display_height) == (600, 800)
+    assert (result.image.has_location, result.image.camera_make) == (True, "Canon")
+    assert result.placeholder and result.perceptual_hash is not None
+    made = {r.rendition.name: r for r in result.renditions}
+    assert (
+        made[RenditionName.PREVIEW].rendition.width,
+        made[RenditionName.PREVIEW].rendition.height,
+    ) == (225, 300)
+    for item in made.values():
+        assert Path(item.path).parent == folder
+        assert Path(item.path).stat().st_size == item.rendition.size
+
+
+LYING_WORKER = """
+import json, pathlib
+from filegate.imaging import pool
+
+answer = pool._answer
+
+def lying(line, *args):
+    reply = answer(line, *args)
+    for item in reply["inspection"]["renditions"]:
+        item["path"] = "/etc/hostname"  # a file outside the folder it was asked for
+    return reply
+
+pool._answer = lying
+pool.serve_worker()
+"""
+
+
+async def test_a_worker_naming_a_rendition_outside_its_folder_is_not_believed(
+    jpeg: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    async with ProcessPoolInspector(
+        LIMITS, 1, 30.0, 1024, worker_command=LYING_WORKER
+    ) as inspector:
+        with pytest.raises(BackendUnavailable, match="malformed"):
+            await inspector.inspect(jpeg, folder)
