@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import presign, queue, register, register_batch, store_put, verify
+from bench import decoders, presign, queue, register, register_batch, store_put, verify
 from bench.harness import Result
 
 Benchmark = Callable[[bool], list[Result]]
@@ -16,5 +16,6 @@ BENCHMARKS: dict[str, Benchmark] = {
     "register_batch": register_batch.run,
     "queue": queue.run,
     "verify": verify.run,
+    "decoders": decoders.run,
     "presign": presign.run,
 }
