@@ -59,7 +59,7 @@ class Harness:
             assert moved is not None
             record = moved
         if data is not None:
-            self.store.put(record.object_key, data)
+            self.store.put_bytes(record.object_key, data)
         return record
 
     async def handle(self, record: FileRecord) -> FileRecord:
@@ -126,7 +126,7 @@ async def test_a_store_with_local_paths_is_inspected_in_place(tmp_path: Path) ->
     store = MemoryObjectStore()
     inspector = ScriptedInspector()
     record = await repository.add(make_record(declared_size=len(DATA), declared_type="image/png"))
-    store.put(record.object_key, DATA)
+    store.put_bytes(record.object_key, DATA)
     local = tmp_path / record.object_key
     local.parent.mkdir(parents=True)
     local.write_bytes(DATA)

@@ -18,6 +18,7 @@ and container filesystems, macOS through ``os``) offers them; a sidecar works ev
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -220,6 +221,36 @@ class LocalObjectStore:
                     yield item
 
     # -- writing -------------------------------------------------------------------------
+
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        """Store a server-made object (a rendition) from the file at ``path``, replacing any
+        object under ``key``; whole or not at all.
+
+        The bytes are copied into ``.tmp/``, fsynced and renamed over the key, so a reader
+        sees the old object or the new one, never a part. The content type is not kept
+        here: the signed download URL carries it. Same key rules as uploads.
+        """
+        final = self.path_of(key)
+        temporary = self._tmp / f"{uuid.uuid4().hex}.put"
+        try:
+            with disk_errors():
+                await to_thread.run_sync(self._put_file, path, temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def _put_file(self, source: Path, temporary: Path, final: Path) -> None:
+        digest = hashlib.sha256()
+        with source.open("rb") as reader, create_exclusive(temporary) as writer:
+            while block := reader.read(1 << 20):
+                digest.update(block)
+                writer.write(block)
+            writer.flush()
+            os.fsync(writer.fileno())
+            created = make_dirs(final.parent)
+            os.replace(temporary, final)
+            for directory in [final.parent, *created]:
+                fsync_dir(directory)
+            write_sidecar_quietly(final, self._tmp, digest.hexdigest(), os.fstat(writer.fileno()))
 
     async def write_upload(
         self, key: str, body: AsyncIterator[bytes], spec: UploadSpec

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -255,6 +256,23 @@ class S3ObjectStore:
             with s3_errors():
                 async for chunk in body.iter_chunks(chunk_size):
                     yield chunk
+
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        """Store a server-made object (a rendition) from the file at ``path`` as
+        ``content_type``, replacing any object under ``key``.
+
+        One PutObject with the whole body and its length: S3 stores all of it or nothing.
+        Renditions are small, so the body is read into memory first.
+        """
+        body = await asyncio.to_thread(path.read_bytes)
+        with s3_errors():
+            await self._client.put_object(
+                Bucket=self._bucket,
+                Key=self._object_key(key),
+                Body=body,
+                ContentLength=len(body),
+                ContentType=content_type,
+            )
 
     async def delete(self, key: str) -> None:
         """Remove the object; S3 answers a missing key as a success, and so do we."""
