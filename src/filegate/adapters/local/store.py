@@ -247,7 +247,7 @@ class LocalObjectStore:
             writer.flush()
             os.fsync(writer.fileno())
             created = make_dirs(final.parent)
-            os.replace(temporary, final)
+            temporary.replace(final)
             for directory in [final.parent, *created]:
                 fsync_dir(directory)
             write_sidecar_quietly(final, self._tmp, digest.hexdigest(), os.fstat(writer.fileno()))
