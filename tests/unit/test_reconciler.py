@@ -235,4 +235,5 @@ async def test_every_action_is_reported_as_a_metric() -> None:
         "orphans_deleted": 0,
         "multipart_aborted": 0,
         "usage_corrected": 0,
+        "renditions_missing": 0,
     }

@@ -46,6 +46,7 @@ from filegate.domain.models import (
     UploadSpec,
 )
 from filegate.domain.ports import Clock, PartReference
+from filegate.domain.renditions import is_rendition_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.type_defs import (
@@ -418,10 +419,17 @@ class S3ObjectStore:
     # -- keys ----------------------------------------------------------------------------
 
     def key_of_event(self, event_key: str) -> str | None:
-        """filegate's key for an S3 event's object key: the prefix removed (``EventKeys``)."""
+        """filegate's key for an S3 event's object key: the prefix removed (``EventKeys``).
+
+        ``None`` for a key outside the prefix, and for a rendition's key: renditions are
+        written by filegate itself and must never be verified as uploads. (S3 notification
+        filters can only include by prefix and suffix, not exclude, so this is where they
+        are dropped.)
+        """
         if not event_key.startswith(self._prefix) or len(event_key) == len(self._prefix):
             return None
-        return event_key[len(self._prefix) :]
+        key = event_key[len(self._prefix) :]
+        return None if is_rendition_key(key) else key
 
     def _object_key(self, key: str) -> str:
         """``prefix + key``; ``ValueError`` for a key the core would never make."""
