@@ -108,12 +108,20 @@ class LocalObjectStore:
         return SignedRequest("PUT", self._url(grant), headers, expires_at)
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        """A GET serving the object as ``content_type``, attached as the sanitised ``filename``."""
+        """A GET serving the object as ``content_type``, attached (or ``inline``) as the
+        sanitised ``filename``."""
         check_key(key)
         expires_at = self._expiry(expires_in)
-        grant = UrlGrant("GET", key, expires_at, content_type, filename=sanitize_filename(filename))
+        name = sanitize_filename(filename)
+        grant = UrlGrant("GET", key, expires_at, content_type, filename=name, inline=inline)
         return SignedRequest("GET", self._url(grant), {}, expires_at)
 
     def verify_upload(self, key: str, query: Iterable[tuple[str, str]]) -> UploadSpec:
@@ -133,7 +141,7 @@ class LocalObjectStore:
         grant = self._verify("GET", key, query)
         if grant.filename is None:
             raise _unbound()
-        return DownloadTerms(grant.content_type, grant.filename, grant.expires_at)
+        return DownloadTerms(grant.content_type, grant.filename, grant.expires_at, grant.inline)
 
     def time_left(self, expires_at: datetime) -> timedelta:
         """How long until ``expires_at`` by this store's clock (never negative)."""

@@ -198,11 +198,18 @@ class S3ObjectStore:
         return self._presign("PUT", key, {}, headers, expires_in)
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        """A GET that S3 answers with ``content_type``, attached as the sanitised ``filename``."""
+        """A GET that S3 answers with ``content_type``, attached (or ``inline``) as the
+        sanitised ``filename``."""
         query = {
-            "response-content-disposition": content_disposition(filename),
+            "response-content-disposition": content_disposition(filename, inline=inline),
             "response-content-type": content_type,
         }
         return self._presign("GET", key, query, {}, expires_in)
