@@ -96,6 +96,9 @@ def test_preview_refusals(shape: Shape, http: httpx.Client) -> None:
     assert preview(ready["id"], bob) == (404, "FILE_NOT_FOUND")
     assert preview("f" * 32, alice) == (404, "FILE_NOT_FOUND")
     assert preview(ready["id"], alice, size="huge") == (422, "VALIDATION_ERROR")
+    granted = http.post(f"{shape.url}/v1/upload-grants", json={}, headers=auth(alice))
+    assert granted.status_code == 201, granted.text
+    assert preview(ready["id"], granted.json()["token"]) == (403, "FORBIDDEN")
 
 
 def test_renditions_are_not_files_and_go_with_their_original(
