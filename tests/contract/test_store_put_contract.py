@@ -107,6 +107,17 @@ async def test_a_put_that_fails_leaves_nothing(opened: Opened, tmp_path: Path) -
     assert await opened.store.head(KEY) is None
 
 
+async def test_a_failed_replacing_put_keeps_the_old_object_whole(
+    opened: Opened, tmp_path: Path
+) -> None:
+    await opened.store.put(KEY, source(tmp_path, b"the old rendition"), WEBP)
+
+    with pytest.raises(IsADirectoryError):
+        await opened.store.put(KEY, tmp_path, WEBP)  # a directory cannot be read
+
+    assert await read_all(opened.store, KEY) == b"the old rendition"
+
+
 @pytest.fixture(params=[_local, _s3], ids=["local", "s3"])
 async def real(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Opened]:
     """The stores the product runs (the memory fake does not validate keys)."""
