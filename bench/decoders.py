@@ -73,7 +73,7 @@ def run(quick: bool) -> list[Result]:
     valid = originals()
     scores = {name: _score(decode, corpus, valid) for name, decode in CANDIDATES.items()}
     base = scores[BASELINE]
-    rows = [
+    return [
         Result(
             f"caught: {name}",
             "% of damaged",
@@ -84,7 +84,6 @@ def run(quick: bool) -> list[Result]:
         )
         for name, score in scores.items()
     ]
-    return rows
 
 
 def _score(decode: Decoder, corpus: list[Damaged], valid: list[bytes]) -> _Score:

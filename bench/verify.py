@@ -1,9 +1,13 @@
 """``verify``: the Verifier on a 12 MP JPEG and a 12 MP PNG through the real decode pool.
 
 filegate: ``Verifier.verify`` on a file in the local store: head (size, sidecar), SHA-256
-of the bytes, then ``ProcessPoolInspector`` (magic bytes, header limits, full decode; JPEG
-in draft mode) in a worker process. No database. Baseline: Pillow opening and decoding the
-same file in this process (JPEG with the same 1/8 draft scale).
+of the bytes, then ``ProcessPoolInspector`` (magic bytes, header limits, the decode of every
+block, facts, placeholder, hash, and the thumb and preview renditions, stored next to the
+original) in a worker process. No database. Baseline: Pillow opening and decoding the same
+file in this process (JPEG with the 1/8 draft scale filegate used before renditions).
+
+The cost of renditions and facts: the same Verifier with renditions on (WebP, and JPEG)
+against renditions off, interleaved.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +29,11 @@ from bench.images import jpeg_bytes, photo, png_bytes
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.adapters.memory import MemoryRepository
+from filegate.bootstrap.policies import decode_pool
 from filegate.config import Settings
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import FileRecord, UploadSpec
 from filegate.domain.states import FileState
-from filegate.imaging.inspect import ImageLimits
 from filegate.imaging.pool import ProcessPoolInspector
 from filegate.services.verification import Verifier
 
@@ -85,13 +89,16 @@ def run(quick: bool) -> list[Result]:
 
 
 async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Result]:
-    settings = Settings(data_dir=tmp)
     signer = UrlSigner({"k1": secrets.token_bytes(32)}, "k1")
     store = LocalObjectStore(tmp / "objects", "http://127.0.0.1", signer, SystemClock())
     megapixels = image.width * image.height / 1e6
     rows = []
-    async with _inspector(settings) as inspector:
-        verifier = Verifier(MemoryRepository(), store, inspector, local_paths=store)
+    async with (
+        _inspector(Settings(data_dir=tmp)) as webp,
+        _inspector(Settings(data_dir=tmp, rendition_format="jpeg")) as jpeg,
+        _inspector(Settings(data_dir=tmp, renditions=False)) as off,
+    ):
+        verifier = _verifier(store, webp)
         for case in cases:
             record = await _stored(store, case.encode(image), case.content_type)
             medians = await _compare(verifier, record, store.path_of(record.object_key), case)
@@ -99,28 +106,53 @@ async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Re
             rows.append(
                 Result(name, "ms/image", medians.filegate, medians.baseline, case.baseline_is)
             )
+        photo_record = await _stored(store, jpeg_bytes(image), "image/jpeg")
+        without = _timed(_verifier(store, off), photo_record)
+        for label, inspector in (("webp", webp), ("jpeg", jpeg)):
+            with_them = _timed(_verifier(store, inspector), photo_record)
+            medians = await interleave_async(with_them, without, cases[0].repetitions)
+            rows.append(
+                Result(
+                    f"verify jpeg {megapixels:.2g} MP, renditions ({label}) + facts",
+                    "ms/image",
+                    medians.filegate,
+                    medians.baseline,
+                    "the same Verifier with renditions off (facts, placeholder, hash still made)",
+                )
+            )
     return rows
+
+
+def _verifier(store: LocalObjectStore, inspector: ProcessPoolInspector) -> Verifier:
+    return Verifier(MemoryRepository(), store, inspector, local_paths=store)
 
 
 def _inspector(settings: Settings) -> ProcessPoolInspector:
     """The decode pool exactly as ``filegate.bootstrap.runtime`` configures it."""
-    limits = ImageLimits(tuple(settings.allowed_types), settings.max_pixels, settings.max_frames)
+    pool = decode_pool(settings)
     return ProcessPoolInspector(
-        limits,
-        workers=settings.decode_workers,
-        timeout_seconds=settings.decode_timeout_seconds,
-        memory_limit_mb=settings.decode_memory_mb,
+        pool.limits,
+        workers=pool.workers,
+        timeout_seconds=pool.timeout_seconds,
+        memory_limit_mb=pool.memory_limit_mb,
+        renditions=pool.renditions,
     )
 
 
-async def _compare(verifier: Verifier, record: FileRecord, path: Path, case: _Case) -> Medians:
-    async def filegate() -> float:
+def _timed(verifier: Verifier, record: FileRecord) -> Callable[[], Awaitable[float]]:
+    async def verify() -> float:
         started = time.perf_counter()
         verdict = await verifier.verify(record)
         elapsed = time.perf_counter() - started
         if verdict is None or not verdict.ready:
-            raise RuntimeError(f"{case.label}: the verifier did not accept the image: {verdict}")
+            raise RuntimeError(f"the verifier did not accept the image: {verdict}")
         return elapsed * 1000
+
+    return verify
+
+
+async def _compare(verifier: Verifier, record: FileRecord, path: Path, case: _Case) -> Medians:
+    filegate = _timed(verifier, record)
 
     async def baseline() -> float:
         started = time.perf_counter()
