@@ -46,6 +46,7 @@ from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
 from filegate.services.multipart import MultipartService
 from filegate.services.registration import Registrar
+from filegate.services.similar import SimilarFiles
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
 from filegate.worker.batch import BatchProcessor
@@ -302,6 +303,7 @@ class _Parts:
             ),
             registrar=registrar,
             files=files,
+            similar=SimilarFiles(self.database.files),
             uploads=uploads,
             guests=guests.api,
             lifecycle=upkeep.api,
