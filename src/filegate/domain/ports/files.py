@@ -122,8 +122,9 @@ class FileRepository(Protocol):
     ) -> list[SimilarFile]:
         """Up to ``limit`` of the owner's READY files whose perceptual hash differs from
         ``perceptual_hash`` (unsigned 64-bit) in at most ``max_distance`` bits, without
-        ``exclude_id``; nearest first, then newest (:func:`~filegate.domain.similarity.
-        nearest_first`). Files without a hash are never listed. The cost may grow with
-        the number of the owner's READY files (each adapter documents its own).
+        ``exclude_id``; nearest first, then newest, as
+        :func:`~filegate.domain.similarity.nearest_first` orders them. Files without a
+        hash are never listed. The cost may grow with the number of the owner's READY
+        files (each adapter documents its own).
         """
         ...
