@@ -45,6 +45,7 @@ from filegate.imaging.pool import ProcessPoolInspector
 from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
 from filegate.services.multipart import MultipartService
+from filegate.services.previews import PreviewService
 from filegate.services.registration import Registrar
 from filegate.services.similar import SimilarFiles
 from filegate.services.uploads import UploadRecorder
@@ -304,6 +305,9 @@ class _Parts:
             registrar=registrar,
             files=files,
             similar=SimilarFiles(self.database.files),
+            previews=PreviewService(
+                self.database.files, self.store.downloads, self.settings.download_url_ttl
+            ),
             uploads=uploads,
             guests=guests.api,
             lifecycle=upkeep.api,

@@ -18,6 +18,7 @@ from filegate.services.grants import GrantService
 from filegate.services.history import FileHistory
 from filegate.services.intake import Intake
 from filegate.services.multipart import MultipartService
+from filegate.services.previews import PreviewService
 from filegate.services.principals import Authenticator
 from filegate.services.quotas import QuotaService
 from filegate.services.registration import Registrar
@@ -85,6 +86,7 @@ class ApiContext:
     registrar: Registrar
     files: FileService
     similar: SimilarFiles
+    previews: PreviewService
     uploads: UploadRecorder
     guests: GuestApi
     lifecycle: LifecycleApi
