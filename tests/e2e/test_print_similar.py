@@ -6,11 +6,13 @@ registration or by PATCH comes back with its fitness from the real decode's fact
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.e2e.flow import auth, register, upload, wait_final
 from tests.e2e.shapes import Embedded
@@ -100,6 +102,54 @@ def test_a_bad_print_size_is_refused_with_the_validation_code(
         http, embedded, token, file["id"], {"print": {"width_mm": 20_000, "height_mm": 1}}
     )
     assert (too_big.status_code, too_big.json()["code"]) == (422, "VALIDATION_ERROR")
+
+
+def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def ready_file(http: httpx.Client, embedded: Embedded, token: str, data: bytes) -> str:
+    file = register(http, embedded.url, token, data)
+    assert upload(http, file, data).status_code == 200
+    final = wait_final(http, embedded.url, token, file["id"])
+    assert final["state"] == "ready", final
+    file_id: str = final["id"]
+    return file_id
+
+
+def test_similar_to_lists_near_copies_nearest_first_and_leaves_other_pictures_out(
+    embedded: Embedded, http: httpx.Client
+) -> None:
+    token, other = new_token(embedded), new_token(embedded)
+    picture = images.picture(640, 480)
+    original = ready_file(http, embedded, token, jpeg(picture))
+    smaller = ready_file(http, embedded, token, jpeg(picture.resize((320, 240)), quality=60))
+    brighter = ready_file(http, embedded, token, jpeg(picture.point(lambda v: min(255, v + 20))))
+    unrelated = ready_file(
+        http, embedded, token, jpeg(Image.radial_gradient("L").resize((640, 480)).convert("RGB"))
+    )
+    ready_file(http, embedded, other, jpeg(picture))  # the same picture, another owner's
+
+    def similar(**params: Any) -> list[tuple[str, int]]:
+        response = http.get(
+            f"{embedded.url}/v1/files",
+            params={"similar_to": original, **params},
+            headers=auth(token),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["next_cursor"] is None
+        return [(f["id"], f["distance"]) for f in response.json()["files"]]
+
+    near = similar()
+    everything = similar(max_distance=64)
+
+    assert [file_id for file_id, _ in near] == [smaller, brighter]
+    assert all(0 < distance <= 10 for _, distance in near)
+    assert [file_id for file_id, _ in everything] == [smaller, brighter, unrelated]
+    assert everything[-1][1] > 10
+    assert similar(max_distance=64, limit=1) == near[:1]
 
 
 def test_similar_to_refuses_what_it_cannot_answer(embedded: Embedded, http: httpx.Client) -> None:

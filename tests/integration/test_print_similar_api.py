@@ -311,8 +311,26 @@ async def test_the_file_shows_every_fact_its_placeholder_and_renditions(api: Api
 
 
 async def test_a_file_without_renditions_shows_an_empty_object(api: Api) -> None:
-    file = await api.ready_file(images.jpeg_bytes())
-    assert file["renditions"] == {}
+    record = await stored_ready(api, BASE_HASH)
+    assert (await api.get(record.id))["renditions"] == {}
+
+
+async def test_a_verified_file_shows_the_renditions_and_hash_verification_stored(
+    api: Api,
+) -> None:
+    file = await api.ready_file(images.jpeg_bytes(640, 480))
+    stored = await api.runtime.repository.get(file["id"])
+    assert stored is not None and stored.renditions and stored.perceptual_hash is not None
+    assert file["renditions"] == {
+        r.name.value: {
+            "width": r.width,
+            "height": r.height,
+            "content_type": r.content_type,
+            "size": r.size,
+        }
+        for r in stored.renditions
+    }
+    assert stored.placeholder is not None and file["placeholder"] == stored.placeholder
 
 
 # --- similar files ---------------------------------------------------------------------
