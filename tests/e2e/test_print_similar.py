@@ -1,6 +1,6 @@
-"""End to end through the real ``filegate serve`` (embedded shape): a print size given at
-registration or by PATCH comes back with its fitness from the real decode's facts, and
-``similar_to`` answers and refuses as documented.
+"""End to end through the real ``filegate serve`` (embedded shape; similar files on both
+shapes): a print size given at registration or by PATCH comes back with its fitness from
+the real decode's facts, and ``similar_to`` answers and refuses as documented.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.e2e.flow import auth, register, upload, wait_final
-from tests.e2e.shapes import Embedded
+from tests.e2e.shapes import Embedded, Shape
 from tests.support import images
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.e2e
 SQUARE_2IN = {"width_mm": 50.8, "height_mm": 50.8}
 
 
-def new_token(embedded: Embedded) -> str:
-    return embedded.token(f"print-{uuid.uuid4().hex[:8]}")
+def new_token(shape: Shape | Embedded) -> str:
+    return shape.token(f"print-{uuid.uuid4().hex[:8]}")
 
 
 def register_printed(
@@ -110,31 +110,32 @@ def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-def ready_file(http: httpx.Client, embedded: Embedded, token: str, data: bytes) -> str:
-    file = register(http, embedded.url, token, data)
+def ready_file(http: httpx.Client, shape: Shape, token: str, data: bytes) -> str:
+    file = register(http, shape.url, token, data)
     assert upload(http, file, data).status_code == 200
-    final = wait_final(http, embedded.url, token, file["id"])
+    final = wait_final(http, shape.url, token, file["id"])
     assert final["state"] == "ready", final
     file_id: str = final["id"]
     return file_id
 
 
 def test_similar_to_lists_near_copies_nearest_first_and_leaves_other_pictures_out(
-    embedded: Embedded, http: httpx.Client
+    shape: Shape, http: httpx.Client
 ) -> None:
-    token, other = new_token(embedded), new_token(embedded)
+    """On both shapes: SQLite's registered function and PostgreSQL's ``bit_count``."""
+    token, other = new_token(shape), new_token(shape)
     picture = images.picture(640, 480)
-    original = ready_file(http, embedded, token, jpeg(picture))
-    smaller = ready_file(http, embedded, token, jpeg(picture.resize((320, 240)), quality=60))
-    brighter = ready_file(http, embedded, token, jpeg(picture.point(lambda v: min(255, v + 20))))
+    original = ready_file(http, shape, token, jpeg(picture))
+    smaller = ready_file(http, shape, token, jpeg(picture.resize((320, 240)), quality=60))
+    brighter = ready_file(http, shape, token, jpeg(picture.point(lambda v: min(255, v + 20))))
     unrelated = ready_file(
-        http, embedded, token, jpeg(Image.radial_gradient("L").resize((640, 480)).convert("RGB"))
+        http, shape, token, jpeg(Image.radial_gradient("L").resize((640, 480)).convert("RGB"))
     )
-    ready_file(http, embedded, other, jpeg(picture))  # the same picture, another owner's
+    ready_file(http, shape, other, jpeg(picture))  # the same picture, another owner's
 
     def similar(**params: Any) -> list[tuple[str, int]]:
         response = http.get(
-            f"{embedded.url}/v1/files",
+            f"{shape.url}/v1/files",
             params={"similar_to": original, **params},
             headers=auth(token),
         )
