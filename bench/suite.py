@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import decoders, presign, queue, register, register_batch, store_put, verify
+from bench import (
+    decoders,
+    presign,
+    queue,
+    register,
+    register_batch,
+    similar,
+    store_put,
+    verify,
+)
 from bench.harness import Result
 
 Benchmark = Callable[[bool], list[Result]]
@@ -18,4 +27,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "verify": verify.run,
     "decoders": decoders.run,
     "presign": presign.run,
+    "similar": similar.run,
 }

@@ -14,6 +14,7 @@ REASONS: dict[str, str] = {
     "TOO_MANY_FRAMES": "the animation has too many frames",
     "DECODE_TIMEOUT": "decoding the image took too long",
     "DECODE_MEMORY_EXCEEDED": "decoding the image needed too much memory",
+    "DECODER_CRASH": "the decoder crashed on this file every time it tried",
     "UPLOAD_EXPIRED": "no bytes arrived before the upload deadline",
     "DELETED_BY_OWNER": "deleted by its owner",
 }
