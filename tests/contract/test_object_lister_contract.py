@@ -40,7 +40,7 @@ async def _memory(_: pytest.FixtureRequest, __: Path) -> AsyncIterator[tuple[Lis
     store = MemoryObjectStore()
 
     async def put(key: str, data: bytes) -> None:
-        store.put(key, data)
+        store.put_bytes(key, data)
 
     yield store, put
 

@@ -34,7 +34,7 @@ def _memory(_: Path) -> tuple[ObjectStore, Put]:
     store = MemoryObjectStore()
 
     async def put(key: str, data: bytes) -> ObjectInfo:
-        return store.put(key, data)
+        return store.put_bytes(key, data)
 
     return store, put
 

@@ -671,3 +671,17 @@ async def test_head_rebuilds_a_missing_or_stale_sidecar(h: Harness) -> None:
     sidecar.write_text(f"{'0' * 64} 1 2 3\n")
     assert await h.store.head(key) == expected
     assert sidecar.read_text().split()[0] == sha256(data)
+
+
+def test_an_inline_download_is_served_inline(h: Harness, stored: tuple[str, bytes]) -> None:
+    key, data = stored
+    signed = h.store.sign_download(key, "photo.thumb.webp", "image/webp", TTL, inline=True)
+
+    response = h.http.get(target(signed.url))
+
+    assert response.status_code == 200
+    assert response.content == data
+    assert response.headers["content-type"] == "image/webp"
+    assert response.headers["content-disposition"] == (
+        "inline; filename=\"photo.thumb.webp\"; filename*=UTF-8''photo.thumb.webp"
+    )

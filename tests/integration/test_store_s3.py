@@ -449,3 +449,10 @@ async def test_event_keys_lose_the_prefix_and_foreign_keys_are_refused(s3: Harne
     assert s3.store.key_of_event(f"{PREFIX}ab12/f00d") == "ab12/f00d"
     assert s3.store.key_of_event("elsewhere/ab12/f00d") is None
     assert s3.store.key_of_event(PREFIX) is None
+
+
+async def test_events_for_rendition_keys_are_not_filegates_uploads(s3: Harness) -> None:
+    original = "0123456789abcdef/" + "a" * 32
+    assert s3.store.key_of_event(f"{PREFIX}{original}") == original
+    assert s3.store.key_of_event(f"{PREFIX}{original}.thumb") is None
+    assert s3.store.key_of_event(f"{PREFIX}{original}.preview") is None

@@ -92,7 +92,7 @@ class Guests:
     async def stored_file(self, owner: Owner, data: bytes = b"jpeg") -> FileRecord:
         """A registered file of ``owner`` whose object is in the store."""
         record = await self.files.add(make_record(owner.key, clock=self.clock))
-        self.store.put(record.object_key, data)
+        self.store.put_bytes(record.object_key, data)
         return record
 
     async def queued(self) -> list[str]:

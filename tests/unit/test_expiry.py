@@ -101,7 +101,7 @@ async def test_only_registered_files_expire(h: Harness, state: FileState) -> Non
 
 async def test_a_file_whose_object_exists_is_recorded_as_uploaded(h: Harness) -> None:
     record = await h.add()
-    info = h.store.put(record.object_key, b"late bytes")
+    info = h.store.put_bytes(record.object_key, b"late bytes")
     h.clock.advance(OVERDUE)
 
     assert await h.sweeper.sweep() == SweepResult(expired=0, recovered=1)
@@ -114,7 +114,7 @@ async def test_a_file_whose_object_exists_is_recorded_as_uploaded(h: Harness) ->
 
 async def test_a_sweep_counts_what_it_did(h: Harness) -> None:
     overdue = [await h.add() for _ in range(3)]
-    h.store.put(overdue[0].object_key, b"bytes")
+    h.store.put_bytes(overdue[0].object_key, b"bytes")
     await h.add(FileState.READY)
     h.clock.advance(OVERDUE)
     recent = await h.add()

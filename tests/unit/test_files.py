@@ -50,7 +50,7 @@ class Harness:
         self, state: FileState = FileState.REGISTERED, owner: str = OWNER, **fields: Any
     ) -> FileRecord:
         record = await self.repository.add(make_record(owner, clock=self.clock, **fields))
-        self.store.put(record.object_key, DATA)
+        self.store.put_bytes(record.object_key, DATA)
         if state is not FileState.REGISTERED:
             record = await self.move(record, state)
         return record
@@ -294,7 +294,7 @@ class UploadLandsDuringDelete(MemoryRepository):
             self.raced = True
             current = await self.get(file_id)
             assert current is not None
-            self.store.put(current.object_key, DATA)
+            self.store.put_bytes(current.object_key, DATA)
             uploaded = StateChange(FileState.UPLOADED, Actor.STORE)
             await super().transition(file_id, FileState.REGISTERED, uploaded)
         return await super().transition(file_id, expected, change)

@@ -222,7 +222,7 @@ async def test_concurrent_registrations_never_exceed_the_uses(g: Guests) -> None
 async def test_a_grant_completes_only_the_files_it_registered(g: Guests) -> None:
     principal = await grant_principal(g)
     mine = await g.intake.register(principal, photo(), None)
-    g.store.put(mine.file.object_key, b"x" * 10)
+    g.store.put_bytes(mine.file.object_key, b"x" * 10)
     owners = await g.stored_file(ALICE)
 
     completed = await g.intake.complete(principal, mine.file.id)

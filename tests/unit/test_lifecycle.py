@@ -48,7 +48,7 @@ class Harness:
     async def add(self, stored: bool = True, **overrides: Any) -> FileRecord:
         record = await self.repository.add(make_record(clock=self.clock, **overrides))
         if stored:
-            self.store.put(record.object_key, b"bytes")
+            self.store.put_bytes(record.object_key, b"bytes")
         return record
 
     async def state_of(self, record: FileRecord) -> FileState:
@@ -144,7 +144,7 @@ async def test_a_file_that_changes_state_meanwhile_is_still_deleted() -> None:
     async def upload_lands_during_delete(key: str) -> None:
         await real_delete(key)
         if await h.state_of(record) is FileState.REGISTERED:
-            h.store.put(key, b"late bytes")
+            h.store.put_bytes(key, b"late bytes")
             await h.repository.transition(
                 record.id, FileState.REGISTERED, StateChange(FileState.UPLOADED, Actor.STORE)
             )

@@ -130,7 +130,7 @@ class Verification:
             record.id, FileState.REGISTERED, StateChange(FileState.UPLOADED, Actor.STORE)
         )
         assert moved is not None
-        self.store.put(record.object_key, DATA)
+        self.store.put_bytes(record.object_key, DATA)
         return moved
 
     async def handle(self, record: FileRecord) -> None:

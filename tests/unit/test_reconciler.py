@@ -47,7 +47,7 @@ class Harness:
     async def add(self, *states: FileState, stored: bool = True, **overrides: Any) -> FileRecord:
         record = await self.repository.add(make_record(clock=self.clock, **overrides))
         if stored:
-            self.store.put(record.object_key, DATA)
+            self.store.put_bytes(record.object_key, DATA)
         for state in states:
             moved = await self.repository.transition(
                 record.id, record.state, StateChange(state, Actor.WORKER)
@@ -152,11 +152,11 @@ async def test_a_stuck_upload_without_its_object_is_marked_deleted() -> None:
 async def test_orphans_are_deleted_after_the_grace_only() -> None:
     h = harness()
     no_row = "0123456789abcdef/" + "a" * 32
-    h.store.put(no_row, DATA)
+    h.store.put_bytes(no_row, DATA)
     deleted = await h.add(FileState.DELETED)  # a delete that lost its race: bytes remain
     h.clock.advance(POLICY.orphan_grace + MINUTE)
     young = "0123456789abcdef/" + "b" * 32
-    h.store.put(young, DATA)
+    h.store.put_bytes(young, DATA)
 
     result = await h.reconciler.run()
 
@@ -169,7 +169,7 @@ async def test_orphans_are_deleted_after_the_grace_only() -> None:
 async def test_keys_filegate_never_makes_are_left_alone() -> None:
     h = harness()
     for key in ("someone-else/report.pdf", "0123456789abcdef/not-a-file-id", "x"):
-        h.store.put(key, DATA)
+        h.store.put_bytes(key, DATA)
     h.clock.advance(2 * POLICY.orphan_grace)
     result = await h.reconciler.run()
     assert (result.orphans_deleted, result.objects_listed) == (0, 3)
@@ -196,7 +196,7 @@ async def test_a_second_run_finds_nothing_left_to_repair() -> None:
     await h.add()
     ready = await h.add(FileState.UPLOADED, FileState.READY)
     await h.store.delete(ready.object_key)
-    h.store.put("0123456789abcdef/" + "d" * 32, DATA)
+    h.store.put_bytes("0123456789abcdef/" + "d" * 32, DATA)
     h.clock.advance(POLICY.orphan_grace + MINUTE)
     first = await h.reconciler.run()
     assert (first.lost_events_recovered, first.missing_objects, first.orphans_deleted) == (1, 1, 1)
@@ -235,4 +235,5 @@ async def test_every_action_is_reported_as_a_metric() -> None:
         "orphans_deleted": 0,
         "multipart_aborted": 0,
         "usage_corrected": 0,
+        "renditions_missing": 0,
     }

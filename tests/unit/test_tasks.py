@@ -59,7 +59,7 @@ async def test_the_processor_routes_each_work_message_to_its_service() -> None:
     guest_file = await g.stored_file(session.owner)
     await g.sessions.logout(session.id)
     expired = await g.files.add(make_record(clock=g.clock, retain_until=g.clock.now() - HOUR))
-    g.store.put(expired.object_key, b"bytes")
+    g.store.put_bytes(expired.object_key, b"bytes")
     processor = BatchProcessor(Uploads(), RETRY, tasks=tasks_of(g))
     messages = [
         Message("m1", "r1", encode_owner_purge(OwnerPurge(session.owner.key)), 1),

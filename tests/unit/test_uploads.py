@@ -114,7 +114,7 @@ async def test_admit_refuses_a_file_no_longer_registered(h: Harness, state: File
 
 async def test_commit_marks_uploaded_and_enqueues_exactly_one_event(h: Harness) -> None:
     record = await h.add()
-    info = h.store.put(record.object_key, DATA)
+    info = h.store.put_bytes(record.object_key, DATA)
 
     await h.recorder.commit(record.object_key, info)
 
@@ -131,7 +131,7 @@ async def test_commit_marks_uploaded_and_enqueues_exactly_one_event(h: Harness) 
 
 async def test_a_second_commit_is_refused_and_enqueues_nothing(h: Harness) -> None:
     record = await h.add()
-    info = h.store.put(record.object_key, DATA)
+    info = h.store.put_bytes(record.object_key, DATA)
     await h.recorder.commit(record.object_key, info)
 
     with pytest.raises(FilegateError) as refused:
@@ -174,7 +174,7 @@ async def test_commit_for_a_file_gone_is_refused(h: Harness, state: FileState) -
 
 async def test_complete_with_the_object_there_enqueues_its_event(h: Harness) -> None:
     record = await h.add()
-    info = h.store.put(record.object_key, DATA)
+    info = h.store.put_bytes(record.object_key, DATA)
 
     completed = await h.recorder.complete(OWNER, record.id)
 
@@ -199,7 +199,7 @@ async def test_complete_without_an_object_is_upload_incomplete(h: Harness) -> No
 )
 async def test_complete_is_idempotent_once_signalled(h: Harness, state: FileState) -> None:
     record = await h.add(state)
-    h.store.put(record.object_key, DATA)
+    h.store.put_bytes(record.object_key, DATA)
     before = await h.repository.get(record.id)
 
     completed = await h.recorder.complete(OWNER, record.id)
@@ -211,7 +211,7 @@ async def test_complete_is_idempotent_once_signalled(h: Harness, state: FileStat
 
 async def test_complete_twice_enqueues_one_event(h: Harness) -> None:
     record = await h.add()
-    h.store.put(record.object_key, DATA)
+    h.store.put_bytes(record.object_key, DATA)
 
     first = await h.recorder.complete(OWNER, record.id)
     second = await h.recorder.complete(OWNER, record.id)
@@ -225,7 +225,7 @@ async def test_complete_for_an_expired_or_deleted_file_is_invalid(
     h: Harness, state: FileState
 ) -> None:
     record = await h.add(state)
-    h.store.put(record.object_key, DATA)
+    h.store.put_bytes(record.object_key, DATA)
 
     with pytest.raises(FilegateError) as refused:
         await h.recorder.complete(OWNER, record.id)
@@ -236,7 +236,7 @@ async def test_complete_for_an_expired_or_deleted_file_is_invalid(
 
 async def test_complete_for_another_owners_file_is_not_found(h: Harness) -> None:
     record = await h.add(owner="user:bob")
-    h.store.put(record.object_key, DATA)
+    h.store.put_bytes(record.object_key, DATA)
 
     with pytest.raises(FilegateError) as refused:
         await h.recorder.complete(OWNER, record.id)
@@ -248,7 +248,7 @@ async def test_complete_for_another_owners_file_is_not_found(h: Harness) -> None
 
 async def test_complete_losing_a_race_returns_the_current_file(h: Harness) -> None:
     record = await h.add()
-    h.store.put(record.object_key, DATA)
+    h.store.put_bytes(record.object_key, DATA)
 
     class RacingLedger:
         """The worker verifies the file between our check and our write."""

@@ -138,3 +138,35 @@ def test_constructor_refuses_a_missing_current_key_and_short_keys() -> None:
         UrlSigner({"k1": OLD_KEY}, "k2")
     with pytest.raises(ValueError, match="at least"):
         UrlSigner({"k1": b"short"}, "k1")
+
+
+# -- inline downloads (previews) ------------------------------------------------------------
+
+INLINE = UrlGrant(
+    "GET", "owner/file-1.thumb", EXPIRES, "image/webp", filename="p.thumb.webp", inline=True
+)
+
+
+def test_an_inline_grant_round_trips_and_says_so_in_the_query(signer: UrlSigner) -> None:
+    query = signer.sign(INLINE)
+
+    assert query["disposition"] == "inline"
+    assert signer.verify("GET", INLINE.key, pairs(query)) == INLINE
+
+
+def test_an_attachment_grant_carries_no_disposition(signer: UrlSigner) -> None:
+    assert "disposition" not in signer.sign(DOWNLOAD)
+
+
+@pytest.mark.parametrize("change", ["drop", "add", "alter"])
+def test_the_disposition_is_bound(signer: UrlSigner, change: str) -> None:
+    inline = signer.sign(INLINE)
+    attachment = signer.sign(DOWNLOAD)
+    if change == "drop":
+        query = {k: v for k, v in inline.items() if k != "disposition"}
+        assert_mismatch(signer, "GET", INLINE.key, pairs(query))
+    elif change == "add":
+        assert_mismatch(signer, "GET", DOWNLOAD.key, pairs({**attachment, "disposition": "inline"}))
+    else:
+        query = {**inline, "disposition": "attachment"}
+        assert_mismatch(signer, "GET", INLINE.key, pairs(query))

@@ -59,7 +59,7 @@ class Harness:
             assert moved is not None
             record = moved
         if data is not None:
-            self.store.put(record.object_key, data)
+            self.store.put_bytes(record.object_key, data)
         return record
 
     async def handle(self, record: FileRecord) -> FileRecord:
@@ -105,9 +105,9 @@ async def test_the_inspector_sees_a_copy_of_the_objects_bytes(h: Harness, tmp_pa
     seen: list[bytes] = []
 
     class Reading(ScriptedInspector):
-        async def inspect(self, path: Path) -> Inspection:
+        async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
             seen.append(path.read_bytes())
-            return await super().inspect(path)
+            return await super().inspect(path, renditions_dir)
 
     verifier = Verifier(h.repository, h.store, Reading(), scratch_dir=tmp_path)
     record = await h.file()
@@ -126,7 +126,7 @@ async def test_a_store_with_local_paths_is_inspected_in_place(tmp_path: Path) ->
     store = MemoryObjectStore()
     inspector = ScriptedInspector()
     record = await repository.add(make_record(declared_size=len(DATA), declared_type="image/png"))
-    store.put(record.object_key, DATA)
+    store.put_bytes(record.object_key, DATA)
     local = tmp_path / record.object_key
     local.parent.mkdir(parents=True)
     local.write_bytes(DATA)
@@ -287,10 +287,10 @@ async def test_a_file_deleted_during_verification_stays_deleted(h: Harness) -> N
     record = await h.file()
 
     class DeletingMeanwhile(ScriptedInspector):
-        async def inspect(self, path: Path) -> Inspection:
+        async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
             change = StateChange(FileState.DELETED, Actor.API)
             await h.repository.transition(record.id, FileState.UPLOADED, change)
-            return await super().inspect(path)
+            return await super().inspect(path, renditions_dir)
 
     verifier = Verifier(h.repository, h.store, DeletingMeanwhile())
     await verifier.handle(ObjectCreated(record.object_key, len(DATA), "etag"))

@@ -50,6 +50,7 @@ RECONCILE_ACTIONS = (
     "orphans_deleted",
     "multipart_aborted",
     "usage_corrected",
+    "renditions_missing",
 )
 """What the reconciler repairs (``filegate.services.reconciler.ReconcileResult``)."""
 

@@ -45,6 +45,7 @@ from filegate.imaging.pool import ProcessPoolInspector
 from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
 from filegate.services.multipart import MultipartService
+from filegate.services.previews import PreviewService
 from filegate.services.registration import Registrar
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
@@ -302,6 +303,9 @@ class _Parts:
             ),
             registrar=registrar,
             files=files,
+            previews=PreviewService(
+                self.database.files, self.store.downloads, self.settings.download_url_ttl
+            ),
             uploads=uploads,
             guests=guests.api,
             lifecycle=upkeep.api,

@@ -34,8 +34,9 @@ def sanitize_filename(name: str) -> str:
     return _strip_edges(_fit(trimmed, MAX_FILENAME_BYTES)) or FALLBACK_FILENAME
 
 
-def content_disposition(filename: str) -> str:
-    """An ``attachment`` header naming the sanitised ``filename`` (RFC 6266, RFC 8187).
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """An ``attachment`` (or ``inline``) header naming the sanitised ``filename`` (RFC 6266,
+    RFC 8187).
 
     ``filename`` is an ASCII approximation for old clients; ``filename*`` is the exact name.
     """
@@ -43,7 +44,8 @@ def content_disposition(filename: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     ascii_name = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     fallback = _ASCII_UNSAFE.sub("_", ascii_name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _is_kept(ch: str) -> bool:

@@ -273,6 +273,8 @@ class DownloadTerms:
     content_type: str
     filename: str
     expires_at: datetime
+    inline: bool = False
+    """Shown in place (``Content-Disposition: inline``) rather than attached."""
 
 
 @dataclass(frozen=True)

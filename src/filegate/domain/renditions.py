@@ -13,3 +13,12 @@ def rendition_key(object_key: str, name: RenditionName) -> str:
 def rendition_keys(object_key: str) -> tuple[str, ...]:
     """Every key a rendition of ``object_key`` may have (for deleting them all)."""
     return tuple(rendition_key(object_key, name) for name in RenditionName)
+
+
+def is_rendition_key(key: str) -> bool:
+    """Whether ``key`` names a rendition (server-made) rather than an uploaded original.
+
+    Originals' keys (``{owner-hash}/{file-id}``, hex only) never contain a dot, so a key
+    ending in ``.thumb`` or ``.preview`` is always a rendition's.
+    """
+    return any(key.endswith(f".{name.value}") for name in RenditionName)

@@ -16,6 +16,7 @@ from filegate.services.grants import GrantService
 from filegate.services.history import FileHistory
 from filegate.services.intake import Intake
 from filegate.services.multipart import MultipartService
+from filegate.services.previews import PreviewService
 from filegate.services.principals import Authenticator
 from filegate.services.quotas import QuotaService
 from filegate.services.registration import Registrar
@@ -77,6 +78,7 @@ class ApiContext:
     backends: Backends
     registrar: Registrar
     files: FileService
+    previews: PreviewService
     uploads: UploadRecorder
     guests: GuestApi
     lifecycle: LifecycleApi

@@ -26,6 +26,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.SESSION_NOT_FOUND: 404,
     ErrorCode.GRANT_NOT_FOUND: 404,
+    ErrorCode.NO_RENDITION: 404,
     ErrorCode.GRANT_ENDED: 410,
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.NOT_READY: 409,

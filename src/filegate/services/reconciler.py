@@ -8,10 +8,15 @@ Each run, in order (every action counted in :class:`ReconcileResult`):
    enqueued again (verification is idempotent, so a duplicate costs nothing).
 3. **missing objects** — a READY (or stuck UPLOADED) file whose object is gone: logged and
    moved to DELETED with reason ``OBJECT_MISSING``, since it can never be served again.
+   A READY file whose object is there but which lists a rendition whose object is gone is
+   logged and counted (``renditions_missing``) and otherwise left as it is: the original
+   is intact, only that preview answers from the store with a 404.
 4. **orphans** — with a store that can list (:class:`ObjectLister`): an object older than
    ``orphan_grace`` that no live file owns (no row, or a DELETED or EXPIRED one) is
    deleted. Only keys of filegate's own shape are considered, never anything else stored
-   under the same prefix.
+   under the same prefix. A rendition (``{original}.thumb`` / ``.preview``) belongs to its
+   original's file: it is an orphan when that file is gone or was REJECTED (a rejected
+   file has no renditions), and kept while the file is waiting or READY.
 5. **stale multipart uploads** — with a store that has them: uploads begun before
    ``orphan_grace`` whose file no longer waits for them are aborted.
 6. **usage** — owners' usage counters are recounted from their files (repairs drift).
@@ -35,6 +40,7 @@ from filegate.domain.models import (
     ListedObject,
     ObjectCreated,
     ObjectInfo,
+    RenditionName,
     StateChange,
     TransitionReason,
 )
@@ -48,6 +54,7 @@ from filegate.domain.ports import (
     ReconcileQueries,
     UsageLedger,
 )
+from filegate.domain.renditions import rendition_key
 from filegate.domain.states import FileState
 from filegate.services.deletion import delete_file
 from filegate.services.uploads import UploadRecorder
@@ -55,9 +62,14 @@ from filegate.services.uploads import UploadRecorder
 log = logging.getLogger(__name__)
 
 FILEGATE_KEY = re.compile(r"[0-9a-f]{16}/[0-9a-f]{32}")
-"""The shape of every key filegate makes (``{owner-hash}/{file-id}``)."""
+"""The shape of every original's key filegate makes (``{owner-hash}/{file-id}``)."""
+RENDITION_KEY = re.compile(
+    rf"(?P<original>{FILEGATE_KEY.pattern})\.(?:{'|'.join(n.value for n in RenditionName)})"
+)
+"""The shape of a rendition's key: its original's key and ``.thumb`` or ``.preview``."""
 
 _GONE = frozenset({FileState.DELETED, FileState.EXPIRED})
+_NO_RENDITIONS = _GONE | {FileState.REJECTED}
 _MISSING = StateChange(
     FileState.DELETED, Actor.RECONCILER, reason=TransitionReason.OBJECT_MISSING.value
 )
@@ -86,6 +98,7 @@ class ReconcileResult:
     orphans_deleted: int = 0
     multipart_aborted: int = 0
     usage_corrected: int = 0
+    renditions_missing: int = 0
     files_checked: int = 0
     objects_listed: int = 0
 
@@ -135,7 +148,7 @@ class Reconciler:
         now = self._clock.now()
         recovered, registered = await self._recover_lost_events(now)
         requeued, stuck_missing, uploaded = await self._requeue_stuck(now)
-        ready_missing, ready = await self._check_ready(now)
+        ready_missing, renditions_missing, ready = await self._check_ready(now)
         orphans, listed = await self._delete_orphans(now)
         result = ReconcileResult(
             lost_events_recovered=recovered,
@@ -144,6 +157,7 @@ class Reconciler:
             orphans_deleted=orphans,
             multipart_aborted=await self._abort_stale_multipart(now),
             usage_corrected=await self._usage.recount_usage(),
+            renditions_missing=renditions_missing,
             files_checked=registered + uploaded + ready,
             objects_listed=listed,
         )
@@ -178,20 +192,38 @@ class Reconciler:
             await self._queue.send_batch(bodies)
         return len(bodies), missing, checked
 
-    async def _check_ready(self, now: datetime) -> tuple[int, int]:
-        missing = checked = 0
+    async def _check_ready(self, now: datetime) -> tuple[int, int, int]:
+        missing = renditions_missing = checked = 0
         budget = self._policy.ready_checks_per_run or None
         async for page in self._pages(FileState.READY, now, after=self._ready_cursor):
             page = page if budget is None else page[: budget - checked]
             checked += len(page)
+            present: list[FileRecord] = []
             for record, info in zip(page, await self._heads(page), strict=True):
                 if info is None:
                     missing += await self._mark_missing(record)
+                else:
+                    present.append(record)
+            renditions_missing += await self._count_missing_renditions(present)
             self._ready_cursor = page[-1].id if page else None
             if budget is not None and checked >= budget:
-                return missing, checked
+                return missing, renditions_missing, checked
         self._ready_cursor = None  # a full round: start from the beginning next time
-        return missing, checked
+        return missing, renditions_missing, checked
+
+    async def _count_missing_renditions(self, records: Sequence[FileRecord]) -> int:
+        """Log each rendition a READY file lists whose object is gone; how many."""
+        listed = [(r, rendition.name) for r in records for rendition in r.renditions]
+        heads = await self._bounded(
+            [self._store.head(rendition_key(r.object_key, name)) for r, name in listed]
+        )
+        gone = [(r, name) for (r, name), info in zip(listed, heads, strict=True) if info is None]
+        for record, name in gone:
+            log.warning(
+                "rendition missing for a ready file",
+                extra={"file_id": record.id, "rendition": name.value},
+            )
+        return len(gone)
 
     async def _mark_missing(self, record: FileRecord) -> int:
         log.warning(
@@ -218,13 +250,18 @@ class Reconciler:
 
     async def _delete_orphans_in(self, chunk: Sequence[ListedObject], now: datetime) -> int:
         cutoff = now - self._policy.orphan_grace
-        candidates = [
-            o.key for o in chunk if o.last_modified < cutoff and FILEGATE_KEY.fullmatch(o.key)
-        ]
-        if not candidates:
+        old = [o.key for o in chunk if o.last_modified < cutoff]
+        originals = [key for key in old if FILEGATE_KEY.fullmatch(key)]
+        renditions = {m.string: m["original"] for k in old if (m := RENDITION_KEY.fullmatch(k))}
+        if not originals and not renditions:
             return 0
-        states = await self._queries.states_by_key(candidates)
-        orphans = [key for key in candidates if states.get(key, FileState.DELETED) in _GONE]
+        states = await self._queries.states_by_key([*originals, *set(renditions.values())])
+        orphans = [key for key in originals if states.get(key, FileState.DELETED) in _GONE]
+        orphans += [
+            key
+            for key, original in renditions.items()
+            if states.get(original, FileState.DELETED) in _NO_RENDITIONS
+        ]
         await self._bounded([self._store.delete(key) for key in orphans])
         if orphans:
             log.warning("orphan objects deleted", extra={"count": len(orphans)})

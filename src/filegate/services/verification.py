@@ -1,4 +1,10 @@
-"""Verifying uploaded objects: size, checksum, type from the bytes, and a full decode."""
+"""Verifying uploaded objects: size, checksum, type from the bytes, and a full decode.
+
+An accepted image's renditions (made by the inspector in the same decode) are stored with
+``ObjectStore.put`` under :func:`~filegate.domain.renditions.rendition_key` *before* the
+READY transition, so a READY file's renditions exist; when the transition loses, or
+anything fails after they were stored, they are deleted again, so none is orphaned.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +26,8 @@ from filegate.domain.models import (
     Inspection,
     ObjectCreated,
     RejectionReason,
+    Rendition,
+    RenditionFile,
     StateChange,
 )
 from filegate.domain.ports import (
@@ -29,6 +37,7 @@ from filegate.domain.ports import (
     LocalPaths,
     ObjectStore,
 )
+from filegate.domain.renditions import rendition_key
 from filegate.domain.sequencer import is_stale
 from filegate.domain.states import AWAITING_VERIFICATION, FileState
 
@@ -91,9 +100,14 @@ class Verifier:
             return
         seconds = time.perf_counter() - started
         change = dataclasses.replace(verdict.change, sequencer=event.sequencer)
-        updated = await self._repository.transition(record.id, record.state, change)
+        try:
+            updated = await self._repository.transition(record.id, record.state, change)
+        except BaseException:
+            await self._discard_renditions(record, change.renditions)
+            raise
         if updated is None:
             log.info("file changed during verification", extra={"file_id": record.id})
+            await self._discard_renditions(record, change.renditions)
             return
         self._report(updated, change, seconds)
 
@@ -115,7 +129,11 @@ class Verifier:
             self._metrics.time_to_ready((updated.updated_at - updated.created_at).total_seconds())
 
     async def verify(self, record: FileRecord) -> Verdict | None:
-        """The verdict for ``record``'s object, or ``None`` when the object is missing."""
+        """The verdict for ``record``'s object, or ``None`` when the object is missing.
+
+        A READY verdict's renditions are already stored (the caller deletes them with
+        :meth:`_discard_renditions` if it cannot apply the verdict); other verdicts store none.
+        """
         info = await self._store.head(record.object_key)
         if info is None:
             log.warning("upload event for a missing object", extra={"file_id": record.id})
@@ -124,11 +142,52 @@ class Verifier:
             return _rejected(RejectionReason.EMPTY_FILE)
         if info.size != record.declared_size:
             return _rejected(RejectionReason.SIZE_MISMATCH)
-        async with self._local_copy(record.object_key) as (path, sha256):
-            if record.declared_sha256 and sha256 != record.declared_sha256:
-                return _rejected(RejectionReason.CHECKSUM_MISMATCH, sha256=sha256)
-            inspection = await self._inspector.inspect(path)
-        return _judged(record, inspection, sha256)
+        with self._renditions_dir() as folder:
+            async with self._local_copy(record.object_key) as (path, sha256):
+                if record.declared_sha256 and sha256 != record.declared_sha256:
+                    return _rejected(RejectionReason.CHECKSUM_MISMATCH, sha256=sha256)
+                inspection = await self._inspector.inspect(path, folder)
+            verdict = _judged(record, inspection, sha256)
+            if verdict.ready and inspection.renditions:
+                stored = await self._store_renditions(record, inspection.renditions)
+                verdict = Verdict(dataclasses.replace(verdict.change, renditions=stored))
+        return verdict
+
+    @contextmanager
+    def _renditions_dir(self) -> Iterator[Path]:
+        """A fresh directory (under the scratch dir) the inspector writes renditions into."""
+        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="renditions-") as folder:
+            yield Path(folder)
+
+    async def _store_renditions(
+        self, record: FileRecord, files: Sequence[RenditionFile]
+    ) -> tuple[Rendition, ...]:
+        """Put every rendition next to the original; on any failure none is left stored."""
+        stored: list[Rendition] = []
+        try:
+            for item in files:
+                key = rendition_key(record.object_key, item.rendition.name)
+                await self._store.put(key, Path(item.path), item.rendition.content_type)
+                stored.append(item.rendition)
+        except BaseException:
+            await self._discard_renditions(record, [f.rendition for f in files])
+            raise
+        return tuple(stored)
+
+    async def _discard_renditions(
+        self, record: FileRecord, renditions: Sequence[Rendition]
+    ) -> None:
+        """Delete stored renditions whose verdict was not applied; a failure here is logged
+        (the reconciler removes what is left once the grace has passed)."""
+        for rendition in renditions:
+            try:
+                await self._store.delete(rendition_key(record.object_key, rendition.name))
+            except Exception:
+                log.warning(
+                    "could not delete an unused rendition",
+                    extra={"file_id": record.id, "rendition": rendition.name.value},
+                    exc_info=True,
+                )
 
     @asynccontextmanager
     async def _local_copy(self, key: str) -> AsyncIterator[tuple[Path, str]]:
@@ -170,6 +229,8 @@ def _judged(record: FileRecord, inspection: Inspection, sha256: str) -> Verdict:
         detected_type=detected,
         sha256=sha256,
         image=inspection.image,
+        placeholder=inspection.placeholder,
+        perceptual_hash=inspection.perceptual_hash,
     )
     return Verdict(change)
 

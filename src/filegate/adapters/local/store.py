@@ -18,6 +18,7 @@ and container filesystems, macOS through ``os``) offers them; a sidecar works ev
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -107,12 +108,20 @@ class LocalObjectStore:
         return SignedRequest("PUT", self._url(grant), headers, expires_at)
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        """A GET serving the object as ``content_type``, attached as the sanitised ``filename``."""
+        """A GET serving the object as ``content_type``, attached (or ``inline``) as the
+        sanitised ``filename``."""
         check_key(key)
         expires_at = self._expiry(expires_in)
-        grant = UrlGrant("GET", key, expires_at, content_type, filename=sanitize_filename(filename))
+        name = sanitize_filename(filename)
+        grant = UrlGrant("GET", key, expires_at, content_type, filename=name, inline=inline)
         return SignedRequest("GET", self._url(grant), {}, expires_at)
 
     def verify_upload(self, key: str, query: Iterable[tuple[str, str]]) -> UploadSpec:
@@ -132,7 +141,7 @@ class LocalObjectStore:
         grant = self._verify("GET", key, query)
         if grant.filename is None:
             raise _unbound()
-        return DownloadTerms(grant.content_type, grant.filename, grant.expires_at)
+        return DownloadTerms(grant.content_type, grant.filename, grant.expires_at, grant.inline)
 
     def time_left(self, expires_at: datetime) -> timedelta:
         """How long until ``expires_at`` by this store's clock (never negative)."""
@@ -220,6 +229,36 @@ class LocalObjectStore:
                     yield item
 
     # -- writing -------------------------------------------------------------------------
+
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        """Store a server-made object (a rendition) from the file at ``path``, replacing any
+        object under ``key``; whole or not at all.
+
+        The bytes are copied into ``.tmp/``, fsynced and renamed over the key, so a reader
+        sees the old object or the new one, never a part. The content type is not kept
+        here: the signed download URL carries it. Same key rules as uploads.
+        """
+        final = self.path_of(key)
+        temporary = self._tmp / f"{uuid.uuid4().hex}.put"
+        try:
+            with disk_errors():
+                await to_thread.run_sync(self._put_file, path, temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def _put_file(self, source: Path, temporary: Path, final: Path) -> None:
+        digest = hashlib.sha256()
+        with source.open("rb") as reader, create_exclusive(temporary) as writer:
+            while block := reader.read(1 << 20):
+                digest.update(block)
+                writer.write(block)
+            writer.flush()
+            os.fsync(writer.fileno())
+            created = make_dirs(final.parent)
+            temporary.replace(final)
+            for directory in [final.parent, *created]:
+                fsync_dir(directory)
+            write_sidecar_quietly(final, self._tmp, digest.hexdigest(), os.fstat(writer.fileno()))
 
     async def write_upload(
         self, key: str, body: AsyncIterator[bytes], spec: UploadSpec

@@ -3,7 +3,9 @@
 A URL names the key id it was signed with, so keys can rotate: new URLs use the current
 key, and a URL signed with an older key verifies for as long as that key is configured.
 The signature covers a canonical string of *every* bound field (absent fields as empty),
-so removing, adding or altering any of them breaks it. Pure: ``hmac`` and ``hashlib`` only.
+so removing, adding or altering any of them breaks it. The optional ``disposition`` field
+(``inline``) joins the canonical string only when present, so URLs without it sign as they
+always did. Pure: ``hmac`` and ``hashlib`` only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ MIN_KEY_BYTES = 16
 KEY_ID_PARAM = "kid"
 SIGNATURE_PARAM = "sig"
 _BOUND_PARAMS = ("expires", "type", "length", "sha256", "filename")
+_DISPOSITION_PARAM = "disposition"
+_INLINE = "inline"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -36,6 +40,7 @@ class UrlGrant:
 
     ``content_type`` is the type to send (PUT) or to serve (GET). Uploads bind ``length``
     and ``sha256`` (``None``: not declared); downloads bind the ``filename`` to attach as.
+    ``inline`` downloads are served to be shown in place rather than attached.
     ``expires_at`` is UTC with whole seconds (the URL carries Unix seconds).
     """
 
@@ -46,6 +51,7 @@ class UrlGrant:
     length: int | None = None
     sha256: str | None = None
     filename: str | None = None
+    inline: bool = False
 
 
 class UrlSigner:
@@ -87,6 +93,7 @@ class UrlSigner:
         canonical = "\n".join(
             [SCHEME, key_id, method.upper(), _escape(key)]
             + [_escape(params.get(name, "")) for name in _BOUND_PARAMS]
+            + [_escape(params[name]) for name in (_DISPOSITION_PARAM,) if name in params]
         )
         digest = hmac.new(self._keys[key_id], canonical.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -104,6 +111,7 @@ def _encode(grant: UrlGrant) -> dict[str, str]:
         "length": None if grant.length is None else str(grant.length),
         "sha256": grant.sha256.lower() if grant.sha256 else None,
         "filename": grant.filename,
+        _DISPOSITION_PARAM: _INLINE if grant.inline else None,
     }
     return {name: value for name, value in values.items() if value is not None}
 
@@ -111,7 +119,7 @@ def _encode(grant: UrlGrant) -> dict[str, str]:
 def _single_valued(query: Iterable[tuple[str, str]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in query:
-        known = name in _BOUND_PARAMS or name in (KEY_ID_PARAM, SIGNATURE_PARAM)
+        known = name in _BOUND_PARAMS or name in (KEY_ID_PARAM, SIGNATURE_PARAM, _DISPOSITION_PARAM)
         if not known or name in params:
             raise _mismatch()
         params[name] = value
@@ -128,6 +136,8 @@ def _decode(method: str, key: str, params: Mapping[str, str]) -> UrlGrant:
     sha256 = params.get("sha256") or None
     if (length is not None and length < 0) or (sha256 and not _SHA256_HEX.fullmatch(sha256)):
         raise _mismatch()
+    if params.get(_DISPOSITION_PARAM, _INLINE) != _INLINE:
+        raise _mismatch()
     return UrlGrant(
         method=method.upper(),
         key=key,
@@ -136,6 +146,7 @@ def _decode(method: str, key: str, params: Mapping[str, str]) -> UrlGrant:
         length=length,
         sha256=sha256,
         filename=params.get("filename") or None,
+        inline=_DISPOSITION_PARAM in params,
     )
 
 

@@ -97,7 +97,7 @@ class MemoryMultipartUploads:
             raise FilegateError(ErrorCode.ALREADY_UPLOADED, "The object is already uploaded.")
         data = b"".join(stored.parts[part.number] for part in chosen)
         del self._uploads[upload.upload_id]
-        return self._store.put(upload.key, data)
+        return self._store.put_bytes(upload.key, data)
 
     async def abort_multipart(self, upload: MultipartUpload) -> None:
         known = self._uploads.get(upload.upload_id)

@@ -31,6 +31,7 @@ class SignedDownload:
     filename: str
     content_type: str
     expires_in: timedelta
+    inline: bool = False
 
 
 class MemorySigner:
@@ -54,9 +55,15 @@ class MemorySigner:
         return SignedRequest("PUT", _memory_url("put", key, expires_at), headers, expires_at)
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        self.downloads.append(SignedDownload(key, filename, content_type, expires_in))
+        self.downloads.append(SignedDownload(key, filename, content_type, expires_in, inline))
         expires_at = self._clock.now() + expires_in
         return SignedRequest("GET", _memory_url("get", key, expires_at), {}, expires_at)
 

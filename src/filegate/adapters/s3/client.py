@@ -56,6 +56,8 @@ if TYPE_CHECKING:
         NotificationConfigurationResponseTypeDef,
         PutBucketCorsRequestTypeDef,
         PutBucketNotificationConfigurationRequestTypeDef,
+        PutObjectOutputTypeDef,
+        PutObjectRequestTypeDef,
     )
 
 
@@ -73,6 +75,10 @@ class S3ObjectCalls(Protocol):
     async def delete_object(
         self, **kwargs: Unpack[DeleteObjectRequestTypeDef]
     ) -> DeleteObjectOutputTypeDef: ...
+
+    async def put_object(
+        self, **kwargs: Unpack[PutObjectRequestTypeDef]
+    ) -> PutObjectOutputTypeDef: ...
 
     async def create_multipart_upload(
         self, **kwargs: Unpack[CreateMultipartUploadRequestTypeDef]

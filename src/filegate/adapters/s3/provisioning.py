@@ -221,7 +221,12 @@ def _normalised(rules: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def queue_notification(queue_arn: str, prefix: str) -> QueueConfigurationTypeDef:
-    """Every object created under ``prefix`` is announced on the queue ``queue_arn``."""
+    """Every object created under ``prefix`` is announced on the queue ``queue_arn``.
+
+    Renditions' keys are announced too: S3 filter rules only *include* (one prefix, one
+    suffix), and originals' keys have no suffix to include by, so the store drops
+    rendition events when it maps event keys (``S3ObjectStore.key_of_event``).
+    """
     configuration: QueueConfigurationTypeDef = {
         "Id": NOTIFICATION_ID,
         "QueueArn": queue_arn,

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ from filegate.domain.models import (
     UploadSpec,
 )
 from filegate.domain.ports import Clock, PartReference
+from filegate.domain.renditions import is_rendition_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3.type_defs import (
@@ -196,11 +198,18 @@ class S3ObjectStore:
         return self._presign("PUT", key, {}, headers, expires_in)
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        """A GET that S3 answers with ``content_type``, attached as the sanitised ``filename``."""
+        """A GET that S3 answers with ``content_type``, attached (or ``inline``) as the
+        sanitised ``filename``."""
         query = {
-            "response-content-disposition": content_disposition(filename),
+            "response-content-disposition": content_disposition(filename, inline=inline),
             "response-content-type": content_type,
         }
         return self._presign("GET", key, query, {}, expires_in)
@@ -255,6 +264,23 @@ class S3ObjectStore:
             with s3_errors():
                 async for chunk in body.iter_chunks(chunk_size):
                     yield chunk
+
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        """Store a server-made object (a rendition) from the file at ``path`` as
+        ``content_type``, replacing any object under ``key``.
+
+        One PutObject with the whole body and its length: S3 stores all of it or nothing.
+        Renditions are small, so the body is read into memory first.
+        """
+        body = await asyncio.to_thread(path.read_bytes)
+        with s3_errors():
+            await self._client.put_object(
+                Bucket=self._bucket,
+                Key=self._object_key(key),
+                Body=body,
+                ContentLength=len(body),
+                ContentType=content_type,
+            )
 
     async def delete(self, key: str) -> None:
         """Remove the object; S3 answers a missing key as a success, and so do we."""
@@ -400,10 +426,17 @@ class S3ObjectStore:
     # -- keys ----------------------------------------------------------------------------
 
     def key_of_event(self, event_key: str) -> str | None:
-        """filegate's key for an S3 event's object key: the prefix removed (``EventKeys``)."""
+        """filegate's key for an S3 event's object key: the prefix removed (``EventKeys``).
+
+        ``None`` for a key outside the prefix, and for a rendition's key: renditions are
+        written by filegate itself and must never be verified as uploads. (S3 notification
+        filters can only include by prefix and suffix, not exclude, so this is where they
+        are dropped.)
+        """
         if not event_key.startswith(self._prefix) or len(event_key) == len(self._prefix):
             return None
-        return event_key[len(self._prefix) :]
+        key = event_key[len(self._prefix) :]
+        return None if is_rendition_key(key) else key
 
     def _object_key(self, key: str) -> str:
         """``prefix + key``; ``ValueError`` for a key the core would never make."""

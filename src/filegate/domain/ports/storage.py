@@ -55,9 +55,16 @@ class DownloadSigner(Protocol):
     """Presigns reads of a stored object."""
 
     def sign_download(
-        self, key: str, filename: str, content_type: str, expires_in: timedelta
+        self,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: timedelta,
+        *,
+        inline: bool = False,
     ) -> SignedRequest:
-        """A GET that serves the object as ``content_type``, attached as ``filename``."""
+        """A GET that serves the object as ``content_type``, attached as ``filename``
+        (``inline``: to be shown in place, as previews are, still naming ``filename``)."""
         ...
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from filegate.domain.errors import ErrorCode, FilegateError
+from filegate.domain.models import RenditionName
 from filegate.domain.states import FileState
 from filegate.http.context import ApiContext
 from filegate.http.deps import ContextDep, Reader, Registrant, Writer
@@ -154,6 +155,30 @@ async def complete_upload(file_id: str, principal: Registrant, context: ContextD
 async def download(file_id: str, principal: Reader, context: ContextDep) -> RedirectResponse:
     """Redirect to a short-lived signed download URL (only for ready files)."""
     signed = await context.files.download(principal.owner.key, file_id)
+    return RedirectResponse(
+        signed.url,
+        status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/{file_id}/preview",
+    status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+    response_class=RedirectResponse,
+)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.NOT_READY, ErrorCode.NO_RENDITION)
+async def preview(
+    file_id: str,
+    principal: Reader,
+    context: ContextDep,
+    size: Annotated[
+        RenditionName, Query(description="Which rendition: `thumb` or `preview`.")
+    ] = RenditionName.THUMB,
+) -> RedirectResponse:
+    """Redirect to a short-lived signed URL of the file's rendition, served inline as
+    its own type (WebP or JPEG); only for ready files that have one."""
+    signed = await context.previews.sign(principal.owner.key, file_id, size)
     return RedirectResponse(
         signed.url,
         status_code=status.HTTP_307_TEMPORARY_REDIRECT,

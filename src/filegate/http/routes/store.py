@@ -141,7 +141,7 @@ def _serve(
     selected = byte_range or ByteRange(0, info.size)
     headers["Content-Type"] = terms.content_type
     headers["Content-Length"] = str(selected.stop - selected.start)
-    headers["Content-Disposition"] = content_disposition(terms.filename)
+    headers["Content-Disposition"] = content_disposition(terms.filename, inline=terms.inline)
     status = 200
     if byte_range is not None:
         status = 206
