@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import presign, queue, register, register_batch, store_put, verify
+from bench import presign, queue, register, register_batch, similar, store_put, verify
 from bench.harness import Result
 
 Benchmark = Callable[[bool], list[Result]]
@@ -17,4 +17,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "queue": queue.run,
     "verify": verify.run,
     "presign": presign.run,
+    "similar": similar.run,
 }

@@ -122,10 +122,22 @@ class Settings(BaseSettings):
     reconcile_ready_checks: int = Field(default=0, ge=0)
     """READY files whose object is checked per periodic run (in rotation); 0: all."""
 
+    # Print fitness (issue 9).
+    print_good_dpi: int = Field(default=300, gt=0)
+    """Effective dpi from which a file's print fitness is ``good``."""
+    print_low_dpi: int = Field(default=150, gt=0)
+    """Effective dpi from which it is ``low`` (below: ``too_low``); under ``print_good_dpi``."""
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _print_thresholds_in_order(self) -> Settings:
+        if self.print_low_dpi >= self.print_good_dpi:
+            raise ValueError("print_low_dpi must be below print_good_dpi")
+        return self
 
     @model_validator(mode="after")
     def _derive_defaults(self) -> Settings:

@@ -30,6 +30,9 @@ from filegate.client import (
     FilegateConnectionError,
     FileState,
     NotFoundError,
+    PrintFitness,
+    PrintSize,
+    PrintVerdict,
     RetryPolicy,
     UnsupportedMediaTypeError,
     UploadOutcome,
@@ -153,6 +156,25 @@ def test_progress_reports_hashing_then_uploading_then_verifying(client: Client) 
     uploading = [e.done for e in events if e.phase is UploadPhase.UPLOADING]
     assert uploading == sorted(uploading) and uploading[-1] == len(data)
     assert {e.total for e in events} == {len(data)}
+
+
+def test_a_declared_print_size_comes_back_with_its_fitness(client: Client) -> None:
+    data = images.jpeg_bytes(600, 400)
+    declaration = Declaration(
+        "print.jpg", "image/jpeg", len(data), print_size=PrintSize(50.8, 50.8)
+    )
+    [registered] = client.register_many([declaration])
+    assert isinstance(registered, File) and registered.print_size == PrintSize(50.8, 50.8)
+
+    client.upload_to(registered, data)
+    file = client.wait(registered.id)
+
+    assert file.image is not None and (file.image.display_width, file.image.display_height) == (
+        600,
+        400,
+    )
+    # 400 px over 2 in: 200 dpi, "low" at the default thresholds.
+    assert file.print_fitness == PrintFitness(200, PrintVerdict.LOW)
 
 
 # --- retries ---------------------------------------------------------------------------

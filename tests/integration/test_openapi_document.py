@@ -123,3 +123,26 @@ async def test_a_docs_asset_revalidates_and_an_unknown_one_is_not_found(api: Api
     assert again.status_code == 304
     missing = await api.client.get("/docs/assets/nope.js")
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
+
+
+def test_the_list_documents_similar_to_with_its_bounds_and_problems(spec: dict[str, Any]) -> None:
+    listing = operations(spec)["GET /v1/files"]
+    parameters = {p["name"]: p["schema"] for p in listing["parameters"]}
+    distance = next(s for s in parameters["max_distance"]["anyOf"] if s["type"] == "integer")
+    assert (distance["minimum"], distance["maximum"]) == (0, 64)
+    assert "similar_to" in parameters
+    assert problem_codes(listing, 404) == ["FILE_NOT_FOUND"]
+    assert problem_codes(listing, 409) == ["NOT_READY"]
+
+
+def test_the_file_schema_names_facts_print_and_renditions(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    file_fields = set(schemas["FileOut"]["properties"])
+    assert {"image", "placeholder", "renditions", "print", "print_fitness", "distance"} <= (
+        file_fields
+    )
+    assert {"display_width", "display_height", "has_location", "dpi"} <= set(
+        schemas["ImageOut"]["properties"]
+    )
+    assert schemas["PrintFitnessOut"]["properties"]["verdict"]["$ref"].endswith("PrintVerdict")
+    assert schemas["PrintVerdict"]["enum"] == ["good", "low", "too_low"]

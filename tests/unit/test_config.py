@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from filegate.bootstrap.policies import api_settings
 from filegate.config import (
     KNOWN_DEFAULT_SECRETS,
     MIN_SECRET_LEN,
@@ -16,6 +17,7 @@ from filegate.config import (
     Settings,
     resolve_secret,
 )
+from filegate.domain.printing import PrintThresholds
 
 GOOD_SECRET = "0123456789abcdef"
 assert len(GOOD_SECRET) == MIN_SECRET_LEN
@@ -123,3 +125,20 @@ def test_dev_mode_never_uses_an_empty_or_short_kept_secret(tmp_path: Path, conte
     assert len(secret) >= len(GOOD_SECRET)
     assert kept.read_text() == secret
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_print_thresholds_default_to_300_and_150_and_reach_the_api(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert (settings.print_good_dpi, settings.print_low_dpi) == (300, 150)
+    tuned = Settings(data_dir=tmp_path, print_good_dpi=240, print_low_dpi=120)
+    assert api_settings(tuned).print_thresholds == PrintThresholds(240, 120)
+
+
+@pytest.mark.parametrize(("good", "low"), [(150, 150), (150, 300), (0, -1), (300, 0)])
+def test_print_thresholds_out_of_order_or_not_positive_are_refused(
+    good: int, low: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FILEGATE_PRINT_GOOD_DPI", str(good))
+    monkeypatch.setenv("FILEGATE_PRINT_LOW_DPI", str(low))
+    with pytest.raises(ValueError, match="print_"):
+        Settings()

@@ -41,6 +41,10 @@ from filegate_client.models import (
     FileState,
     ImageInfo,
     Page,
+    PrintFitness,
+    PrintSize,
+    PrintVerdict,
+    Rendition,
     UploadInstructions,
 )
 from filegate_client.progress import ProgressCallback, UploadOutcome, UploadPhase, UploadProgress
@@ -68,8 +72,12 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PermissionDeniedError",
+    "PrintFitness",
+    "PrintSize",
+    "PrintVerdict",
     "ProgressCallback",
     "RateLimitError",
+    "Rendition",
     "RetryPolicy",
     "ServerError",
     "Source",

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.config import Settings
+from filegate.domain.printing import PrintThresholds
 from filegate.domain.quotas import QuotaLimits
 from filegate.http.context import ApiSettings
 from filegate.imaging.inspect import ImageLimits
@@ -150,6 +151,7 @@ def api_settings(settings: Settings) -> ApiSettings:
         cors_origins=settings.cors_origins,
         web_connect_src=settings.web_connect_src,
         max_request_bytes=settings.max_request_bytes,
+        print_thresholds=PrintThresholds(settings.print_good_dpi, settings.print_low_dpi),
     )
 
 

@@ -47,6 +47,7 @@ from filegate.services.files import FileService
 from filegate.services.multipart import MultipartService
 from filegate.services.previews import PreviewService
 from filegate.services.registration import Registrar
+from filegate.services.similar import SimilarFiles
 from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
 from filegate.worker.batch import BatchProcessor
@@ -306,6 +307,7 @@ class _Parts:
             previews=PreviewService(
                 self.database.files, self.store.downloads, self.settings.download_url_ttl
             ),
+            similar=SimilarFiles(self.database.files),
             uploads=uploads,
             guests=guests.api,
             lifecycle=upkeep.api,

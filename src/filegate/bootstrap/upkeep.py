@@ -24,8 +24,10 @@ from filegate.domain.ports import (
     Queue,
 )
 from filegate.http.context import LifecycleApi
+from filegate.services.changes import FileChanges
 from filegate.services.history import FileHistory
 from filegate.services.lifecycle import LifecycleSweeper, RetentionEnforcer
+from filegate.services.printing import PrintService
 from filegate.services.quotas import QuotaService
 from filegate.services.reconciler import Reconciler
 from filegate.services.retention import RetentionService
@@ -59,10 +61,12 @@ class UpkeepDeps:
 
 def build_upkeep(settings: Settings, deps: UpkeepDeps) -> Upkeep:
     """The services over the SQL queries in ``deps.queries`` and the runtime's store."""
+    retention = RetentionService(
+        deps.files, deps.queries, deps.clock, max_retention_ahead(settings)
+    )
     api = LifecycleApi(
-        retention=RetentionService(
-            deps.files, deps.queries, deps.clock, max_retention_ahead(settings)
-        ),
+        retention=retention,
+        changes=FileChanges(retention, PrintService(deps.files, deps.clock)),
         history=FileHistory(deps.files),
         quotas=QuotaService(deps.queries, quota_limits(settings)),
     )

@@ -7,10 +7,12 @@ lists only routes that work here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from filegate.domain.ports import FileRepository, ObjectStore, Queue, ServedStore
+from filegate.domain.printing import PrintThresholds
 from filegate.http.ports import MetricsExposition, QrCodes, Tokens
+from filegate.services.changes import FileChanges
 from filegate.services.files import FileService
 from filegate.services.grants import GrantService
 from filegate.services.history import FileHistory
@@ -22,6 +24,7 @@ from filegate.services.quotas import QuotaService
 from filegate.services.registration import Registrar
 from filegate.services.retention import RetentionService
 from filegate.services.sessions import SessionService
+from filegate.services.similar import SimilarFiles
 from filegate.services.uploads import UploadRecorder
 
 
@@ -37,6 +40,8 @@ class ApiSettings:
     web_connect_src: tuple[str, ...] = ()
     """Extra origins the web page may connect to (its CSP ``connect-src``)."""
     max_request_bytes: int = 16 * 1024 * 1024
+    print_thresholds: PrintThresholds = field(default_factory=PrintThresholds)
+    """The dpi a file's ``print_fitness`` is judged by."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,9 +56,11 @@ class GuestApi:
 
 @dataclass(frozen=True, kw_only=True)
 class LifecycleApi:
-    """Retention changes, audit history and quota status."""
+    """Retention and print-size changes, audit history and quota status."""
 
     retention: RetentionService
+    changes: FileChanges
+    """``PATCH`` of a file: retention and/or print size."""
     history: FileHistory
     quotas: QuotaService
 
@@ -79,6 +86,7 @@ class ApiContext:
     registrar: Registrar
     files: FileService
     previews: PreviewService
+    similar: SimilarFiles
     uploads: UploadRecorder
     guests: GuestApi
     lifecycle: LifecycleApi

@@ -1,4 +1,4 @@
-"""Request and response bodies of retention, history and usage (API v1)."""
+"""Request and response bodies of file changes (retention, print size), history and usage."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, mo
 from filegate.domain.models import Transition
 from filegate.domain.quotas import QuotaLimits, Usage
 from filegate.domain.retention import KEEP, RetentionUpdate
+from filegate.http.schemas import PrintIn
+from filegate.services.changes import FileChange, PrintChange
 from filegate.services.quotas import QuotaStatus
 
+_RETENTION_FIELDS = frozenset({"retain_until", "pinned"})
 
-class RetentionPatch(BaseModel):
-    """A retention change: fields left out stay as they are; ``retain_until: null`` clears."""
+
+class FilePatch(BaseModel):
+    """A change of a file: fields left out stay as they are; ``null`` clears
+    ``retain_until`` or ``print``. Retention and print size change independently."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,14 +27,26 @@ class RetentionPatch(BaseModel):
         default=None, description="RFC 3339 deadline; the file is deleted after it."
     )
     pinned: StrictBool = Field(default=False, description="Keep the file indefinitely.")
+    print: PrintIn | None = Field(
+        default=None, description="Target print size (null clears it); sets print_fitness."
+    )
 
     @model_validator(mode="after")
-    def _something_to_change(self) -> RetentionPatch:
-        if not self.model_fields_set & {"retain_until", "pinned"}:
-            raise ValueError("give retain_until, pinned or both")
+    def _something_to_change(self) -> FilePatch:
+        if not self.model_fields_set & {*_RETENTION_FIELDS, "print"}:
+            raise ValueError("give retain_until, pinned, print or several")
         return self
 
-    def update(self) -> RetentionUpdate:
+    def change(self) -> FileChange:
+        given = self.model_fields_set
+        return FileChange(
+            retention=self._retention() if given & _RETENTION_FIELDS else None,
+            print=PrintChange(self.print.size() if self.print else None)
+            if "print" in given
+            else None,
+        )
+
+    def _retention(self) -> RetentionUpdate:
         given = self.model_fields_set
         return RetentionUpdate(
             retain_until=self.retain_until if "retain_until" in given else KEEP,
@@ -37,13 +54,13 @@ class RetentionPatch(BaseModel):
         )
 
 
-class RetentionItem(RetentionPatch):
-    """One item of a batch retention change."""
+class FilePatchItem(FilePatch):
+    """One item of a batch change."""
 
     id: str = Field(min_length=1, max_length=64)
 
 
-class RetentionBatch(BaseModel):
+class FilePatchBatch(BaseModel):
     """Up to the configured maximum of changes; each item is validated on its own."""
 
     model_config = ConfigDict(extra="forbid")

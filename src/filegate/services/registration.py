@@ -14,8 +14,9 @@ from typing import Any
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
 from filegate.domain.filenames import sanitize_filename
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import FileRecord, SignedRequest
+from filegate.domain.models import FileRecord, PrintSize, SignedRequest
 from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
+from filegate.domain.printing import check_print_size
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
 
@@ -45,6 +46,8 @@ class RegistrationRequest:
     size: int
     sha256: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    print_size: PrintSize | None = None
+    """The target print size (:mod:`filegate.domain.printing`), if the client has one."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,9 @@ class Registrar:
         when the key was used for a different declaration, and ``QuotaExceeded``
         (QUOTA_EXCEEDED, TOO_MANY_PENDING) when the owner has no room for it. With
         deduplication on (and ``dedupe``), a declared SHA-256 equal to one of the owner's
-        READY files returns that file (``deduplicated``), registering nothing and counting
-        nothing. Callers that may not read the owner's files pass ``dedupe=False``.
+        READY files returns that file (``deduplicated``) as it is, registering nothing and
+        counting nothing (a declared print size is not applied to it). Callers that may
+        not read the owner's files pass ``dedupe=False``.
         """
         record = await self._prepared(owner, request, dedupe)
         if isinstance(record, Registration):
@@ -212,6 +216,7 @@ class Registrar:
             size=request.size,
             sha256=_checked_sha256(request.sha256),
             metadata=_checked_metadata(request.metadata),
+            print_size=check_print_size(request.print_size) if request.print_size else None,
         )
 
     def _new_record(self, owner: str, request: RegistrationRequest) -> FileRecord:
@@ -230,18 +235,20 @@ class Registrar:
             updated_at=now,
             upload_expires_at=now + self._policy.upload_window,
             metadata=dict(request.metadata),
+            print_size=request.print_size,
         )
 
 
 def _same_declaration(a: FileRecord, b: FileRecord) -> bool:
     """Whether two registrations declare the same file (what an idempotent retry sends)."""
-    return (a.filename, a.declared_type, a.declared_size, a.declared_sha256, a.metadata) == (
-        b.filename,
-        b.declared_type,
-        b.declared_size,
-        b.declared_sha256,
-        b.metadata,
-    )
+    return (
+        a.filename,
+        a.declared_type,
+        a.declared_size,
+        a.declared_sha256,
+        a.metadata,
+        a.print_size,
+    ) == (b.filename, b.declared_type, b.declared_size, b.declared_sha256, b.metadata, b.print_size)
 
 
 def _invalid(detail: str) -> FilegateError:

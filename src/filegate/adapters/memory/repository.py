@@ -11,12 +11,14 @@ from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import (
     FileRecord,
     Page,
+    PrintSize,
     StateChange,
     Transition,
 )
 from filegate.domain.ports import Clock
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, admission, usage_of
 from filegate.domain.retention import Retention, is_due
+from filegate.domain.similarity import SimilarFile, hamming_distance, nearest_first
 from filegate.domain.states import FileState, can_transition
 
 
@@ -168,6 +170,35 @@ class MemoryRepository:
         for record in self._files.values():
             counts[record.state] += 1
         return counts
+
+    async def set_print_size(self, file_id: str, size: PrintSize | None) -> FileRecord | None:
+        current = self._files.get(file_id)
+        if current is None or current.state is FileState.DELETED:
+            return None
+        updated = dataclasses.replace(
+            current, print_size=size, updated_at=self._clock.now(), version=current.version + 1
+        )
+        self._files[file_id] = updated
+        return updated
+
+    async def similar_ready(
+        self,
+        owner: str,
+        perceptual_hash: int,
+        max_distance: int,
+        limit: int,
+        exclude_id: str | None = None,
+    ) -> list[SimilarFile]:
+        candidates = [
+            SimilarFile(f, hamming_distance(f.perceptual_hash, perceptual_hash))
+            for f in self._files.values()
+            if f.owner == owner
+            and f.state is FileState.READY
+            and f.perceptual_hash is not None
+            and f.id != exclude_id
+        ]
+        near = [c for c in candidates if c.distance <= max_distance]
+        return nearest_first(near)[:limit]
 
     async def set_retention(
         self, file_id: str, expected_version: int, retention: Retention, now: datetime

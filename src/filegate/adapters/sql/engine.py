@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from filegate.adapters.sql.similarity import register_sqlite_functions
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
@@ -37,7 +39,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``.
+    """An engine for ``url``; SQLite gets WAL, a busy timeout, ``BEGIN IMMEDIATE`` and the
+    SQL functions of :mod:`filegate.adapters.sql.similarity`.
 
     ``BEGIN IMMEDIATE`` takes SQLite's write lock at the start of every transaction, so that
     compare-and-set updates and queue claims from several processes serialise instead of
@@ -72,6 +75,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

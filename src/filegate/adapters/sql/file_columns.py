@@ -7,7 +7,7 @@ perceptual hash is unsigned 64-bit in the core and signed in the database (``BIG
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.engine import RowMapping
 
@@ -89,6 +89,12 @@ def renditions_of(value: list[dict[str, Any]] | None) -> tuple[Rendition, ...]:
     )
 
 
+@overload
+def hash_column(value: int) -> int: ...
+@overload
+def hash_column(value: None) -> None: ...
+@overload
+def hash_column(value: int | None) -> int | None: ...
 def hash_column(value: int | None) -> int | None:
     """The unsigned 64-bit hash as the signed integer a ``BIGINT`` holds."""
     return None if value is None else value - (1 << 64) if value & _SIGN_BIT else value

@@ -28,11 +28,13 @@ from filegate.adapters.sql.file_columns import (
     renditions_of,
 )
 from filegate.adapters.sql.schema import file_transitions, files
+from filegate.adapters.sql.similarity import hamming_sql
 from filegate.adapters.sql.usage import NewFile, apply_change, reserve, reserve_many
 from filegate.domain.cursor import decode_cursor, encode_cursor
-from filegate.domain.models import FileRecord, Page, StateChange, Transition
+from filegate.domain.models import FileRecord, Page, PrintSize, StateChange, Transition
 from filegate.domain.ports import Clock
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
+from filegate.domain.similarity import SimilarFile
 from filegate.domain.states import FileState, can_transition
 
 
@@ -171,6 +173,46 @@ class SqlRepository:
         counts = dict.fromkeys(FileState, 0)
         counts.update({FileState(state): int(count) for state, count in rows})
         return counts
+
+    async def set_print_size(self, file_id: str, size: PrintSize | None) -> FileRecord | None:
+        statement = (
+            update(files)
+            .where(files.c.id == file_id, files.c.state != FileState.DELETED.value)
+            .values(
+                **print_columns(size),
+                updated_at=self._clock.now(),
+                version=files.c.version + 1,
+            )
+            .returning(*files.c)
+        )
+        async with translate_errors(), self._engine.begin() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else record_of(row)
+
+    async def similar_ready(
+        self,
+        owner: str,
+        perceptual_hash: int,
+        max_distance: int,
+        limit: int,
+        exclude_id: str | None = None,
+    ) -> list[SimilarFile]:
+        """One query: the distance is computed in the database for each of the owner's
+        READY files with a hash (:mod:`filegate.adapters.sql.similarity`; linear cost)."""
+        signed = hash_column(perceptual_hash)
+        distance = hamming_sql(self._engine.dialect.name, files.c.perceptual_hash, signed)
+        query = select(files, distance.label("distance")).where(
+            files.c.owner == owner,
+            files.c.state == FileState.READY.value,
+            files.c.perceptual_hash.is_not(None),
+            distance <= max_distance,
+        )
+        if exclude_id is not None:
+            query = query.where(files.c.id != exclude_id)
+        query = query.order_by(distance, files.c.created_at.desc(), files.c.id.desc()).limit(limit)
+        async with translate_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [SimilarFile(record_of(row), int(row.distance)) for row in rows]
 
     async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
         if key is None:

@@ -9,10 +9,12 @@ from typing import Protocol
 from filegate.domain.models import (
     FileRecord,
     Page,
+    PrintSize,
     StateChange,
     Transition,
 )
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
+from filegate.domain.similarity import SimilarFile
 from filegate.domain.states import FileState
 
 
@@ -100,4 +102,29 @@ class FileRepository(Protocol):
 
     async def count_by_state(self) -> dict[FileState, int]:
         """How many files (of every owner) are in each state; every state is a key (0 if none)."""
+        ...
+
+    async def set_print_size(self, file_id: str, size: PrintSize | None) -> FileRecord | None:
+        """Store the file's target print size (``None`` clears it) and bump its version.
+
+        Returns the updated file, or ``None`` (nothing written) when the file is missing or
+        DELETED. No history row: the state does not change.
+        """
+        ...
+
+    async def similar_ready(
+        self,
+        owner: str,
+        perceptual_hash: int,
+        max_distance: int,
+        limit: int,
+        exclude_id: str | None = None,
+    ) -> list[SimilarFile]:
+        """Up to ``limit`` of the owner's READY files whose perceptual hash differs from
+        ``perceptual_hash`` (unsigned 64-bit) in at most ``max_distance`` bits, without
+        ``exclude_id``; nearest first, then newest, as
+        :func:`~filegate.domain.similarity.nearest_first` orders them. Files without a
+        hash are never listed. The cost may grow with the number of the owner's READY
+        files (each adapter documents its own).
+        """
         ...

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import RenditionName
+from filegate.domain.similarity import DEFAULT_MAX_DISTANCE, HASH_BITS
 from filegate.domain.states import FileState
 from filegate.http.context import ApiContext
 from filegate.http.deps import ContextDep, Reader, Registrant, Writer
@@ -88,17 +89,55 @@ async def register_batch(
     return BatchOut(files=results)
 
 
+SimilarTo = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="List the ready files whose picture is near this file's, nearest first.",
+    ),
+]
+MaxDistance = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=HASH_BITS,
+        description=f"With similar_to: most differing hash bits (default {DEFAULT_MAX_DISTANCE}).",
+    ),
+]
+
+
 @router.get("", response_model=FileList)
+@may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.NOT_READY)
 async def list_files(
     principal: Reader,
     context: ContextDep,
     state: FileState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
+    similar_to: SimilarTo = None,
+    max_distance: MaxDistance = None,
 ) -> FileList:
-    """The caller's files, newest first; follow ``next_cursor`` for more."""
+    """The caller's files, newest first; follow ``next_cursor`` for more.
+
+    With ``similar_to={id}``: instead, up to ``limit`` of the caller's ready files whose
+    perceptual hash differs from that file's in at most ``max_distance`` bits (default
+    10 of 64), nearest first, then newest, each with its ``distance``; the file itself is
+    left out. One page only (``next_cursor`` null); ``state`` and ``cursor`` cannot be
+    combined with it (422). FILE_NOT_FOUND for a file that is not the caller's, NOT_READY
+    for one that is not ready or has no hash.
+    """
+    thresholds = context.settings.print_thresholds
+    if similar_to is not None:
+        _check_similar_combination(state, cursor)
+        distance = DEFAULT_MAX_DISTANCE if max_distance is None else max_distance
+        found = await context.similar.near(principal.owner.key, similar_to, distance, limit)
+        return FileList.similar(found, thresholds)
+    if max_distance is not None:
+        raise FilegateError(ErrorCode.VALIDATION_ERROR, "max_distance needs similar_to.")
     page = await context.files.list(principal.owner.key, state, limit, cursor)
-    return FileList(files=[FileOut.of(f) for f in page.items], next_cursor=page.next_cursor)
+    files = [FileOut.of(f, thresholds=thresholds) for f in page.items]
+    return FileList(files=files, next_cursor=page.next_cursor)
 
 
 @router.get("/{file_id}", response_model=FileOut)
@@ -119,7 +158,7 @@ async def get_file(
         record = await context.files.wait(owner.key, file_id, timedelta(seconds=wait))
     else:
         record = await context.files.get(owner.key, file_id)
-    return FileOut.of(record)
+    return FileOut.of(record, thresholds=context.settings.print_thresholds)
 
 
 @router.post("/{file_id}/upload-url", response_model=UploadOut)
@@ -143,7 +182,8 @@ async def complete_upload(file_id: str, principal: Registrant, context: ContextD
 
     An upload grant may complete only the files it registered.
     """
-    return FileOut.of(await context.guests.intake.complete(principal, file_id))
+    record = await context.guests.intake.complete(principal, file_id)
+    return FileOut.of(record, thresholds=context.settings.print_thresholds)
 
 
 @router.get(
@@ -209,7 +249,19 @@ def _request_of(body: RegisterFile) -> RegistrationRequest:
         size=body.size,
         sha256=body.sha256,
         metadata=body.metadata,
+        print_size=body.print.size() if body.print else None,
     )
+
+
+def _check_similar_combination(state: FileState | None, cursor: str | None) -> None:
+    """``similar_to`` answers one page of ready files: a state filter or a cursor would
+    mean something it cannot do."""
+    given = [name for name, value in (("state", state), ("cursor", cursor)) if value is not None]
+    if given:
+        raise FilegateError(
+            ErrorCode.VALIDATION_ERROR,
+            f"similar_to cannot be combined with {' or '.join(given)}.",
+        )
 
 
 def _parse_item(raw: dict[str, object]) -> RegistrationRequest | FilegateError:
@@ -223,7 +275,11 @@ def _parse_item(raw: dict[str, object]) -> RegistrationRequest | FilegateError:
 def _registered(registration: Registration, context: ApiContext) -> FileOut:
     multipart = context.multipart.instructions(registration.file) if context.multipart else None
     return FileOut.of(
-        registration.file, registration.upload, multipart, deduplicated=registration.deduplicated
+        registration.file,
+        registration.upload,
+        multipart,
+        thresholds=context.settings.print_thresholds,
+        deduplicated=registration.deduplicated,
     )
 
 

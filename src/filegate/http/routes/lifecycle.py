@@ -1,4 +1,4 @@
-"""API v1: retention changes, a file's audit history, and the caller's quota usage."""
+"""API v1: file changes (retention, print size), audit history, and the caller's usage."""
 
 from __future__ import annotations
 
@@ -7,44 +7,47 @@ from pydantic import ValidationError
 
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import FileRecord
+from filegate.domain.printing import PrintThresholds
 from filegate.http.deps import ContextDep, Reader, Writer
 from filegate.http.openapi import may_fail_with
 from filegate.http.problems import problem_body
 from filegate.http.schemas import BatchItemError, BatchOut, FileOut
 from filegate.http.schemas_lifecycle import (
+    FilePatch,
+    FilePatchBatch,
+    FilePatchItem,
     HistoryOut,
     QuotaOut,
-    RetentionBatch,
-    RetentionItem,
-    RetentionPatch,
     TransitionOut,
 )
-from filegate.services.retention import RetentionRequest
+from filegate.services.changes import FileChangeRequest
 
 router = APIRouter(tags=["lifecycle"])
 
 
 @router.patch("/v1/files/{file_id}", response_model=FileOut)
 @may_fail_with(ErrorCode.FILE_NOT_FOUND, ErrorCode.INVALID_STATE)
-async def set_retention(
-    file_id: str, body: RetentionPatch, principal: Writer, context: ContextDep
+async def change_file(
+    file_id: str, body: FilePatch, principal: Writer, context: ContextDep
 ) -> FileOut:
-    """Pin the file (indefinitely) or set its retention deadline; ``null`` clears it.
+    """Change the file's retention and/or its target print size; ``null`` clears either.
 
-    The deadline must lie ahead, and at most ``FILEGATE_MAX_RETENTION_DAYS`` ahead unless
-    the file is pinned. A deleted file, or one past its deadline, answers 409 INVALID_STATE.
+    Retention: pin the file (indefinitely) or set its deadline, which must lie ahead, and
+    at most ``FILEGATE_MAX_RETENTION_DAYS`` ahead unless the file is pinned. ``print``:
+    ``{width_mm, height_mm}`` (each above 0, at most 10 000 mm); the answer carries the
+    recomputed ``print_fitness``. A deleted file, or one past its deadline, answers 409
+    INVALID_STATE.
     """
-    retention = context.lifecycle.retention
-    record = await retention.update(principal.owner.key, file_id, body.update())
-    return FileOut.of(record)
+    changes = context.lifecycle.changes
+    record = await changes.apply(principal.owner.key, file_id, body.change())
+    return FileOut.of(record, thresholds=context.settings.print_thresholds)
 
 
 @router.patch("/v1/files", response_model=BatchOut)
-async def set_retention_batch(
-    body: RetentionBatch, principal: Writer, context: ContextDep
-) -> BatchOut:
-    """Change the retention of many files; each item gets its file or its problem, in order."""
-    retention = context.lifecycle.retention
+async def change_files(body: FilePatchBatch, principal: Writer, context: ContextDep) -> BatchOut:
+    """Change many files (retention and/or print size, as for one); each item gets its file
+    or its problem, in order."""
+    changes = context.lifecycle.changes
     if len(body.files) > context.settings.max_batch:
         raise FilegateError(
             ErrorCode.VALIDATION_ERROR,
@@ -52,10 +55,12 @@ async def set_retention_batch(
             {"limit": context.settings.max_batch},
         )
     parsed = [_parse_item(raw) for raw in body.files]
-    valid = [item for item in parsed if isinstance(item, RetentionRequest)]
-    outcomes = iter(await retention.update_many(principal.owner.key, valid))
+    valid = [item for item in parsed if isinstance(item, FileChangeRequest)]
+    outcomes = iter(await changes.apply_many(principal.owner.key, valid))
+    thresholds = context.settings.print_thresholds
     results = [
-        _item_out(item if isinstance(item, FilegateError) else next(outcomes)) for item in parsed
+        _item_out(item if isinstance(item, FilegateError) else next(outcomes), thresholds)
+        for item in parsed
     ]
     return BatchOut(files=results)
 
@@ -74,16 +79,18 @@ async def usage(principal: Reader, context: ContextDep) -> QuotaOut:
     return QuotaOut.of(await context.lifecycle.quotas.status(principal.owner.key))
 
 
-def _parse_item(raw: dict[str, object]) -> RetentionRequest | FilegateError:
+def _parse_item(raw: dict[str, object]) -> FileChangeRequest | FilegateError:
     try:
-        item = RetentionItem.model_validate(raw)
+        item = FilePatchItem.model_validate(raw)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
         return FilegateError(ErrorCode.VALIDATION_ERROR, f"Invalid fields: {fields}.")
-    return RetentionRequest(item.id, item.update())
+    return FileChangeRequest(item.id, item.change())
 
 
-def _item_out(outcome: FileRecord | FilegateError) -> FileOut | BatchItemError:
+def _item_out(
+    outcome: FileRecord | FilegateError, thresholds: PrintThresholds
+) -> FileOut | BatchItemError:
     if isinstance(outcome, FilegateError):
         return BatchItemError(error=problem_body(outcome.code, outcome.detail, dict(outcome.extra)))
-    return FileOut.of(outcome)
+    return FileOut.of(outcome, thresholds=thresholds)

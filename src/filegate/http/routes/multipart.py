@@ -82,4 +82,4 @@ async def complete_parts(
     """Assemble the parts (ETags as the store answered them); verification follows."""
     await context.guests.intake.authorise_upload(principal, file_id)
     record = await service.complete(principal.owner.key, file_id, body.parts)
-    return FileOut.of(record)
+    return FileOut.of(record, thresholds=context.settings.print_thresholds)
