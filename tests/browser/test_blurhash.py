@@ -42,7 +42,7 @@ def _decoded(page: Page, hash_: str, width: int, height: int) -> list[tuple[int,
 
 def test_a_hash_of_one_colour_decodes_to_exactly_that_colour(uploader: UploaderPage) -> None:
     red, green, blue = 200, 100, 50
-    only_average = "00" + _base83((red << 16) | (green << 8) | blue, 4)  # 1 × 1 components
+    only_average = "00" + _base83((red << 16) | (green << 8) | blue, 4)  # 1 by 1 components
 
     pixels = _decoded(uploader.page, only_average, 8, 6)
 
@@ -52,7 +52,7 @@ def test_a_hash_of_one_colour_decodes_to_exactly_that_colour(uploader: UploaderP
 def test_a_horizontal_component_makes_the_left_brighter_than_the_right(
     uploader: UploaderPage,
 ) -> None:
-    # 2 × 1 components: a grey average and the largest positive first cosine in x.
+    # 2 by 1 components: a grey average and the largest positive first cosine in x.
     grey = (128 << 16) | (128 << 8) | 128
     strongest = 18 * 19 * 19 + 18 * 19 + 18
     hash_ = "1" + _base83(40, 1) + _base83(grey, 4) + _base83(strongest, 2)
@@ -77,7 +77,8 @@ def test_the_page_decodes_a_photo_s_hash_as_the_reference_decoder_does(
     pixels = _decoded(uploader.page, hash_, width, height)
 
     expected = [reference.getpixel((x, y)) for y in range(height) for x in range(width)]
-    worst = max(abs(a - b) for got, want in zip(pixels, expected) for a, b in zip(got, want))
+    pairs = zip(pixels, expected, strict=True)
+    worst = max(abs(a - b) for got, want in pairs for a, b in zip(got, want, strict=True))
     assert worst <= 1  # rounding only
 
 
