@@ -23,13 +23,15 @@ from filegate.domain.models import ImageInfo, Inspection, RejectionReason
 from filegate.imaging.inspect import ImageLimits
 from filegate.imaging.pool import ProcessPoolInspector
 from tests.support import images
+from tests.unit.test_imaging import verdict
 
 LIMITS = ImageLimits(
     allowed_types=("image/jpeg", "image/png", "image/heic"),
     max_pixels=1_000_000_000,  # let the bombs through to the decoder
     max_frames=10,
 )
-JPEG_FACTS = Inspection(None, "image/jpeg", ImageInfo("JPEG", 64, 48, 1, "RGB", 1))
+JPEG_FACTS = (None, "image/jpeg", ImageInfo("JPEG", 64, 48, 1, "RGB", 1, bit_depth=8))
+"""What the pool answers for the small test JPEG: reason, type and facts."""
 
 
 @pytest.fixture
@@ -58,6 +60,38 @@ def endless(tmp_path: Path) -> Path:
     path = tmp_path / "endless.jpg"
     os.mkfifo(path)
     return path
+
+
+CRASHING_WORKER = """
+import os, pathlib
+from filegate.imaging import pool
+
+answer = pool._answer
+
+def crashing(line, *args):
+    path = pathlib.Path(pool.json.loads(line)["path"])
+    armed = path.with_name(path.name + ".armed")
+    if path.name.startswith("crash-always") or armed.exists():
+        armed.unlink(missing_ok=True)
+        with (path.parent / "crashes").open("a") as log:
+            log.write("x")
+        os.abort()  # a decoder bug: the process dies with SIGABRT
+    return answer(line, *args)
+
+pool._answer = crashing
+pool.serve_worker()
+"""
+"""A real worker that dies on files named ``crash-always*`` and once on an armed file."""
+
+
+def crashing_pool() -> ProcessPoolInspector:
+    return ProcessPoolInspector(LIMITS, 1, 30.0, 1024, worker_command=CRASHING_WORKER)
+
+
+async def wait_until_reaped(pid: int) -> None:
+    async with asyncio.timeout(10):
+        while is_running(pid):
+            await asyncio.sleep(0.005)
 
 
 def pool(
@@ -115,7 +149,7 @@ async def held_open(fifo: Path) -> AsyncIterator[None]:
 async def warm_worker(inspector: ProcessPoolInspector, jpeg: Path) -> int:
     """Run one job so that exactly one idle worker exists; return its pid."""
     before = child_pids()
-    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
     (pid,) = child_pids() - before
     return pid
 
@@ -126,14 +160,18 @@ async def warm_worker(inspector: ProcessPoolInspector, jpeg: Path) -> int:
 async def test_valid_jpeg_is_inspected_in_a_worker(
     inspector: ProcessPoolInspector, jpeg: Path
 ) -> None:
-    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
 
 
 async def test_valid_heic_is_inspected_in_a_worker(
     inspector: ProcessPoolInspector, write: Callable[[str, bytes], Path]
 ) -> None:
     result = await inspector.inspect(write("photo.heic", images.heic_bytes()))
-    assert result == Inspection(None, "image/heic", ImageInfo("HEIF", 64, 48, 1, "RGB", 1))
+    assert verdict(result) == (
+        None,
+        "image/heic",
+        ImageInfo("HEIF", 64, 48, 1, "RGB", 1, bit_depth=8),
+    )
 
 
 async def test_rejection_reason_comes_back_from_the_worker(
@@ -147,7 +185,7 @@ async def test_one_worker_serves_consecutive_jobs(
     inspector: ProcessPoolInspector, jpeg: Path
 ) -> None:
     pid = await warm_worker(inspector, jpeg)
-    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
     assert child_pids() >= {pid}
 
 
@@ -197,29 +235,51 @@ async def test_timeout_kills_the_worker_and_the_next_call_works(jpeg: Path, endl
         pid = await warm_worker(inspector, jpeg)
         assert await inspector.inspect(endless) == Inspection(RejectionReason.DECODE_TIMEOUT)
         assert not is_running(pid)
-        assert await inspector.inspect(jpeg) == JPEG_FACTS
+        assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
 
 
 async def test_memory_limit_rejects_a_decode_that_needs_more(jpeg: Path, bomb: Path) -> None:
     async with pool(memory_limit_mb=256) as inspector:
         result = await inspector.inspect(bomb)
         assert result == Inspection(RejectionReason.DECODE_MEMORY_EXCEEDED)
-        assert await inspector.inspect(jpeg) == JPEG_FACTS
+        assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
 
 
 # --- failures of the machinery ------------------------------------------------------
 
 
-async def test_worker_killed_mid_job_is_unavailable_then_recovers(
+async def test_a_file_whose_worker_is_killed_every_time_is_a_decoder_crash(
     inspector: ProcessPoolInspector, jpeg: Path, endless: Path
 ) -> None:
-    pid = await warm_worker(inspector, jpeg)
+    await warm_worker(inspector, jpeg)
     job = asyncio.create_task(inspector.inspect(endless))
-    async with held_open(endless):
-        os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
-        with pytest.raises(BackendUnavailable):
-            await job
-    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    for _ in range(3):  # the first worker and both restarts, as the OOM killer would
+        async with held_open(endless):
+            (pid,) = child_pids()  # one worker: the one reading the FIFO
+            os.kill(pid, signal.SIGKILL)
+        await wait_until_reaped(pid)
+    assert await job == Inspection(RejectionReason.DECODER_CRASH)
+    assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
+
+
+async def test_a_crash_then_a_good_answer_is_the_good_answer(
+    write: Callable[[str, bytes], Path], tmp_path: Path
+) -> None:
+    path = write("crash-once.jpg", images.jpeg_bytes())
+    (tmp_path / "crash-once.jpg.armed").touch()
+    async with crashing_pool() as inspector:
+        assert verdict(await inspector.inspect(path)) == JPEG_FACTS
+    assert not (tmp_path / "crash-once.jpg.armed").exists()  # proof that it crashed once
+
+
+async def test_a_file_that_crashes_every_worker_is_rejected_not_retried_forever(
+    write: Callable[[str, bytes], Path], jpeg: Path
+) -> None:
+    path = write("crash-always.jpg", images.jpeg_bytes())
+    async with crashing_pool() as inspector:
+        assert await inspector.inspect(path) == Inspection(RejectionReason.DECODER_CRASH)
+        assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
+    assert (path.parent / "crashes").read_text() == "xxx"  # the first worker and 2 restarts
 
 
 async def test_missing_file_is_unavailable_not_a_rejection(
@@ -239,7 +299,7 @@ async def test_cancelled_call_kills_its_worker(
         with pytest.raises(asyncio.CancelledError):
             await job
     assert not is_running(pid)  # its late reply can never reach the next job
-    assert await inspector.inspect(jpeg) == JPEG_FACTS
+    assert verdict(await inspector.inspect(jpeg)) == JPEG_FACTS
 
 
 async def test_close_stops_the_workers_and_refuses_new_calls(jpeg: Path) -> None:

@@ -44,6 +44,11 @@ def inspect(tmp_path: Path) -> Inspect:
     return run
 
 
+def verdict(inspection: Inspection) -> tuple[RejectionReason | None, str | None, ImageInfo | None]:
+    """What the file is judged to be (placeholder and hash are tested on their own)."""
+    return inspection.reason, inspection.content_type, inspection.image
+
+
 # --- identification -----------------------------------------------------------------
 
 
@@ -118,25 +123,33 @@ def test_bytes_resembling_an_allowed_type_are_not_an_image(inspect: Inspect, dat
 @pytest.mark.parametrize(
     ("data", "content_type", "info"),
     [
-        (images.jpeg_bytes(), "image/jpeg", ImageInfo("JPEG", 64, 48, 1, "RGB", 1)),
-        (images.png_bytes(), "image/png", ImageInfo("PNG", 64, 48, 1, "RGBA", 1)),
-        (images.webp_bytes(), "image/webp", ImageInfo("WEBP", 64, 48, 1, "RGB", 1)),
-        (images.gif_bytes(), "image/gif", ImageInfo("GIF", 64, 48, 1, "P", 1)),
-        (images.tiff_bytes(), "image/tiff", ImageInfo("TIFF", 64, 48, 1, "RGB", 1)),
-        (images.heic_bytes(), "image/heic", ImageInfo("HEIF", 64, 48, 1, "RGB", 1)),
-        (images.heif_generic_bytes(), "image/heif", ImageInfo("HEIF", 64, 48, 1, "RGB", 1)),
+        (images.jpeg_bytes(), "image/jpeg", ImageInfo("JPEG", 64, 48, 1, "RGB", 1, bit_depth=8)),
+        (images.png_bytes(), "image/png", ImageInfo("PNG", 64, 48, 1, "RGBA", 1, bit_depth=8)),
+        (images.webp_bytes(), "image/webp", ImageInfo("WEBP", 64, 48, 1, "RGB", 1, bit_depth=8)),
+        (images.gif_bytes(), "image/gif", ImageInfo("GIF", 64, 48, 1, "P", 1, bit_depth=8)),
+        (
+            images.tiff_bytes(),
+            "image/tiff",
+            ImageInfo("TIFF", 64, 48, 1, "RGB", 1, bit_depth=8, dpi=(1.0, 1.0)),
+        ),
+        (images.heic_bytes(), "image/heic", ImageInfo("HEIF", 64, 48, 1, "RGB", 1, bit_depth=8)),
+        (
+            images.heif_generic_bytes(),
+            "image/heif",
+            ImageInfo("HEIF", 64, 48, 1, "RGB", 1, bit_depth=8),
+        ),
     ],
     ids=["jpeg", "png", "webp", "gif", "tiff", "heic", "heif"],
 )
 def test_valid_image_is_accepted_with_its_facts(
     inspect: Inspect, data: bytes, content_type: str, info: ImageInfo
 ) -> None:
-    assert inspect(data) == Inspection(reason=None, content_type=content_type, image=info)
+    assert verdict(inspect(data)) == (None, content_type, info)
 
 
 def test_progressive_jpeg_is_accepted(inspect: Inspect) -> None:
     result = inspect(images.jpeg_bytes(300, 200, progressive=True))
-    assert result.image == ImageInfo("JPEG", 300, 200, 1, "RGB", 1)
+    assert result.image == ImageInfo("JPEG", 300, 200, 1, "RGB", 1, bit_depth=8)
 
 
 def test_grayscale_mode_is_reported(inspect: Inspect) -> None:
@@ -147,13 +160,13 @@ def test_grayscale_mode_is_reported(inspect: Inspect) -> None:
 
 def test_exif_orientation_is_reported_and_size_is_as_stored(inspect: Inspect) -> None:
     result = inspect(images.jpeg_with_orientation(6, width=64, height=48))
-    assert result.image == ImageInfo("JPEG", 64, 48, 6, "RGB", 1)
+    assert result.image == ImageInfo("JPEG", 64, 48, 6, "RGB", 1, bit_depth=8, dpi=(72.0, 72.0))
 
 
 def test_heic_orientation_is_applied_by_the_decoder(inspect: Inspect) -> None:
     # libheif rotates while decoding, so the facts describe the upright picture.
     result = inspect(images.heic_bytes(64, 48, orientation=6))
-    assert result.image == ImageInfo("HEIF", 48, 64, 1, "RGB", 1)
+    assert result.image == ImageInfo("HEIF", 48, 64, 1, "RGB", 1, bit_depth=8)
 
 
 @pytest.mark.parametrize("invalid", [0, 9, 300])
@@ -165,12 +178,20 @@ def test_out_of_range_orientation_counts_as_upright(inspect: Inspect, invalid: i
 
 def test_animated_gif_decodes_every_frame(inspect: Inspect) -> None:
     result = inspect(images.gif_bytes(frames=3))
-    assert result == Inspection(None, "image/gif", ImageInfo("GIF", 64, 48, 1, "P", 3))
+    assert verdict(result) == (
+        None,
+        "image/gif",
+        ImageInfo("GIF", 64, 48, 1, "P", 3, animated=True, bit_depth=8),
+    )
 
 
 def test_mpo_is_a_jpeg_with_two_frames(inspect: Inspect) -> None:
     result = inspect(images.mpo_bytes())
-    assert result == Inspection(None, "image/jpeg", ImageInfo("MPO", 64, 48, 1, "RGB", 2))
+    assert verdict(result) == (
+        None,
+        "image/jpeg",
+        ImageInfo("MPO", 64, 48, 1, "RGB", 2, animated=True, bit_depth=8),
+    )
 
 
 # --- limits from the header ---------------------------------------------------------

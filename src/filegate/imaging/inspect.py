@@ -1,4 +1,5 @@
-"""Identify and fully decode one image file within limits. The only module importing Pillow.
+"""Identify and fully decode one image file within limits, then read its facts and make
+its renditions from that same decode.
 
 :func:`inspect_path` is pure and synchronous, meant to run inside a disposable worker
 process (see :mod:`filegate.imaging.pool`). While it runs it sets Pillow's
@@ -10,7 +11,7 @@ The type always comes from the file's magic bytes, never from a name or a declar
 
 from __future__ import annotations
 
-import struct
+import io
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,41 +21,32 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pillow_heif
-from PIL import Image, ImageFile, JpegImagePlugin
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
-from filegate.domain.models import ImageInfo, Inspection, RejectionReason
+from filegate.domain.models import Inspection, RejectionReason
+from filegate.imaging import jpeg
+from filegate.imaging.errors import DECODE_ERRORS
+from filegate.imaging.facts import read_facts
+from filegate.imaging.renditions import RenditionSpec, derive
 
 _HEAD_SIZE = 256
 """Bytes read for sniffing: enough for every signature and a typical ``ftyp`` box."""
 
-_ORIENTATION_TAG = 0x0112
-_JPEG_DRAFT_SCALE = 8
-"""DCT scaling for JPEG: still entropy-decodes every block (so truncation and fatal scan
-errors raise) but skips most of the inverse DCT and colour work."""
-
-_DECODE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,  # includes UnidentifiedImageError and "image file is truncated"
-    SyntaxError,
-    ValueError,  # pillow_heif reports libheif errors as ValueError
-    TypeError,  # e.g. TIFF "Missing dimensions" while counting pages
-    IndexError,
-    KeyError,
-    EOFError,
-    struct.error,
-    ZeroDivisionError,
-    OverflowError,
-    RuntimeError,
-)
-"""What Pillow's parsers and decoders raise on malformed bytes: the file is corrupt."""
+_JPEG_PRECISION = 8
+"""The only JPEG sample precision decoded (12-bit JPEG is a different decoder)."""
+_SRGB = ImageCms.createProfile("sRGB")
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """What an acceptable image may be: its types (MIME) and its size in pixels and frames."""
+    """What an acceptable image may be: its types (MIME), its size in pixels and frames,
+    and whether a decoder warning (damaged JPEG data it could work around) rejects it."""
 
     allowed_types: tuple[str, ...]
     max_pixels: int
     max_frames: int
+    strict: bool = True
 
     def __post_init__(self) -> None:
         if self.max_pixels < 1 or self.max_frames < 1:
@@ -95,7 +87,7 @@ _SIGNATURES: tuple[tuple[_Kind, Callable[[bytes], bool]], ...] = (
     (_Kind("image/vnd.microsoft.icon", "ICO"), _starts_with(b"\x00\x00\x01\x00")),
     (_Kind("image/vnd.adobe.photoshop", "PSD"), _starts_with(b"8BPS")),
     (_Kind("image/jp2", "JPEG2000"), _starts_with(b"\x00\x00\x00\x0cjP  \r\n\x87\n")),
-    (_Kind("image/jxl", None), _starts_with(b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
+    (_Kind("image/jxl", "JXL"), _starts_with(b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
     (_Kind("image/qoi", "QOI"), _starts_with(b"qoif")),
 )
 
@@ -137,20 +129,22 @@ def _sniff(head: bytes) -> _Kind | None:
 
 
 def prepare_pillow() -> None:
-    """Load every Pillow plugin and the HEIF opener now, so that no inspection pays for it.
+    """Load every Pillow plugin and the HEIF and JPEG XL openers now, so that no
+    inspection pays for it.
 
     Optional (:func:`inspect_path` does what it needs); worker processes call it at start.
     """
-    _register_heif_opener()
+    _register_openers()
     Image.init()
 
 
 @cache
-def _register_heif_opener() -> None:
+def _register_openers() -> None:
     # One decode thread: each worker process is one CPU slot of the pool.
     pillow_heif.register_heif_opener(
         thumbnails=False, depth_images=False, aux_images=False, decode_threads=1
     )
+    import pillow_jxl  # noqa: F401  (registers the JXL format with Pillow on import)
 
 
 @contextmanager
@@ -168,14 +162,20 @@ def _pillow_guards(max_pixels: int) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
-def inspect_path(path: Path, limits: ImageLimits) -> Inspection:
-    """What the file at ``path`` is: a rejection reason, or its type and image facts.
+def inspect_path(
+    path: Path,
+    limits: ImageLimits,
+    spec: RenditionSpec | None = None,
+    renditions_dir: Path | None = None,
+) -> Inspection:
+    """What the file at ``path`` is: a rejection reason, or its type, facts, placeholder,
+    perceptual hash and (with ``renditions_dir``) the renditions ``spec`` asks for.
 
     Identifies the type from magic bytes, checks the allow-list, checks pixels and frames
-    from the headers, then decodes every frame. Malformed bytes never raise: they give
-    ``CORRUPT_IMAGE``; a ``MemoryError`` gives ``DECODE_MEMORY_EXCEEDED``. Failing to open
-    or read the file before decoding starts (missing, unreadable) raises ``OSError``: that
-    is not the file's fault.
+    from the headers, then decodes every frame; facts are read only after that decode
+    succeeded. Malformed bytes never raise: they give ``CORRUPT_IMAGE``; a ``MemoryError``
+    gives ``DECODE_MEMORY_EXCEEDED``. Failing to open or read the file before decoding
+    starts (missing, unreadable) raises ``OSError``: that is not the file's fault.
     """
     with path.open("rb") as fp:
         head = fp.read(_HEAD_SIZE)
@@ -186,69 +186,126 @@ def inspect_path(path: Path, limits: ImageLimits) -> Inspection:
             return Inspection(RejectionReason.NOT_AN_IMAGE)
         if kind.content_type not in limits.allowed_types or kind.pillow_format is None:
             return Inspection(RejectionReason.UNSUPPORTED_FORMAT)
+        if kind.pillow_format == "JPEG" and jpeg.sample_precision(fp) != _JPEG_PRECISION:
+            return Inspection(RejectionReason.UNSUPPORTED_FORMAT)
         fp.seek(0)
-        return _open_and_decode(fp, kind.content_type, kind.pillow_format, limits)
+        job = _Job(path, head, kind, limits, spec or RenditionSpec(), renditions_dir)
+        return _open_and_decode(fp, job)
 
 
-def _open_and_decode(
-    fp: BinaryIO, content_type: str, pillow_format: str, limits: ImageLimits
-) -> Inspection:
-    _register_heif_opener()
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    head: bytes
+    kind: _Kind
+    limits: ImageLimits
+    spec: RenditionSpec
+    renditions_dir: Path | None
+
+
+def _open_and_decode(fp: BinaryIO, job: _Job) -> Inspection:
+    _register_openers()
+    assert job.kind.pillow_format is not None
     try:
-        with _pillow_guards(limits.max_pixels), Image.open(fp, formats=[pillow_format]) as im:
-            return _inspect_image(im, content_type, limits)
+        with (
+            _pillow_guards(job.limits.max_pixels),
+            Image.open(fp, formats=[job.kind.pillow_format]) as im,
+        ):
+            return _inspect_image(im, job)
     except MemoryError:
         return Inspection(RejectionReason.DECODE_MEMORY_EXCEEDED)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return Inspection(RejectionReason.IMAGE_TOO_LARGE)
-    except _DECODE_ERRORS:
+    except (*DECODE_ERRORS, jpeg.VipsError):
         return Inspection(RejectionReason.CORRUPT_IMAGE)
 
 
-def _inspect_image(im: Image.Image, content_type: str, limits: ImageLimits) -> Inspection:
-    """Header checks first (nothing decoded yet), then a full decode of every frame."""
+def _inspect_image(im: Image.Image, job: _Job) -> Inspection:
+    """Header checks first (nothing decoded yet), then the decode, then facts and the rest."""
+    limits = job.limits
     if _pixels(im) > limits.max_pixels:
         return Inspection(RejectionReason.IMAGE_TOO_LARGE)
     frames: int = getattr(im, "n_frames", 1)
     if frames > limits.max_frames:
         return Inspection(RejectionReason.TOO_MANY_FRAMES)
-    info = ImageInfo(
-        format=im.format or "",
-        width=im.width,
-        height=im.height,
-        orientation=_orientation(im),
-        mode=im.mode,
-        frames=frames,
+    picture = _decoded_picture(im, frames, job)
+    if isinstance(picture, RejectionReason):
+        return Inspection(picture)
+    info = read_facts(im, job.head, frames)
+    derived = derive(picture, job.spec, job.renditions_dir)
+    return Inspection(
+        reason=None,
+        content_type=job.kind.content_type,
+        image=info,
+        placeholder=derived.placeholder,
+        perceptual_hash=derived.perceptual_hash,
+        renditions=derived.renditions,
     )
-    rejection = _decode_frames(im, frames, limits.max_pixels)
+
+
+def _decoded_picture(im: Image.Image, frames: int, job: _Job) -> Image.Image | RejectionReason:
+    """Decode every frame; the first frame as displayed (oriented, sRGB, RGB).
+
+    A JPEG's first frame is decoded by libvips at the scale the renditions need (see
+    :mod:`filegate.imaging.jpeg`); every other frame and format by Pillow, in full.
+    """
+    if job.kind.pillow_format == "JPEG":
+        picture = jpeg.decode_displayed(
+            job.path, strict=job.limits.strict, edge=job.spec.largest_edge
+        )
+        rejection = _decode_frames(im, frames, job.limits.max_pixels, first=1)
+        im.seek(0)
+        return rejection or picture
+    rejection = _decode_frames(im, frames, job.limits.max_pixels, first=0)
     if rejection is not None:
-        return Inspection(rejection)
-    return Inspection(reason=None, content_type=content_type, image=info)
+        return rejection
+    if frames > 1:
+        im.seek(0)
+        im.load()
+    return _displayed(im)
 
 
-def _decode_frames(im: Image.Image, frames: int, max_pixels: int) -> RejectionReason | None:
-    """Decode frames ``0..frames-1``; a frame may have its own (larger) size, so check each."""
-    for index in range(frames):
+def _decode_frames(
+    im: Image.Image, frames: int, max_pixels: int, first: int
+) -> RejectionReason | None:
+    """Decode frames ``first..frames-1``; a frame may have its own (larger) size."""
+    for index in range(first, frames):
         if index:
             im.seek(index)
             if _pixels(im) > max_pixels:
                 return RejectionReason.IMAGE_TOO_LARGE
-        # draft() on a multi-frame JPEG (MPO) leaves a scale that breaks the later frames.
-        if frames == 1 and isinstance(im, JpegImagePlugin.JpegImageFile):
-            scale = _JPEG_DRAFT_SCALE
-            im.draft(None, (max(1, im.width // scale), max(1, im.height // scale)))
         im.load()
     return None
 
 
+def _displayed(im: Image.Image) -> Image.Image:
+    """The decoded frame as a viewer shows it: oriented, in sRGB, RGB over white."""
+    picture = ImageOps.exif_transpose(im) or im
+    icc = im.info.get("icc_profile")
+    if picture.mode in _SIXTEEN_BIT_MODES:
+        picture = picture.convert("I").point(lambda value: value / 256).convert("L")
+    if icc:
+        picture = _to_srgb(picture, icc)
+    if picture.has_transparency_data:
+        rgba = picture.convert("RGBA")
+        backdrop = Image.new("RGB", picture.size, "white")
+        backdrop.paste(rgba, mask=rgba.getchannel("A"))
+        return backdrop
+    return picture.convert("RGB")
+
+
+def _to_srgb(picture: Image.Image, icc: bytes) -> Image.Image:
+    """Colours converted from the embedded profile to sRGB (unchanged if it is unusable)."""
+    mode = picture.mode if picture.mode in ("RGB", "CMYK", "L") else "RGB"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(
+            picture.convert(mode), source, _SRGB, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return picture
+    return converted if converted is not None else picture
+
+
 def _pixels(im: Image.Image) -> int:
     return im.width * im.height
-
-
-def _orientation(im: Image.Image) -> int:
-    """EXIF orientation (1-8); 1 when absent, invalid or unreadable (metadata, not pixels)."""
-    try:
-        value = im.getexif().get(_ORIENTATION_TAG, 1)
-    except _DECODE_ERRORS:
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1

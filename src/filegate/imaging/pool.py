@@ -12,9 +12,11 @@ over the worker's pipes; an ``asyncio.Semaphore`` holds concurrency at ``workers
   needs more gets ``MemoryError``, answered as ``DECODE_MEMORY_EXCEEDED``. That worker is
   then retired, as is every worker after ``_JOBS_PER_WORKER`` jobs, to bound fragmentation
   and leaks in the decoders.
-- Crash: a worker that dies or answers nonsense raises ``BackendUnavailable`` (never a
-  rejection) and is discarded; nothing else is shared, so the next call simply starts a new
-  worker. A cancelled call kills its worker too, so no stale reply reaches the next job.
+- Crash: a worker that dies while decoding is discarded and the same file is tried again in
+  a fresh worker, up to ``_CRASH_RESTARTS`` times; a file that kills every one of them is
+  the file's fault: ``DECODER_CRASH``. A worker that answers nonsense, or cannot start,
+  raises ``BackendUnavailable`` (never a rejection). A cancelled call kills its worker
+  too, so no stale reply reaches the next job.
 
 Why not the alternatives:
 
@@ -48,8 +50,16 @@ from types import TracebackType
 from typing import IO, Any, Self, TypeVar
 
 from filegate.domain.errors import BackendUnavailable
-from filegate.domain.models import ImageInfo, Inspection, RejectionReason
+from filegate.domain.models import (
+    ImageInfo,
+    Inspection,
+    RejectionReason,
+    Rendition,
+    RenditionFile,
+    RenditionName,
+)
 from filegate.imaging.inspect import ImageLimits, inspect_path, prepare_pillow
+from filegate.imaging.renditions import RenditionSpec
 
 _JOBS_PER_WORKER = 500
 _STARTUP_TIMEOUT_SECONDS = 30.0
@@ -58,6 +68,10 @@ _MIN_MEMORY_MB = 128
 _REPLY_LIMIT = 64 * 1024
 """Longest reply line accepted from a worker (a real one is a few hundred bytes)."""
 _WORKER_COMMAND = "from filegate.imaging.pool import serve_worker; serve_worker()"
+_CRASH_RESTARTS = 2
+"""Fresh workers tried for a file after the one it crashed: then it is ``DECODER_CRASH``."""
+_MAX_TEXT = 200
+_MAX_PLACEHOLDER = 120
 
 _T = TypeVar("_T")
 
@@ -73,32 +87,57 @@ class ProcessPoolInspector:
     """
 
     def __init__(
-        self, limits: ImageLimits, workers: int, timeout_seconds: float, memory_limit_mb: int
+        self,
+        limits: ImageLimits,
+        workers: int,
+        timeout_seconds: float,
+        memory_limit_mb: int,
+        *,
+        renditions: RenditionSpec | None = None,
+        worker_command: str = _WORKER_COMMAND,
     ) -> None:
         if workers < 1 or timeout_seconds <= 0 or memory_limit_mb < _MIN_MEMORY_MB:
             raise ValueError(
                 f"need workers >= 1, timeout_seconds > 0, memory_limit_mb >= {_MIN_MEMORY_MB}"
             )
         self._config = json.dumps(
-            {"limits": dataclasses.asdict(limits), "memory_limit_mb": memory_limit_mb}
+            {
+                "limits": dataclasses.asdict(limits),
+                "renditions": dataclasses.asdict(renditions or RenditionSpec()),
+                "memory_limit_mb": memory_limit_mb,
+            }
         )
+        self._command = worker_command
         self._timeout = timeout_seconds
         self._slots = asyncio.Semaphore(workers)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._closed = False
 
-    async def inspect(self, path: Path) -> Inspection:
-        """What the bytes at ``path`` are; raises ``BackendUnavailable`` if a worker fails."""
+    async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
+        """What the bytes at ``path`` are (and, with ``renditions_dir``, its renditions
+        written there); raises ``BackendUnavailable`` if a worker fails."""
+        request = _Request(path, renditions_dir)
         async with self._slots:
-            worker = await self._acquire()
+            for _ in range(_CRASH_RESTARTS):
+                try:
+                    return await self._inspect_once(request)
+                except _WorkerDied:
+                    continue  # perhaps not the file: try it once more in a fresh worker
             try:
-                inspection = await self._ask_in_time(worker, path)
-            except BaseException:
-                await self._discard(worker)
-                raise
-            await self._release(worker, inspection)
-            return inspection
+                return await self._inspect_once(request)
+            except _WorkerDied:
+                return Inspection(RejectionReason.DECODER_CRASH)
+
+    async def _inspect_once(self, request: _Request) -> Inspection:
+        worker = await self._acquire()
+        try:
+            inspection = await self._ask_in_time(worker, request)
+        except BaseException:
+            await self._discard(worker)
+            raise
+        await self._release(worker, inspection)
+        return inspection
 
     async def close(self) -> None:
         """Stop every worker; calls in flight raise ``BackendUnavailable``. Idempotent."""
@@ -128,14 +167,14 @@ class ProcessPoolInspector:
                 self._busy.add(worker)
                 return worker
             await self._discard(worker)  # died while idle: not this job's problem
-        worker = await _Worker.start(self._config)
+        worker = await _Worker.start(self._command, self._config)
         self._busy.add(worker)
         return worker
 
-    async def _ask_in_time(self, worker: _Worker, path: Path) -> Inspection:
+    async def _ask_in_time(self, worker: _Worker, request: _Request) -> Inspection:
         try:
             async with asyncio.timeout(self._timeout):
-                return await worker.ask(path)
+                return await worker.ask(request)
         except TimeoutError:
             await self._discard(worker)
             return Inspection(RejectionReason.DECODE_TIMEOUT)
@@ -158,6 +197,24 @@ class ProcessPoolInspector:
         await worker.stop()
 
 
+class _WorkerDied(BackendUnavailable):
+    """The worker process ended without answering (a crash, or a kill from outside)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    path: Path
+    renditions_dir: Path | None
+
+    def line(self) -> bytes:
+        folder = self.renditions_dir
+        message = {
+            "path": os.fspath(self.path.absolute()),
+            "renditions_dir": None if folder is None else os.fspath(folder.absolute()),
+        }
+        return (json.dumps(message) + "\n").encode()
+
+
 @dataclasses.dataclass(eq=False)
 class _Worker:
     """One worker process and the number of jobs it has answered."""
@@ -166,11 +223,11 @@ class _Worker:
     jobs: int = 0
 
     @classmethod
-    async def start(cls, config: str) -> _Worker:
+    async def start(cls, command: str, config: str) -> _Worker:
         """Start a worker and wait until it says it is ready (imports done, limits set)."""
         try:
             process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-c", _WORKER_COMMAND, config),
+                *(sys.executable, "-c", command, config),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env=_worker_environment(),
@@ -194,18 +251,19 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.returncode is None
 
-    async def ask(self, path: Path) -> Inspection:
-        """Have the worker inspect ``path``; ``BackendUnavailable`` unless it answers sanely."""
+    async def ask(self, request: _Request) -> Inspection:
+        """Have the worker inspect a file; ``_WorkerDied`` if it dies doing so,
+        ``BackendUnavailable`` unless it answers sanely."""
         stdin = self.process.stdin
         assert stdin is not None
         try:
-            stdin.write(_request(path))
+            stdin.write(request.line())
             await stdin.drain()
         except OSError as exc:  # broken pipe: it died
             raise BackendUnavailable(f"image worker {self.process.pid} is gone") from exc
         reply = await self._read_reply()
         self.jobs += 1
-        return _inspection_from_reply(reply)
+        return _inspection_from_reply(reply, request.renditions_dir)
 
     async def _read_reply(self) -> Mapping[str, Any]:
         stdout = self.process.stdout
@@ -216,7 +274,7 @@ class _Worker:
         except (OSError, ValueError) as exc:  # a broken pipe, an over-long line, not JSON
             raise BackendUnavailable(f"image worker {self.process.pid} failed to answer") from exc
         if not isinstance(reply, dict):
-            raise BackendUnavailable(f"image worker {self.process.pid} stopped without answering")
+            raise _WorkerDied(f"image worker {self.process.pid} stopped without answering")
         return reply
 
     async def stop(self) -> None:
@@ -229,18 +287,23 @@ class _Worker:
         await self.process.wait()
 
 
-def _request(path: Path) -> bytes:
-    return (json.dumps({"path": os.fspath(path.absolute())}) + "\n").encode()
-
-
 def _worker_environment() -> dict[str, str]:
     # The worker must import filegate exactly as this process does, installed or not.
     search_path = [entry for entry in sys.path if entry and Path(entry).is_absolute()]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
+    # One thread per library: each worker is one CPU slot, and every thread's buffers
+    # (OpenBLAS reserves tens of MB each) would count against the address-space limit.
+    single_threaded = dict.fromkeys(
+        ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "VIPS_CONCURRENCY"), "1"
+    )
+    return {**os.environ, **single_threaded, "PYTHONPATH": os.pathsep.join(search_path)}
 
 
-def _inspection_from_reply(reply: Mapping[str, Any]) -> Inspection:
-    """The worker's answer, type-checked: its process parses hostile bytes, so trust little."""
+def _inspection_from_reply(reply: Mapping[str, Any], folder: Path | None) -> Inspection:
+    """The worker's answer, type-checked: its process parses hostile bytes, so trust little.
+
+    Rendition files must be where they were asked for (inside ``folder``) and as large as
+    the worker says.
+    """
     if "error" in reply:
         raise BackendUnavailable(f"image inspection failed: {reply['error']}")
     try:
@@ -248,14 +311,18 @@ def _inspection_from_reply(reply: Mapping[str, Any]) -> Inspection:
         reason, image = data["reason"], data["image"]
         return Inspection(
             reason=None if reason is None else RejectionReason(reason),
-            content_type=None if data["content_type"] is None else _of(str, data["content_type"]),
+            content_type=_optional(str, data["content_type"]),
             image=None if image is None else _image_from_json(image),
+            placeholder=_bounded(_optional(str, data["placeholder"]), _MAX_PLACEHOLDER),
+            perceptual_hash=_hash_from_json(data["perceptual_hash"]),
+            renditions=tuple(_rendition_from_json(item, folder) for item in data["renditions"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BackendUnavailable("image worker sent a malformed answer") from exc
 
 
 def _image_from_json(data: Mapping[str, Any]) -> ImageInfo:
+    dpi = data["dpi"]
     return ImageInfo(
         format=_of(str, data["format"]),
         width=_of(int, data["width"]),
@@ -263,7 +330,65 @@ def _image_from_json(data: Mapping[str, Any]) -> ImageInfo:
         orientation=_of(int, data["orientation"]),
         mode=_of(str, data["mode"]),
         frames=_of(int, data["frames"]),
+        animated=_flag(data["animated"]),
+        bit_depth=_optional(int, data["bit_depth"]),
+        cmyk=_flag(data["cmyk"]),
+        icc_embedded=_flag(data["icc_embedded"]),
+        icc_description=_bounded(_optional(str, data["icc_description"]), _MAX_TEXT),
+        dpi=None if dpi is None else (_number(dpi[0]), _number(dpi[1])),
+        captured_at=_bounded(_optional(str, data["captured_at"]), _MAX_TEXT),
+        camera_make=_bounded(_optional(str, data["camera_make"]), _MAX_TEXT),
+        camera_model=_bounded(_optional(str, data["camera_model"]), _MAX_TEXT),
+        has_location=_flag(data["has_location"]),
     )
+
+
+def _rendition_from_json(data: Mapping[str, Any], folder: Path | None) -> RenditionFile:
+    path = Path(_of(str, data["path"]))
+    if folder is None or path.parent != folder.absolute() or not path.is_file():
+        raise ValueError("a rendition outside the folder it was asked for")
+    item = data["rendition"]
+    rendition = Rendition(
+        name=RenditionName(item["name"]),
+        content_type=_of(str, item["content_type"]),
+        width=_of(int, item["width"]),
+        height=_of(int, item["height"]),
+        size=_of(int, item["size"]),
+    )
+    if path.stat().st_size != rendition.size:
+        raise ValueError("a rendition whose size is not what the worker says")
+    return RenditionFile(rendition=rendition, path=os.fspath(path))
+
+
+def _hash_from_json(value: object) -> int | None:
+    if value is None:
+        return None
+    number = _of(int, value)
+    if not 0 <= number < 1 << 64:
+        raise ValueError("a perceptual hash is 64 bits")
+    return number
+
+
+def _optional(kind: type[_T], value: object) -> _T | None:
+    return None if value is None else _of(kind, value)
+
+
+def _bounded(value: str | None, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise ValueError("an over-long text in the answer")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected bool, got {type(value).__name__}")
+    return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
 
 
 def _of(kind: type[_T], value: object) -> _T:
@@ -285,13 +410,14 @@ def serve_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     config = json.loads(sys.argv[1])
     limits = _limits_from_json(config["limits"])
+    spec = RenditionSpec(**config["renditions"])
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     prepare_pillow()
     _limit_address_space(config["memory_limit_mb"])
     _send(replies, {"ready": True})
     for line in sys.stdin.buffer:
-        _send(replies, _answer(line, limits))
+        _send(replies, _answer(line, limits, spec))
 
 
 def _limits_from_json(data: Mapping[str, Any]) -> ImageLimits:
@@ -299,12 +425,17 @@ def _limits_from_json(data: Mapping[str, Any]) -> ImageLimits:
         allowed_types=tuple(data["allowed_types"]),
         max_pixels=data["max_pixels"],
         max_frames=data["max_frames"],
+        strict=data["strict"],
     )
 
 
-def _answer(line: bytes, limits: ImageLimits) -> dict[str, Any]:
+def _answer(line: bytes, limits: ImageLimits, spec: RenditionSpec) -> dict[str, Any]:
     try:
-        inspection = inspect_path(Path(json.loads(line)["path"]), limits)
+        request = json.loads(line)
+        folder = request["renditions_dir"]
+        inspection = inspect_path(
+            Path(request["path"]), limits, spec, None if folder is None else Path(folder)
+        )
     except MemoryError:
         inspection = Inspection(RejectionReason.DECODE_MEMORY_EXCEEDED)
     except Exception as exc:  # reported to the parent, which raises BackendUnavailable
