@@ -3,10 +3,12 @@ preview. Checked through the requests Chromium made and the bytes the page shows
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from PIL import Image, ImageStat
 from playwright.sync_api import Page, Request, Route, expect
@@ -19,10 +21,6 @@ pytestmark = pytest.mark.e2e
 _WIDTH, _HEIGHT = 1200, 800
 """Larger than the default thumbnail (320) so that the thumbnail is visibly smaller."""
 _CONTENT_ROUTE = re.compile(r"/v1/files/[^/]+/content$")
-_PIXELS = """async (node) => {
-  const bytes = new Uint8Array(await (await fetch(node.src)).arrayBuffer());
-  return Array.from(bytes.slice(0, 16));
-}"""
 
 _MEAN_COLOUR = """(canvas) => {
   const { width, height } = canvas;
@@ -36,20 +34,28 @@ _MEAN_COLOUR = """(canvas) => {
 
 
 class Traffic:
-    """Every request the page makes; reads of the store's thumbnails wait for ``release``."""
+    """Every request the page makes (redirects followed included); the page's requests for
+    thumbnails wait for ``release``. (Playwright routes a request, not the redirect it
+    follows: the API's preview route is held, and with it the signed URL it leads to.)"""
 
     def __init__(self, page: Page) -> None:
         self.requests: list[Request] = []
         self.held: list[Route] = []
-        page.on("request", self.requests.append)
-        page.route("**/store/**", self._route)
+        page.on("request", self._seen)
+        page.route("**/v1/files/*/preview?size=thumb", self._route)
+
+    def _seen(self, request: Request) -> None:
+        self.requests.append(request)
+
+    def thumbnail_bytes(self) -> bytes:
+        """The bytes behind the one signed thumbnail URL the page read (read again here)."""
+        (url,) = [r.url for r in self.requests if urlsplit(r.url).path.endswith(".thumb")]
+        answer = httpx.get(url, timeout=30)
+        assert answer.status_code == 200
+        return answer.content
 
     def _route(self, route: Route) -> None:
-        request = route.request
-        if request.method == "GET" and urlsplit(request.url).path.endswith(".thumb"):
-            self.held.append(route)
-        else:
-            route.continue_()
+        self.held.append(route)
 
     def wait_until_held(self, page: Page, timeout_ms: int = 10_000) -> None:
         """Until a thumbnail read is held (Playwright runs the route handler while the
@@ -58,7 +64,7 @@ class Traffic:
             if self.held:
                 return
             page.wait_for_timeout(50)
-        raise AssertionError("the page never asked the store for a thumbnail")
+        raise AssertionError("the page never asked for a thumbnail")
 
     def release(self) -> None:
         for route in self.held:
@@ -107,7 +113,10 @@ def test_a_card_paints_the_placeholder_then_the_thumbnail_and_never_loads_the_or
     assert uploader.preview_loaded(photo.name)
     image = card.locator("img")
     assert image.evaluate("img => img.naturalWidth") < _WIDTH
-    assert bytes(image.evaluate(_PIXELS)) != photo.read_bytes()[:16]
+    shown = traffic.thumbnail_bytes()
+    assert shown[:4] == b"RIFF" and shown[8:12] == b"WEBP"  # a WebP rendition, not the JPEG
+    with Image.open(io.BytesIO(shown)) as thumbnail:
+        assert thumbnail.width == image.evaluate("img => img.naturalWidth")
 
     reads = traffic.store_reads()
     assert reads and all(path.endswith(".thumb") for path in reads)
