@@ -112,6 +112,12 @@ export class Api {
     return (await this.fetch("GET", `/v1/files/${id}/content`)).blob();
   }
 
+  /** The bytes of a READY file's rendition, `size` "thumb" or "preview" (307 to a signed
+   * URL, as for the content; the original is never sent). */
+  async rendition(id, size) {
+    return (await this.fetch("GET", `/v1/files/${id}/preview?size=${size}`)).blob();
+  }
+
   async uploadedParts(id, signal) {
     return (await this.json("GET", `/v1/files/${id}/parts`, { signal })).parts;
   }

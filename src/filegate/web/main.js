@@ -3,6 +3,7 @@
 import { Announcer } from "./announce.js";
 import { Api } from "./api.js";
 import { forget, openGuestSession, resolveAuth } from "./auth.js";
+import { Lightbox } from "./lightbox.js";
 import { Media } from "./media.js";
 import { Model } from "./model.js";
 import { PhoneDialog } from "./phone.js";
@@ -77,6 +78,7 @@ async function boot() {
   const announcer = new Announcer(model, byId("status"), { grant });
   const uploader = new Uploader(api, model, { canRenew: !grant });
   const media = grant ? null : new Media(api, model);
+  const lightbox = media && new Lightbox(media);
   const remove = async (item) => {
     if (item.id) {
       try {
@@ -123,8 +125,10 @@ async function boot() {
     clearRejected,
     download,
     remove,
+    show: (item, opener) => lightbox.show(item, opener),
   };
-  new View(model, actions, { canRead: !grant, grant });
+  const canPreview = (item) => Boolean(media?.hasPreview(item));
+  new View(model, actions, { canRead: !grant, grant, canPreview });
   byId("identity").textContent = describe(auth);
   byId("grant-banner").hidden = !grant;
   if (grant) {

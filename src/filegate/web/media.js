@@ -1,13 +1,11 @@
-// Thumbnails and downloads of READY files. Both need the bearer token, so the bytes are
-// fetched (the API answers 307 to a signed URL, which fetch follows) and shown from an
-// object URL; a file picked on this page is previewed from the picked copy instead.
+// Pictures of READY files: the small thumbnail on each card, the larger preview on demand,
+// and downloads. The API needs the bearer token, so a rendition is fetched (the preview
+// route answers 307 to a signed URL, which fetch follows) and shown from an object URL.
+// The page never fetches an original to show it: only "Download" asks for the original.
 
 import { Pool } from "./pool.js";
 
-const PREVIEWABLE = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
-const MAX_PREVIEW_BYTES = 30 * 1000 * 1000;
-
-/** Loads a preview for every READY file of `model` the browser can show. */
+/** Loads the thumbnail of every READY file of `model` that has one. */
 export class Media {
   constructor(api, model) {
     this.api = api;
@@ -15,28 +13,39 @@ export class Media {
     this.fetches = new Pool(2);
     model.listen((kind, item) => {
       if (kind === "removed") this.forget(item);
-      else if (item.state === "ready") this.preview(item);
+      else if (item.state === "ready") this.thumbnail(item);
     });
   }
 
-  async preview(item) {
-    if (item.thumb || item.previewing) return;
-    if (!PREVIEWABLE.has(item.type) || item.size > MAX_PREVIEW_BYTES) return;
-    item.previewing = true;
+  async thumbnail(item) {
+    if (item.thumb || item.fetchingThumb || !item.renditions?.thumb) return;
+    item.fetchingThumb = true;
     try {
-      const blob = item.file || (await this.fetches.run(() => this.api.content(item.id)));
-      if (!item.file) item.blob = blob; // kept: the download button reuses it
+      const blob = await this.fetches.run(() => this.api.rendition(item.id, "thumb"));
       this.model.change(item, { thumb: URL.createObjectURL(blob) });
     } catch {
-      // No preview; the file itself is fine.
+      // No thumbnail: the placeholder stays; the file itself is fine.
     } finally {
-      item.previewing = false;
+      item.fetchingThumb = false;
     }
+  }
+
+  /** Whether `item` has a larger preview to show. */
+  hasPreview(item) {
+    return item.state === "ready" && Boolean(item.renditions?.preview);
+  }
+
+  /** An object URL of `item`'s preview rendition (fetched once, kept with the item). */
+  async preview(item) {
+    if (!item.large) {
+      item.large = URL.createObjectURL(await this.api.rendition(item.id, "preview"));
+    }
+    return item.large;
   }
 
   /** Save the file as the server holds it, under its own name. */
   async download(item) {
-    const blob = item.blob || (await this.api.content(item.id));
+    const blob = await this.api.content(item.id);
     const url = URL.createObjectURL(blob);
     const link = document.createElement("a");
     link.href = url;
@@ -49,6 +58,6 @@ export class Media {
 
   forget(item) {
     if (item.thumb) URL.revokeObjectURL(item.thumb);
-    item.blob = null;
+    if (item.large) URL.revokeObjectURL(item.large);
   }
 }

@@ -21,7 +21,7 @@ export const FINAL = new Set(["ready", "rejected", "expired", "deleted"]);
 
 /**
  * The files on the page, each an item `{key, id, name, size, state, reason, error, file,
- * progress, sent, upload, image, round, batch, ...}`; `batch` numbers the picks of this page
+ * progress, sent, upload, image, placeholder, renditions, round, batch, ...}`; `batch` numbers the picks of this page
  * (null for files the server listed). Listeners get `(kind, item, before)` where
  * kind is "added", "changed" or "removed" and `before` is the item's previous state.
  */
@@ -55,6 +55,8 @@ export class Model {
       sent: 0,
       upload: null,
       image: null,
+      placeholder: null,
+      renditions: {},
       batch: null,
       round: this.round,
       ...fields,
@@ -110,7 +112,8 @@ function isSame(item, record) {
   return (
     item.state === record.state &&
     item.reason === record.reason &&
-    Boolean(item.image) === Boolean(record.image)
+    Boolean(item.image) === Boolean(record.image) &&
+    Boolean(item.placeholder) === Boolean(record.placeholder)
   );
 }
 
@@ -123,6 +126,8 @@ function fieldsOf(record) {
     size: record.size,
     type: record.content_type,
     image: record.image,
+    placeholder: record.placeholder ?? null,
+    renditions: record.renditions ?? {},
     error: null,
   };
 }

@@ -2,6 +2,7 @@
 // once and updated in place, so keyboard focus never jumps while states change.
 
 import { isRetryable } from "./api.js";
+import { placeholderCanvas } from "./blurhash.js";
 import { percent, problem, rejection, size } from "./words.js";
 
 const byId = (id) => document.getElementById(id);
@@ -31,16 +32,21 @@ function button(label, className) {
 /** States with a "Cancel" button (the page is still working on the file). */
 const CANCELLABLE = new Set(["hashing", "registering", "registered", "uploading", "paused"]);
 
+/** The width of a decoded placeholder in pixels (CSS stretches it over the card). */
+const PLACEHOLDER_WIDTH = 32;
+
 /**
  * Renders `model`; `actions` has download, remove, retry, pause, resume and cancel (each
- * taking an item), and cancelAll() and clearRejected(). Cards are listed newest pick first,
+ * taking an item), cancelAll(), clearRejected() and, with `canPreview(item)` true,
+ * show(item, opener) for the larger view. Cards are listed newest pick first,
  * the files of one pick in the order they were picked.
  */
 export class View {
-  constructor(model, actions, { canRead, grant }) {
+  constructor(model, actions, { canRead, grant, canPreview = () => false }) {
     this.model = model;
     this.actions = actions;
     this.canRead = canRead;
+    this.canPreview = canPreview;
     this.grant = grant;
     this.rows = new Map();
     this.list = byId("file-list");
@@ -75,6 +81,12 @@ export class View {
     const li = element("li", "file");
     if (item.batch !== null) li.dataset.batch = String(item.batch);
     const thumb = element("div", "thumb");
+    const label = element("span", "thumb-label");
+    const open = element("button", "thumb-open");
+    open.type = "button";
+    open.hidden = true;
+    open.addEventListener("click", () => this.actions.show(item, open));
+    thumb.append(label, open);
     const body = element("div", "file-body");
     const name = element("p", "file-name");
     const state = element("p", "file-state");
@@ -96,7 +108,8 @@ export class View {
     buttons.append(resume, pause, retry, download, cancel, remove);
     body.append(name, state, details, reason, bar, buttons);
     li.append(thumb, body);
-    return { li, thumb, name, state, details, reason, bar, ...controls, image: null };
+    const pictures = { label, open, image: null, canvas: null };
+    return { li, thumb, name, state, details, reason, bar, ...controls, ...pictures };
   }
 
   /** Run a button's action once at a time. The button is marked busy, not disabled: a
@@ -136,6 +149,7 @@ export class View {
     for (const [action, label] of Object.entries(LABELS)) {
       row[action].setAttribute("aria-label", `${label} ${item.name}`);
     }
+    row.open.setAttribute("aria-label", `Show a larger preview of ${item.name}`);
     this.thumbnail(row, item);
   }
 
@@ -187,16 +201,37 @@ export class View {
     return "";
   }
 
+  /** The card's picture: a label, then the decoded placeholder, then the thumbnail over it
+   * (the placeholder canvas stays beneath). */
   thumbnail(row, item) {
+    if (item.placeholder && !row.canvas) this.paint(row, item);
     if (item.thumb && row.image?.src !== item.thumb) {
       const img = element("img");
       img.alt = `Preview of ${item.name}`;
       img.src = item.thumb;
-      row.thumb.replaceChildren(img);
+      row.image?.remove();
+      row.open.before(img);
       row.image = img;
-    } else if (!item.thumb) {
-      row.thumb.textContent = this.placeholder(item);
     }
+    const pictured = Boolean(row.canvas || row.image);
+    row.label.textContent = pictured ? "" : this.placeholder(item);
+    row.label.hidden = pictured;
+    row.open.hidden = !(item.thumb && this.canPreview(item));
+  }
+
+  /** Decode the file's BlurHash into a small canvas at the image's display proportions. */
+  paint(row, item) {
+    const image = item.image;
+    const ratio = image ? image.display_height / image.display_width : 1;
+    const height = Math.max(1, Math.min(128, Math.round(PLACEHOLDER_WIDTH * ratio)));
+    try {
+      row.canvas = placeholderCanvas(item.placeholder, PLACEHOLDER_WIDTH, height);
+    } catch {
+      return; // a malformed placeholder: the label stays
+    }
+    row.canvas.className = "placeholder";
+    row.canvas.setAttribute("aria-hidden", "true");
+    row.label.before(row.canvas);
   }
 
   placeholder(item) {

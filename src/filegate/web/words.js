@@ -12,6 +12,7 @@ const REJECTIONS = {
   TOO_MANY_FRAMES: "This animation has too many frames.",
   DECODE_TIMEOUT: "This image took too long to open.",
   DECODE_MEMORY_EXCEEDED: "This image needs too much memory to open.",
+  DECODER_CRASH: "This image could not be opened: it made the image reader fail.",
   UPLOAD_EXPIRED: "The upload window closed before the file arrived.",
 };
 
