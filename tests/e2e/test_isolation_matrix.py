@@ -92,6 +92,10 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
         Call("GET", "/v1/files/{a_ready}/content"),
         ("307", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
     ),
+    "preview of A's file": (
+        Call("GET", "/v1/files/{a_ready}/preview"),
+        ("307", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
+    ),
     "fresh upload URL": (
         Call("POST", "/v1/files/{a_registered}/upload-url"),
         ("200", NOT_OURS, NOT_OURS, FORBIDDEN, UNAUTH, UNAUTH),
