@@ -89,6 +89,15 @@ def crashing_pool() -> ProcessPoolInspector:
     return ProcessPoolInspector(LIMITS, 1, 30.0, 1024, worker_command=CRASHING_WORKER)
 
 
+def reader_of(fifo: Path) -> int:
+    """The child process that has ``fifo`` open (the worker decoding it)."""
+    for pid in child_pids():
+        with contextlib.suppress(OSError):
+            if any(Path(fd).resolve() == fifo for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+    raise AssertionError(f"no child process has {fifo} open")
+
+
 async def wait_until_reaped(pid: int) -> None:
     async with asyncio.timeout(10):
         while is_running(pid):
@@ -256,7 +265,7 @@ async def test_a_file_whose_worker_is_killed_every_time_is_a_decoder_crash(
     job = asyncio.create_task(inspector.inspect(endless))
     for _ in range(3):  # the first worker and both restarts, as the OOM killer would
         async with held_open(endless):
-            (pid,) = child_pids()  # one worker: the one reading the FIFO
+            pid = reader_of(endless)
             os.kill(pid, signal.SIGKILL)
         await wait_until_reaped(pid)
     assert await job == Inspection(RejectionReason.DECODER_CRASH)
