@@ -37,8 +37,21 @@ def test_the_main_controls_work_from_the_keyboard_alone(
     chooser.value.set_files(str(photo))
     uploader.expect_state(photo.name, "ready")
 
+    larger = page.get_by_role("button", name=f"Show a larger preview of {photo.name}")
+    expect(larger).to_be_visible()  # once the thumbnail is in
+
     page.keyboard.press("Tab")
     expect(uploader.phone).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(larger).to_be_focused()
+    assert _focus_ring(larger) != "none"
+    page.keyboard.press("Enter")
+    preview = page.get_by_role("dialog", name=photo.name)
+    expect(preview.get_by_role("img", name=photo.name)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(preview).to_be_hidden()
+    expect(larger).to_be_focused()
+
     page.keyboard.press("Tab")
     download = uploader.button(f"Download {photo.name}")
     expect(download).to_be_focused()
