@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
     jwt_public_key: str | None = None
     """PEM text or a path to it; required for RS256 and EdDSA."""
+    oidc_issuer: str | None = None
+    """An OpenID Connect issuer whose tokens are accepted (its ``iss``), besides the above."""
+    oidc_audience: str | None = None
+    """The ``aud`` its tokens must carry (required with an issuer)."""
+    oidc_jwks_url: str | None = None
+    """Where its keys are; default: the ``jwks_uri`` of its discovery document."""
+    oidc_algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+    oidc_clock_skew_seconds: float = Field(default=60.0, ge=0, le=300)
+    oidc_jwks_cache_seconds: float = Field(default=3600.0, gt=0)
+    oidc_refetch_interval_seconds: float = Field(default=60.0, ge=0)
+    """Least time between two fetches of the keys (an unknown ``kid`` makes one fetch)."""
     url_signing_key_id: str = "k1"
     url_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
     """Extra URL-signing keys by id (old keys kept while URLs signed with them may live)."""

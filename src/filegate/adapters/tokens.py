@@ -1,8 +1,9 @@
 """Bearer tokens (JWT): verifying them into owners and credentials, and minting them.
 
 filegate mints its own session and upload-grant tokens with HS256 and the secret, also
-when user tokens come from an identity provider (RS256, EdDSA): such a deployment accepts
-an HS256 token only when filegate issued it (``iss``) for a session or a grant.
+when user tokens come from an identity provider (a fixed RS256/EdDSA key, or an OpenID
+Connect issuer's published keys, see :mod:`filegate.adapters.oidc`): such a deployment
+accepts an HS256 token only when filegate issued it (``iss``) for a session or a grant.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TypeGuard
 
 import jwt
 
+from filegate.adapters.oidc import OidcVerifier
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.grants import UploadGrant
 from filegate.domain.models import Owner, OwnerKind
@@ -34,7 +36,13 @@ class TokenAuthority:
     """
 
     def __init__(
-        self, secret: str, clock: Clock, algorithm: str = "HS256", public_key: str | None = None
+        self,
+        secret: str,
+        clock: Clock,
+        algorithm: str = "HS256",
+        public_key: str | None = None,
+        *,
+        oidc: OidcVerifier | None = None,
     ) -> None:
         if algorithm in _ASYMMETRIC and not public_key:
             raise ValueError(f"{algorithm} needs a public key (FILEGATE_JWT_PUBLIC_KEY)")
@@ -42,6 +50,22 @@ class TokenAuthority:
         self._clock = clock
         self._algorithm = algorithm
         self._verify_key = _read_key(public_key) if algorithm in _ASYMMETRIC else secret
+        self._oidc = oidc
+
+    async def authenticate(self, token: str) -> Credential:
+        """:meth:`credential_of`, and also tokens of the OIDC issuer when one is configured.
+
+        A token whose ``iss`` is the OIDC issuer is checked against that issuer's keys
+        only, and always names a user (its ``sub``): an identity provider cannot mint
+        filegate's session or grant tokens.
+        """
+        if self._oidc is not None and self._oidc.issued(token):
+            claims = await self._oidc.claims_of(token)
+            subject = claims.get("sub")
+            if not isinstance(subject, str) or not subject:
+                raise _unauthenticated("The token names no user (sub).")
+            return Credential(PrincipalKind.USER, subject)
+        return self.credential_of(token)
 
     def owner_of(self, token: str) -> Owner:
         """The owner a valid token names; UNAUTHENTICATED for anything else.

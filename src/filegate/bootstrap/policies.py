@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from filegate.adapters.local.url_signing import UrlSigner
-from filegate.config import Settings
+from filegate.adapters.oidc import OidcIssuer
+from filegate.config import ConfigurationError, Settings
 from filegate.domain.printing import PrintThresholds
 from filegate.domain.quotas import QuotaLimits
 from filegate.http.context import ApiSettings
@@ -152,6 +153,26 @@ def decode_pool(settings: Settings) -> DecodePool:
         timeout_seconds=settings.decode_timeout_seconds,
         memory_limit_mb=settings.decode_memory_mb,
     )
+
+
+def oidc_issuer(settings: Settings) -> OidcIssuer | None:
+    """The OpenID Connect issuer whose tokens are accepted, if one is configured."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_audience:
+        raise ConfigurationError("FILEGATE_OIDC_ISSUER needs FILEGATE_OIDC_AUDIENCE")
+    try:
+        return OidcIssuer(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url,
+            algorithms=tuple(settings.oidc_algorithms),
+            clock_skew_seconds=settings.oidc_clock_skew_seconds,
+            cache_seconds=settings.oidc_jwks_cache_seconds,
+            refetch_interval_seconds=settings.oidc_refetch_interval_seconds,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def api_settings(settings: Settings) -> ApiSettings:

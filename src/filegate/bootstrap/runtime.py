@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from filegate.adapters.oidc import OidcVerifier
 from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.adapters.qr import SegnoQrCodes
 from filegate.adapters.tokens import TokenAuthority
@@ -30,6 +31,7 @@ from filegate.bootstrap.policies import (
     api_settings,
     consumer_config,
     decode_pool,
+    oidc_issuer,
     quota_limits,
     registration_policy,
     retry_policy,
@@ -146,7 +148,8 @@ async def open_runtime(
             renditions=pool.renditions,
         )
         stack.push_async_callback(inspector.close)
-        parts = _Parts(settings, clock, secret, database, store, queues, PrometheusMetrics())
+        oidc = _oidc(settings, clock, stack)
+        parts = _Parts(settings, clock, secret, database, store, queues, PrometheusMetrics(), oidc)
         yield parts.runtime(inspector)
 
 
@@ -164,6 +167,16 @@ def _secret(settings: Settings, needs_secret: bool) -> str:
         return secrets.token_urlsafe(32)  # never used to sign anything another process checks
 
 
+def _oidc(settings: Settings, clock: Clock, stack: AsyncExitStack) -> OidcVerifier | None:
+    """The OIDC issuer's verifier when one is configured (closed with the runtime)."""
+    issuer = oidc_issuer(settings)
+    if issuer is None:
+        return None
+    verifier = OidcVerifier(issuer, clock)
+    stack.push_async_callback(verifier.close)
+    return verifier
+
+
 @dataclass(frozen=True)
 class _Parts:
     """The opened backends, from which the services are built."""
@@ -175,6 +188,7 @@ class _Parts:
     store: Store
     queues: Queues
     metrics: PrometheusMetrics
+    oidc: OidcVerifier | None
 
     def runtime(self, inspector: ProcessPoolInspector) -> Runtime:
         uploads = self._uploads()
@@ -182,7 +196,11 @@ class _Parts:
         guests = self._guests(registrar, uploads)
         upkeep = self._upkeep(uploads)
         tokens = TokenAuthority(
-            self.secret, self.clock, self.settings.jwt_algorithm, self.settings.jwt_public_key
+            self.secret,
+            self.clock,
+            self.settings.jwt_algorithm,
+            self.settings.jwt_public_key,
+            oidc=self.oidc,
         )
         return Runtime(
             settings=self.settings,

@@ -55,7 +55,7 @@ async def current_principal(
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise FilegateError(ErrorCode.UNAUTHENTICATED, "A bearer token is required.")
-    credential = context.tokens.credential_of(credentials.credentials)
+    credential = await context.tokens.authenticate(credentials.credentials)
     return await context.guests.authenticator.principal_of(credential)
 
 

@@ -17,7 +17,7 @@ from filegate.domain.sessions import GuestSession
 class Tokens(Protocol):
     """Reads bearer tokens and mints the tokens of sessions and grants."""
 
-    def credential_of(self, token: str) -> Credential:
+    async def authenticate(self, token: str) -> Credential:
         """What a valid token names; ``FilegateError(UNAUTHENTICATED)`` otherwise."""
         ...
 

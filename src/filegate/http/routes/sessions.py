@@ -53,15 +53,15 @@ async def claim_session(
 
     The caller proves it holds the session with its token in ``X-Session-Token``.
     """
-    _check_holds(context, session_token, session_id)
+    await _check_holds(context, session_token, session_id)
     claim = await context.guests.sessions.claim(session_id, principal.owner)
     return ClaimOut.of(claim, principal.owner.id)
 
 
-def _check_holds(context: ApiContext, token: str, session_id: str) -> None:
+async def _check_holds(context: ApiContext, token: str, session_id: str) -> None:
     """SESSION_NOT_FOUND unless ``token`` is a valid token of this very session."""
     try:
-        credential = context.tokens.credential_of(token)
+        credential = await context.tokens.authenticate(token)
     except FilegateError:
         credential = None
     if credential is None or (credential.kind, credential.id) != (
