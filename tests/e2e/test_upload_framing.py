@@ -34,6 +34,7 @@ class Variant:
     framing: tuple[str, ...]
     chunked_body: bool
     refused_by: str
+    version: str = "1.1"
 
 
 def _variants(size: int) -> list[Variant]:
@@ -57,16 +58,15 @@ def _variants(size: int) -> list[Variant]:
         Variant("te-identity", (f"{te}: identity",), False, PARSER),
         Variant("te-space-before-colon", (f"{te} : chunked",), True, PARSER),
         Variant("te-vertical-tab", (f"{te}: \x0bchunked",), True, PARSER),
+        Variant("te-on-http-1.0", (f"{te}: chunked",), True, APP, version="1.0"),
     ]
 
 
 def _request(file: dict[str, Any], data: bytes, variant: Variant) -> bytes:
     url = urlsplit(file["upload"]["url"])
-    signed = {
-        k: v for k, v in file["upload"]["headers"].items() if k.lower() != "content-length"
-    }
+    signed = {k: v for k, v in file["upload"]["headers"].items() if k.lower() != "content-length"}
     lines = [
-        f"PUT {url.path}?{url.query} HTTP/1.1",
+        f"PUT {url.path}?{url.query} HTTP/{variant.version}",
         f"Host: {url.netloc}",
         *(f"{k}: {v}" for k, v in signed.items()),
         *variant.framing,
