@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import filegate
 from filegate.http.context import ApiContext
+from filegate.http.framing import StrictFramingMiddleware
 from filegate.http.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from filegate.http.openapi import add_problem_schema, document_problems
 from filegate.http.problems import install_problem_handlers
@@ -63,6 +64,7 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(StrictFramingMiddleware)  # outside the body limit: before any read
     app.add_middleware(RequestTelemetryMiddleware, observer=context.metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
