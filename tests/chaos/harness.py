@@ -32,7 +32,8 @@ class Figures:
     stuck: int = 0
     double_transitions: int = 0
     status_5xx: Counter[int] = field(default_factory=Counter)
-    recovery_after_crash: list[float] = field(default_factory=list)
+    recovery_after_api_crash: list[float] = field(default_factory=list)
+    recovery_after_worker_crash: list[float] = field(default_factory=list)
     recovery_after_backend: list[float] = field(default_factory=list)
     scenarios: list[str] = field(default_factory=list)
 
@@ -45,8 +46,12 @@ class Figures:
             "5xx answers: "
             + (", ".join(f"{s}: {n}" for s, n in sorted(self.status_5xx.items())) or "none")
             + f"  (500s: {self.status_5xx[500]})",
-            f"recovery after a crash: {_percentiles(self.recovery_after_crash)}",
-            f"recovery after a backend's return: {_percentiles(self.recovery_after_backend)}",
+            "recovery after an API crash (restart to first accepted upload): "
+            + _percentiles(self.recovery_after_api_crash),
+            "recovery after a worker crash (kill to every waiting file final): "
+            + _percentiles(self.recovery_after_worker_crash),
+            "recovery after a backend's return (to first accepted upload): "
+            + _percentiles(self.recovery_after_backend),
         ]
 
 
