@@ -246,7 +246,9 @@ def _sound(history: list[tuple[str | None, str]]) -> bool:
     for from_state, to_state in history:
         if from_state != current:
             return False
-        if from_state is not None and not can_transition(FileState(from_state), FileState(to_state)):
+        if from_state is not None and not can_transition(
+            FileState(from_state), FileState(to_state)
+        ):
             return False
         current = to_state
     return True

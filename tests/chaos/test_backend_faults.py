@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
+import botocore.session
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
@@ -67,7 +68,9 @@ def _through(proxy: TcpFaultProxy) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> Iterator[Deployment]:
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str
+) -> Iterator[Deployment]:
     reachable, why = postgres_reachable()
     require("PostgreSQL", reachable, why)
     moto = urlsplit(moto_endpoint)
@@ -107,7 +110,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, moto_endpoint: str) -> 
 
 
 def _dead_letters(deployment: Deployment) -> int:
-    sqs = boto3.client("sqs", endpoint_url=deployment.moto, region_name=REGION)
+    session = botocore.session.get_session()
+    sqs: Any = session.create_client("sqs", endpoint_url=deployment.moto, region_name=REGION)
     url = sqs.get_queue_url(QueueName=deployment.dead_letter_queue)["QueueUrl"]
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
@@ -214,4 +218,3 @@ def test_the_database_being_down_is_answered_503_with_retry_after(
     assert response.headers["retry-after"].isdigit()
     FIGURES.faults += 2
     FIGURES.status_5xx[503] += 1
-

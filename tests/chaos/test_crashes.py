@@ -59,7 +59,9 @@ CRASH_ENV = {
 
 
 @contextmanager
-def serving(data_dir: Path, env: Mapping[str, str], *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    data_dir: Path, env: Mapping[str, str], *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """``filegate serve ARGS`` on the port ``env`` names until healthy; stopped at the end."""
     process, log_path = start_process(data_dir, env, "serve", *args)
     try:
@@ -114,25 +116,9 @@ def test_api_killed_while_committing_loses_nothing(tmp_path: Path) -> None:
     with serving(data_dir, env):
         token = mint_token(data_dir, env, "crash")
     for _ in range(API_KILLS):
-        started = time.monotonic()
-        process, _log = start_process(data_dir, env, "serve")
-        try:
-            with ExitStack() as stack:
-                loads = [stack.enter_context(Load(url, token, client_timeout=10)) for _ in range(LOADS)]
-                wait_until(lambda: any(load.successes_since(started) for load in loads), 60, "up")
-                recoveries.append(
-                    min(a.started for load in loads for a in load.successes_since(started))
-                    - started
-                )
-                time.sleep(rng.uniform(0.3, 2.0))
-                process.kill()
-                process.wait()
-            for load in loads:
-                accepted += load.accepted
-                record_5xx(load)
-                assert not [a for a in load.server_errors() if a.status == 500]
-        finally:
-            stop(process)
+        recovery, uploads = _one_life_then_kill(data_dir, env, token, rng.uniform(0.3, 2.0))
+        recoveries.append(recovery)
+        accepted += uploads
     FIGURES.kills += API_KILLS
     FIGURES.recovery_after_api_crash += recoveries
     FIGURES.scenarios.append("API SIGKILL while committing")
@@ -185,6 +171,34 @@ def test_a_killed_worker_s_messages_are_finished_by_another(tmp_path: Path) -> N
     assert not [a for a in load.server_errors() if a.status == 500]
     assert recoveries, "no kill caught a message in flight"
     assert max(recoveries) <= 30
+
+
+def _one_life_then_kill(
+    data_dir: Path, env: Mapping[str, str], token: str, life: float
+) -> tuple[float, list[str]]:
+    """Start ``filegate serve``, load it, SIGKILL it ``life`` seconds after its first
+    accepted upload; (seconds from start to that upload, the uploads accepted)."""
+    url = env["FILEGATE_PUBLIC_URL"]
+    started = time.monotonic()
+    process, _log = start_process(data_dir, env, "serve")
+    try:
+        with ExitStack() as stack:
+            loads = [stack.enter_context(Load(url, token, client_timeout=10)) for _ in range(LOADS)]
+
+            def first_upload() -> list[float]:
+                return [a.started for load in loads for a in load.successes_since(started)]
+
+            wait_until(lambda: bool(first_upload()), 60, "an upload accepted")
+            recovery = min(first_upload()) - started
+            time.sleep(life)
+            process.kill()
+            process.wait()
+    finally:
+        stop(process)
+    for load in loads:
+        record_5xx(load)
+        assert not [a for a in load.server_errors() if a.status == 500]
+    return recovery, [f for load in loads for f in load.accepted]
 
 
 def _start_worker(

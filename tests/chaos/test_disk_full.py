@@ -63,8 +63,6 @@ def fill(disk: Path, leave: int) -> Path:
     return filler
 
 
-
-
 def test_a_put_that_does_not_fit_is_507_and_leaves_nothing(
     tmp_path: Path, small_disk: Path
 ) -> None:
@@ -72,8 +70,9 @@ def test_a_put_that_does_not_fit_is_507_and_leaves_nothing(
     data = noise_jpeg(500)
     assert len(data) > 200_000
     with (
-        running_server(tmp_path / "data", env={**TEST_ENV, "FILEGATE_STORE_URL": f"file://{store}"})
-        as server,
+        running_server(
+            tmp_path / "data", env={**TEST_ENV, "FILEGATE_STORE_URL": f"file://{store}"}
+        ) as server,
         httpx.Client(timeout=30) as http,
     ):
         token = server.token("disk")

@@ -148,9 +148,7 @@ class TcpFaultProxy:
         pair = {client_w, upstream_w}
         self._open |= pair
         try:
-            await asyncio.gather(
-                self._pump(client_r, upstream_w), self._pump(upstream_r, client_w)
-            )
+            await asyncio.gather(self._pump(client_r, upstream_w), self._pump(upstream_r, client_w))
         finally:
             for writer in pair:
                 if writer in self._open:
