@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from filegate.adapters.sql.engine import POSTGRES_CONNECT_TIMEOUT_SECONDS
 from tests.chaos.harness import (
     FIGURES,
     Load,
@@ -139,17 +140,32 @@ def _stall(proxy: TcpFaultProxy) -> Callable[[], None]:
     return proxy.flow
 
 
+def _stall_new_connections(proxy: TcpFaultProxy) -> Callable[[], None]:
+    """Every connection reset, and the new ones stalled: only a connect time-out ends them."""
+    proxy.stall()
+    proxy.reset_all()
+    return proxy.flow
+
+
 def _restart(proxy: TcpFaultProxy) -> Callable[[], None]:
     proxy.restart(down_for=0)
     proxy.refuse()
     return proxy.accept
 
 
-FAULTS = {"refused": _refuse, "reset": _reset, "stalled": _stall, "restarted": _restart}
+FAULTS = {
+    "refused": _refuse,
+    "reset": _reset,
+    "stalled": _stall,
+    "stalled past the connect time-out": _stall_new_connections,
+    "restarted": _restart,
+}
+LONG_STALL_SECONDS = POSTGRES_CONNECT_TIMEOUT_SECONDS + 3
 SCENARIOS = [
     ("database", "refused"),
     ("database", "reset"),
     ("database", "stalled"),
+    ("database", "stalled past the connect time-out"),
     ("database", "restarted"),
     ("s3", "refused"),
     ("s3", "reset"),
@@ -160,14 +176,17 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "fault"), SCENARIOS, ids=[f"{b}-{f}" for b, f in SCENARIOS])
+@pytest.mark.parametrize(
+    ("backend", "fault"), SCENARIOS, ids=[f"{b}-{f.replace(' ', '-')}" for b, f in SCENARIOS]
+)
 def test_a_backend_fault_is_survived(deployment: Deployment, backend: str, fault: str) -> None:
     proxy = deployment.proxies[backend]
     with Load(deployment.api.url, deployment.token) as load:
         _wait_for_uploads(load, 2)
         lift = FAULTS[fault](proxy)
         faulted_at = time.monotonic()
-        while time.monotonic() - faulted_at < FAULT_SECONDS:
+        lasting = LONG_STALL_SECONDS if "time-out" in fault else FAULT_SECONDS
+        while time.monotonic() - faulted_at < lasting:
             if fault == "reset":
                 proxy.reset_all()
             time.sleep(0.5)
@@ -188,6 +207,8 @@ def test_a_backend_fault_is_survived(deployment: Deployment, backend: str, fault
     assert history_faults(deployment.database_url, load.accepted) == []
     assert _dead_letters(deployment) == 0
     assert recovery <= RECOVERY_LIMIT
+    if "time-out" in fault:  # the connect time-out ended the wait: a 503, not a hang
+        assert any(a.status == 503 for a in load.server_errors())
 
 
 def _wait_for_uploads(load: Load, count: int, timeout: float = 60) -> None:
