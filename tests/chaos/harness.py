@@ -75,6 +75,7 @@ class Answer:
     status: int | None  # None: the request itself failed (refused, reset, timed out)
     code: str | None = None
     retry_after: str | None = None
+    seconds: float = 0.0
 
 
 class Load:
@@ -130,14 +131,14 @@ class Load:
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.HTTPError:
-            self.answers.append(Answer(started, step, None))
+            self.answers.append(Answer(started, step, None, seconds=time.monotonic() - started))
             return None
         code = None
         if response.headers.get("content-type", "").startswith("application/problem+json"):
             code = response.json().get("code")
-        self.answers.append(
-            Answer(started, step, response.status_code, code, response.headers.get("retry-after"))
-        )
+        retry_after = response.headers.get("retry-after")
+        took = time.monotonic() - started
+        self.answers.append(Answer(started, step, response.status_code, code, retry_after, took))
         if not response.is_success:
             return None
         return response.json() if step == "register" else {}
@@ -150,6 +151,10 @@ class Load:
             if a.step == "upload" and a.status is not None and a.status < 300
             if a.started >= moment
         ]
+
+    def felt(self, slow: float) -> bool:
+        """Whether some request failed, was answered 5xx, or took ``slow`` seconds or more."""
+        return any(a.status is None or a.status >= 500 or a.seconds >= slow for a in self.answers)
 
     def server_errors(self) -> list[Answer]:
         return [a for a in self.answers if a.status is not None and a.status >= 500]

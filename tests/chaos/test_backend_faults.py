@@ -124,6 +124,8 @@ def _dead_letters(deployment: Deployment) -> int:
 
 
 def _refuse(proxy: TcpFaultProxy) -> Callable[[], None]:
+    """The backend's port closed: new connections refused. Those already open are left
+    to the pool (a pooled connection outlives a listener that stops accepting)."""
     proxy.refuse()
     return proxy.accept
 
@@ -148,6 +150,7 @@ def _stall_new_connections(proxy: TcpFaultProxy) -> Callable[[], None]:
 
 
 def _restart(proxy: TcpFaultProxy) -> Callable[[], None]:
+    """A restart: every connection reset, new ones refused until it is back."""
     proxy.restart(down_for=0)
     proxy.refuse()
     return proxy.accept
@@ -159,6 +162,18 @@ FAULTS = {
     "stalled": _stall,
     "stalled past the connect time-out": _stall_new_connections,
     "restarted": _restart,
+}
+# The scenarios whose fault the client's load must feel: the API or the client's own PUT
+# (to S3) needs a new connection, uses a reset or stalled one (a failure, a 5xx or an answer
+# slower than half the fault). SQS is used by the worker only.
+FELT_BY_CLIENTS = {
+    ("database", "reset"),
+    ("database", "stalled"),
+    ("database", "restarted"),
+    ("database", "stalled past the connect time-out"),
+    ("s3", "refused"),
+    ("s3", "reset"),
+    ("s3", "stalled"),
 }
 LONG_STALL_SECONDS = POSTGRES_CONNECT_TIMEOUT_SECONDS + 3
 SCENARIOS = [
@@ -209,6 +224,8 @@ def test_a_backend_fault_is_survived(deployment: Deployment, backend: str, fault
     assert recovery <= RECOVERY_LIMIT
     if "time-out" in fault:  # the connect time-out ended the wait: a 503, not a hang
         assert any(a.status == 503 for a in load.server_errors())
+    if (backend, fault) in FELT_BY_CLIENTS:  # proof that the fault struck the load
+        assert load.felt(slow=FAULT_SECONDS / 2)
 
 
 def _wait_for_uploads(load: Load, count: int, timeout: float = 60) -> None:
