@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +63,17 @@ class Deployment:
     moto: str
     proxies: dict[str, TcpFaultProxy]
     token: str
+    worker_log: Path
+
+    def errors_logged(self) -> list[str]:
+        """Lines the API or the worker logged at ERROR or above (an unexpected exception)."""
+        logs = [self.api.log(), self.worker_log.read_text(errors="replace")]
+        return [
+            line
+            for text in logs
+            for line in text.splitlines()
+            if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line
+        ]
 
 
 def _through(proxy: TcpFaultProxy) -> str:
@@ -107,7 +119,9 @@ def deployment(
         wait_for_log_line(worker, log_path, "worker running")
         api = stack.enter_context(running_server(data_dir, env, args=("--no-worker",)))
         token = mint_token(data_dir, env, "chaos")
-        yield Deployment(api, env, database_url, f"{queue}-dlq", moto_endpoint, proxies, token)
+        yield Deployment(
+            api, env, database_url, f"{queue}-dlq", moto_endpoint, proxies, token, log_path
+        )
 
 
 def _dead_letters(deployment: Deployment) -> int:
@@ -221,6 +235,7 @@ def test_a_backend_fault_is_survived(deployment: Deployment, backend: str, fault
     assert (lost, stuck, rejected) == (0, 0, 0), states
     assert history_faults(deployment.database_url, load.accepted) == []
     assert _dead_letters(deployment) == 0
+    assert deployment.errors_logged() == []
     assert recovery <= RECOVERY_LIMIT
     if "time-out" in fault:  # the connect time-out ended the wait: a 503, not a hang
         assert any(a.status == 503 for a in load.server_errors())
