@@ -46,11 +46,16 @@ pytestmark = pytest.mark.e2e
 API_KILLS = 6
 WORKER_KILLS = 4
 LOADS = 3
-CRASH_ENV = {
+WORKER_ENV = {
     **TEST_ENV,
     "FILEGATE_VISIBILITY_TIMEOUT_SECONDS": "10",
     "FILEGATE_RETRY_BASE_SECONDS": "0.5",
     "FILEGATE_RETRY_MAX_SECONDS": "4",
+}
+"""Recovery after a worker crash is the queue's alone here: the reconciler keeps its
+defaults (it would otherwise requeue a stuck upload after a few seconds itself)."""
+CRASH_ENV = {
+    **WORKER_ENV,
     "FILEGATE_RECONCILE_INTERVAL_SECONDS": "2",
     "FILEGATE_RECONCILE_LOST_EVENT_AFTER_SECONDS": "3",
     "FILEGATE_RECONCILE_STUCK_AFTER_SECONDS": "5",
@@ -80,10 +85,10 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _environment() -> dict[str, str]:
+def _environment(base: Mapping[str, str]) -> dict[str, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    return {**CRASH_ENV, "FILEGATE_PORT": str(port), "FILEGATE_PUBLIC_URL": url}
+    return {**base, "FILEGATE_PORT": str(port), "FILEGATE_PUBLIC_URL": url}
 
 
 def _database(data_dir: Path) -> sqlite3.Connection:
@@ -108,7 +113,7 @@ def _orphans(data_dir: Path, states: Mapping[str, str]) -> list[str]:
 
 def test_api_killed_while_committing_loses_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = _environment()
+    env = _environment(CRASH_ENV)
     url = env["FILEGATE_PUBLIC_URL"]
     rng = random.Random(10)
     accepted: list[str] = []
@@ -142,7 +147,7 @@ def test_api_killed_while_committing_loses_nothing(tmp_path: Path) -> None:
 
 def test_a_killed_worker_s_messages_are_finished_by_another(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = _environment()
+    env = _environment(WORKER_ENV)
     url = env["FILEGATE_PUBLIC_URL"]
     rng = random.Random(11)
     recoveries: list[float] = []
@@ -151,7 +156,8 @@ def test_a_killed_worker_s_messages_are_finished_by_another(tmp_path: Path) -> N
         worker = _start_worker(data_dir, env, stack)
         with Load(url, token, client_timeout=10) as load:
             for _ in range(WORKER_KILLS):
-                time.sleep(rng.uniform(1.0, 3.0))
+                time.sleep(rng.uniform(0.5, 1.5))
+                _await_a_claimed_message(data_dir)  # kill it while it holds a batch
                 worker.kill()
                 killed_at = time.monotonic()
                 worker.wait()
@@ -208,6 +214,16 @@ def _start_worker(
     stack.callback(stop, process)
     wait_for_log_line(process, log_path, "worker running")
     return process
+
+
+def _await_a_claimed_message(data_dir: Path, timeout: float = 30) -> None:
+    """Return as soon as the queue has a message claimed by a worker (polled every 5 ms)."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT 1 FROM queue_messages WHERE receipt IS NOT NULL AND dead_reason IS NULL"
+    with _database(data_dir) as db:
+        while db.execute(query).fetchone() is None:
+            assert time.monotonic() < deadline, "no message was ever claimed"
+            time.sleep(0.005)
 
 
 def _settle(data_dir: Path, waiting: list[str], since: float) -> float:
