@@ -31,6 +31,7 @@ class Figures:
     lost: int = 0
     stuck: int = 0
     double_transitions: int = 0
+    repaired_by_reconciler: int = 0
     status_5xx: Counter[int] = field(default_factory=Counter)
     recovery_after_api_crash: list[float] = field(default_factory=list)
     recovery_after_worker_crash: list[float] = field(default_factory=list)
@@ -42,7 +43,8 @@ class Figures:
             f"scenarios: {len(self.scenarios)} ({', '.join(self.scenarios)})",
             f"files: {self.files}  kills: {self.kills}  faults injected: {self.faults}",
             f"lost: {self.lost}  stuck: {self.stuck}  "
-            f"double transitions: {self.double_transitions}",
+            f"double transitions: {self.double_transitions}  "
+            f"uploads recorded by the reconciler after a kill: {self.repaired_by_reconciler}",
             "5xx answers: "
             + (", ".join(f"{s}: {n}" for s, n in sorted(self.status_5xx.items())) or "none")
             + f"  (500s: {self.status_5xx[500]})",

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import subprocess
 import time
@@ -142,6 +143,7 @@ def test_api_killed_while_committing_loses_nothing(tmp_path: Path) -> None:
         assert _orphans(data_dir, all_states) == []
         assert list(all_states.values()).count("uploaded") == 0
     assert all(states[f] == "ready" for f in accepted)
+    FIGURES.repaired_by_reconciler += _lost_events_recovered(data_dir.parent)
     assert history_faults(f"sqlite:///{data_dir / 'filegate.db'}", accepted) == []
 
 
@@ -205,6 +207,12 @@ def _one_life_then_kill(
         record_5xx(load)
         assert not [a for a in load.server_errors() if a.status == 500]
     return recovery, [f for load in loads for f in load.accepted]
+
+
+def _lost_events_recovered(logs: Path) -> int:
+    """Objects the reconciler found stored but not recorded (a kill between the two)."""
+    found = re.compile(r'"lost_events_recovered": (\d+)')
+    return sum(int(n) for log in logs.glob("serve-*.log") for n in found.findall(log.read_text()))
 
 
 def _start_worker(
