@@ -213,13 +213,15 @@ def test_a_backend_fault_is_survived(deployment: Deployment, backend: str, fault
     with Load(deployment.api.url, deployment.token) as load:
         _wait_for_uploads(load, 2)
         lift = FAULTS[fault](proxy)
-        faulted_at = time.monotonic()
-        lasting = LONG_STALL_SECONDS if "time-out" in fault else FAULT_SECONDS
-        while time.monotonic() - faulted_at < lasting:
-            if fault == "reset":
-                proxy.reset_all()
-            time.sleep(0.5)
-        lift()
+        try:
+            faulted_at = time.monotonic()
+            lasting = LONG_STALL_SECONDS if "time-out" in fault else FAULT_SECONDS
+            while time.monotonic() - faulted_at < lasting:
+                if fault == "reset":
+                    proxy.reset_all()
+                time.sleep(0.5)
+        finally:
+            lift()  # whatever happens, the next scenario starts with a healthy backend
         returned_at = time.monotonic()
         recovery = recovery_seconds(load, returned_at)
         _wait_for_uploads(load, len(load.accepted) + 2)
