@@ -49,6 +49,7 @@ from typing import IO, Any, Self, TypeVar
 
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import ImageInfo, Inspection, RejectionReason
+from filegate.imaging import lifeline
 from filegate.imaging.inspect import ImageLimits, inspect_path, prepare_pillow
 
 _JOBS_PER_WORKER = 500
@@ -281,6 +282,7 @@ def serve_worker() -> None:
     ``sys.argv[1]`` holds the JSON configuration. Replies go to the original stdout; fd 1
     is pointed at stderr so that stray output from C libraries cannot corrupt them.
     """
+    lifeline.bind_to_parent()
     faulthandler.enable()  # a crash in a decoder leaves a traceback on stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     config = json.loads(sys.argv[1])
@@ -289,9 +291,10 @@ def serve_worker() -> None:
     os.dup2(2, 1)
     prepare_pillow()
     _limit_address_space(config["memory_limit_mb"])
-    _send(replies, {"ready": True})
-    for line in sys.stdin.buffer:
-        _send(replies, _answer(line, limits))
+    with lifeline.quiet_when_orphaned():
+        _send(replies, {"ready": True})
+        for line in sys.stdin.buffer:
+            _send(replies, _answer(line, limits))
 
 
 def _limits_from_json(data: Mapping[str, Any]) -> ImageLimits:
