@@ -49,6 +49,10 @@ WORKER_KILLS = 4
 LOADS = 3
 WORKER_ENV = {
     **TEST_ENV,
+    # Claims of 6 s renewed by a heartbeat every 2 s: a killed worker's batch is free again
+    # within 6 s of its last renewal (the defaults, 30 s and 10 s, give about 30 s).
+    "FILEGATE_CLAIM_TIMEOUT_SECONDS": "6",
+    "FILEGATE_HEARTBEAT_INTERVAL_SECONDS": "2",
     "FILEGATE_VISIBILITY_TIMEOUT_SECONDS": "10",
     "FILEGATE_RETRY_BASE_SECONDS": "0.5",
     "FILEGATE_RETRY_MAX_SECONDS": "4",
