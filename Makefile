@@ -22,7 +22,7 @@ BASE := $(VENV)/.base-installed
 DEV := $(VENV)/.dev-installed
 SOURCES := src client/src tests bench
 
-.PHONY: run test check bench lint typecheck contracts format constraints clean
+.PHONY: run test chaos check bench lint typecheck contracts format constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ run: $(BASE) ## Start filegate with embedded defaults (SQLite, ./filegate-data, 
 
 test: $(DEV) ## The whole suite (PostgreSQL tests skip locally when it is absent; fail under CI).
 	$(BIN)/pytest
+
+chaos: $(DEV) ## Faults and crashes under load (tests/chaos, bounded: 5 minutes); prints its figures.
+	timeout 300 $(BIN)/pytest tests/chaos
 
 check: lint typecheck contracts ## ruff, mypy strict, import-linter.
 

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     batch_window_seconds: float = 1.0
     worker_concurrency: int = Field(default=2, ge=1)
     visibility_timeout_seconds: int = 120
+    """The queue's own visibility timeout (SQS provisioning, the Lambda shape)."""
+    claim_timeout_seconds: int = Field(default=30, ge=2)
+    """How long ``filegate worker`` claims a received message; the heartbeat renews it."""
+    heartbeat_interval_seconds: float = Field(default=10.0, ge=0)
+    """How often the worker extends the claim of messages in progress; 0: no heartbeat (claims
+    then last ``visibility_timeout_seconds``)."""
     max_receives: int = Field(default=5, ge=1)
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
@@ -198,6 +204,20 @@ class Settings(BaseSettings):
     @property
     def visibility_timeout(self) -> timedelta:
         return timedelta(seconds=self.visibility_timeout_seconds)
+
+    @property
+    def heartbeat_interval(self) -> timedelta | None:
+        """``None`` when the heartbeat is off."""
+        if not self.heartbeat_interval_seconds:
+            return None
+        return timedelta(seconds=self.heartbeat_interval_seconds)
+
+    @property
+    def claim_timeout(self) -> timedelta:
+        """What the worker loop receives with: short with a heartbeat, else the queue's."""
+        if self.heartbeat_interval is None:
+            return self.visibility_timeout
+        return timedelta(seconds=self.claim_timeout_seconds)
 
 
 class InsecureSecret(Exception):

@@ -50,6 +50,7 @@ class ErrorCode(StrEnum):
     RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     UNAVAILABLE = "UNAVAILABLE"
+    STORAGE_FULL = "STORAGE_FULL"
     INTERNAL = "INTERNAL"
 
 
@@ -166,7 +167,8 @@ class RateLimitError(FilegateAPIError):
 
 
 class ServerError(FilegateAPIError):
-    """5xx: the server failed or a backend is unavailable (``UNAVAILABLE``)."""
+    """5xx: the server failed, a backend is unavailable (``UNAVAILABLE``) or the store
+    has no space left (507 ``STORAGE_FULL``)."""
 
 
 _BY_STATUS: dict[int, type[FilegateAPIError]] = {

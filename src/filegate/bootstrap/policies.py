@@ -114,7 +114,8 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
     return ConsumerConfig(
         batch_size=settings.batch_size,
         batch_window=timedelta(seconds=settings.batch_window_seconds),
-        visibility_timeout=settings.visibility_timeout,
+        visibility_timeout=settings.claim_timeout,
+        heartbeat_interval=settings.heartbeat_interval,
         concurrency=settings.worker_concurrency,
         shutdown_grace=timedelta(seconds=settings.shutdown_grace_seconds),
     )

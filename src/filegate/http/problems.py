@@ -47,6 +47,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.RANGE_NOT_SATISFIABLE: 416,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.STORAGE_FULL: 507,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -78,6 +79,7 @@ _TITLES: dict[int, str] = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 

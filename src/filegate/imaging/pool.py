@@ -58,6 +58,7 @@ from filegate.domain.models import (
     RenditionFile,
     RenditionName,
 )
+from filegate.imaging import lifeline
 from filegate.imaging.inspect import ImageLimits, inspect_path, prepare_pillow
 from filegate.imaging.renditions import RenditionSpec
 
@@ -406,6 +407,7 @@ def serve_worker() -> None:
     ``sys.argv[1]`` holds the JSON configuration. Replies go to the original stdout; fd 1
     is pointed at stderr so that stray output from C libraries cannot corrupt them.
     """
+    lifeline.bind_to_parent()
     faulthandler.enable()  # a crash in a decoder leaves a traceback on stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     config = json.loads(sys.argv[1])
@@ -415,9 +417,10 @@ def serve_worker() -> None:
     os.dup2(2, 1)
     prepare_pillow()
     _limit_address_space(config["memory_limit_mb"])
-    _send(replies, {"ready": True})
-    for line in sys.stdin.buffer:
-        _send(replies, _answer(line, limits, spec))
+    with lifeline.quiet_when_orphaned():
+        _send(replies, {"ready": True})
+        for line in sys.stdin.buffer:
+            _send(replies, _answer(line, limits, spec))
 
 
 def _limits_from_json(data: Mapping[str, Any]) -> ImageLimits:

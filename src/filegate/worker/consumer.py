@@ -16,6 +16,7 @@ from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message, VisibilityChange
 from filegate.domain.ports import Queue
 from filegate.worker.batch import BatchProcessor
+from filegate.worker.heartbeat import Heartbeat
 from filegate.worker.retry import RetryPolicy
 from filegate.worker.settlement import settle
 
@@ -38,6 +39,12 @@ class ConsumerConfig:
     loop long-polls for ``poll_wait`` at a time, which also bounds how long a stop waits for
     a receive in progress. ``concurrency`` batches are processed at once; on stop they get
     ``shutdown_grace`` to finish. Failed receives back off by ``receive_backoff``.
+
+    Messages are claimed for ``visibility_timeout``. While a batch is still being processed,
+    a heartbeat every ``heartbeat_interval`` extends the claim of every message in progress
+    by ``visibility_timeout`` again, in one batched call, so a crashed worker's messages
+    come back within about ``visibility_timeout`` while a slow batch keeps its own. ``None``
+    turns the heartbeat off (the claim must then outlast the slowest batch).
     """
 
     batch_size: int = SQS_MAX_BATCH
@@ -47,8 +54,12 @@ class ConsumerConfig:
     shutdown_grace: timedelta = timedelta(seconds=30)
     poll_wait: timedelta = timedelta(seconds=1)
     receive_backoff: RetryPolicy = DEFAULT_RECEIVE_BACKOFF
+    heartbeat_interval: timedelta | None = None
 
     def __post_init__(self) -> None:
+        beat = self.heartbeat_interval
+        if beat is not None and not timedelta(0) < beat < self.visibility_timeout:
+            raise ValueError("heartbeat_interval must be positive and below visibility_timeout")
         if not 1 <= self.batch_size <= SQS_MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {SQS_MAX_BATCH}")
         if self.concurrency < 1:
@@ -80,6 +91,7 @@ class Consumer:
         self._processor = processor
         self._config = config
         self._metrics = metrics
+        self._heartbeat = Heartbeat(queue, config.visibility_timeout)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down gracefully.
@@ -90,6 +102,7 @@ class Consumer:
         """
         in_flight: _InFlight = {}
         stopped = asyncio.create_task(_until(stop))
+        beating = self._start_heartbeat()
         try:
             await self._feed(stop, stopped, in_flight)
             if in_flight:
@@ -98,7 +111,15 @@ class Consumer:
                 )
         finally:
             stopped.cancel()
+            if beating is not None:
+                beating.cancel()
             await self._abandon(dict(in_flight))
+
+    def _start_heartbeat(self) -> asyncio.Task[None] | None:
+        interval = self._config.heartbeat_interval
+        if interval is None:
+            return None
+        return asyncio.create_task(self._heartbeat.run(interval))
 
     async def _feed(
         self, stop: asyncio.Event, stopped: asyncio.Task[None], in_flight: _InFlight
@@ -156,7 +177,8 @@ class Consumer:
 
     async def _work(self, batch: Sequence[Message]) -> None:
         try:
-            result = await self._processor.process(batch)
+            async with self._heartbeat.tracking(batch):
+                result = await self._processor.process(batch)
             await settle(self._queue, result, self._metrics)
         except Exception:
             log.exception(

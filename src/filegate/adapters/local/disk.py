@@ -9,6 +9,7 @@ calls it through worker threads. The sidecar format, ``<sha256> <inode> <size>
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -31,6 +32,7 @@ WRITE_BLOCK_BYTES = 1 << 20
 """Bytes an upload gathers before each write (and hash update) off the event loop."""
 _HASH_BLOCK_BYTES = 1 << 20
 _ABSENT = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class HashingWriter:
@@ -207,10 +209,15 @@ def _length_mismatch(detail: str) -> FilegateError:
 
 @contextlib.contextmanager
 def disk_errors() -> Iterator[None]:
-    """Let absence through; turn other OS failures (disk full, I/O error) into 503s."""
+    """Let absence through; a full disk (or quota) is ``STORAGE_FULL`` (507); other OS
+    failures (an I/O error) are ``BackendUnavailable`` (503)."""
     try:
         yield
     except (*_ABSENT, FileExistsError):
         raise
     except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise FilegateError(
+                ErrorCode.STORAGE_FULL, "The store has no space left for this upload."
+            ) from exc
         raise BackendUnavailable(f"local store: {exc.strerror or type(exc).__name__}") from exc

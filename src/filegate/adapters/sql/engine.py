@@ -14,6 +14,7 @@ from filegate.adapters.sql.similarity import register_sqlite_functions
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def async_url(url: str) -> str:
@@ -51,8 +52,14 @@ def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> Asyn
         engine = create_async_engine(async_url(url), connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
+    # A connect time-out: a server that accepts but never answers (a stalled network) is
+    # then a 503 after that long, not a request that hangs until the client gives up.
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
     )
 
 
