@@ -1,4 +1,4 @@
-// BlurHash (https://blurha.sh) decoding: a file's `placeholder` string becomes a tiny
+// BlurHash decoding (the published algorithm): a file's `placeholder` string becomes a tiny
 // picture painted while the thumbnail loads. Written here rather than imported: the page
 // is plain ES modules without a build step or third-party hosts, and the decoder is small.
 
