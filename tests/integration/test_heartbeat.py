@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -86,7 +86,7 @@ class BeatCountingQueue:
         self._inner = inner
         self.changes = 0
 
-    async def send_batch(self, bodies: list[str]) -> None:
+    async def send_batch(self, bodies: Sequence[str]) -> None:
         await self._inner.send_batch(bodies)
 
     async def receive(
@@ -94,10 +94,10 @@ class BeatCountingQueue:
     ) -> list[Message]:
         return await self._inner.receive(max_messages, visibility_timeout, wait)
 
-    async def delete_batch(self, receipts: list[str]) -> None:
+    async def delete_batch(self, receipts: Sequence[str]) -> None:
         await self._inner.delete_batch(receipts)
 
-    async def change_visibility_batch(self, changes: list[VisibilityChange]) -> None:
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         self.changes += 1
         await self._inner.change_visibility_batch(changes)
 
@@ -112,7 +112,7 @@ async def observe(queue: Queue, seconds: float) -> tuple[int, list[Message]]:
     """Poll like another worker for ``seconds``: how many receives, and what they got."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    receives, got = 0, []
+    receives, got = 0, list[Message]()
     while loop.time() < deadline and not got:
         got += await queue.receive(10, CLAIM, timedelta(0))
         receives += 1

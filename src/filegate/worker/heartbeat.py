@@ -52,9 +52,7 @@ class Heartbeat:
                 failures = 0
             except Exception as exc:
                 failures += 1
-                log.warning(
-                    "heartbeat failed (%d in a row), retrying next beat: %r", failures, exc
-                )
+                log.warning("heartbeat failed (%d in a row), retrying next beat: %r", failures, exc)
 
     async def beat(self) -> None:
         """Extend every tracked message's claim now, in one batched call."""
