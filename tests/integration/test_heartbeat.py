@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
@@ -21,6 +21,7 @@ from filegate.adapters.sqs.provisioning import ensure_queues
 from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
 from filegate.adapters.sqs.url import SqsLocation
 from filegate.domain.clock import SystemClock
+from filegate.domain.errors import BackendUnavailable
 from filegate.domain.messages import encode_object_created
 from filegate.domain.models import Message, ObjectCreated, QueueDepth, VisibilityChange
 from filegate.domain.ports import Queue
@@ -82,11 +83,13 @@ class SlowHandler:
 class BeatCountingQueue:
     """A real queue that counts the visibility changes passing through (the heartbeats)."""
 
-    def __init__(self, inner: Queue) -> None:
+    def __init__(self, inner: Queue, failing: int = 0) -> None:
         self._inner = inner
         self.changes = 0
+        self.failing = failing
+        """The first ``failing`` changes raise, as a queue that is down would."""
 
-    async def send_batch(self, bodies: list[str]) -> None:
+    async def send_batch(self, bodies: Sequence[str]) -> None:
         await self._inner.send_batch(bodies)
 
     async def receive(
@@ -94,11 +97,13 @@ class BeatCountingQueue:
     ) -> list[Message]:
         return await self._inner.receive(max_messages, visibility_timeout, wait)
 
-    async def delete_batch(self, receipts: list[str]) -> None:
+    async def delete_batch(self, receipts: Sequence[str]) -> None:
         await self._inner.delete_batch(receipts)
 
-    async def change_visibility_batch(self, changes: list[VisibilityChange]) -> None:
+    async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         self.changes += 1
+        if self.changes <= self.failing:
+            raise BackendUnavailable("queue down (injected)")
         await self._inner.change_visibility_batch(changes)
 
     async def dead_letter(self, message: Message, reason: str) -> None:
@@ -112,7 +117,7 @@ async def observe(queue: Queue, seconds: float) -> tuple[int, list[Message]]:
     """Poll like another worker for ``seconds``: how many receives, and what they got."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    receives, got = 0, []
+    receives, got = 0, list[Message]()
     while loop.time() < deadline and not got:
         got += await queue.receive(10, CLAIM, timedelta(0))
         receives += 1
@@ -121,10 +126,10 @@ async def observe(queue: Queue, seconds: float) -> tuple[int, list[Message]]:
 
 
 async def hold_and_observe(
-    queue: Queue, heartbeat: timedelta | None
+    queue: Queue, heartbeat: timedelta | None, failing: int = 0
 ) -> tuple[SlowHandler, BeatCountingQueue, int, list[Message]]:
     handler = SlowHandler()
-    counted = BeatCountingQueue(queue)
+    counted = BeatCountingQueue(queue, failing)
     await queue.send_batch([encode_object_created(ObjectCreated("owner/slow", 1, "e"))])
     stop = asyncio.Event()
     consumer = Consumer(counted, BatchProcessor(handler, RETRY), config(heartbeat))
@@ -158,3 +163,16 @@ async def test_without_heartbeat_the_other_consumer_takes_the_slow_message(
 
     assert [m.body for m in got] == [encode_object_created(ObjectCreated("owner/slow", 1, "e"))]
     assert counted.changes == 0
+
+
+async def test_failed_beats_are_logged_and_retried_without_harming_the_batch(
+    queue: Queue, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first two beats fail (1 s of a 2 s claim): the next ones renew it in time."""
+    handler, counted, receives, got = await hold_and_observe(queue, BEAT, failing=2)
+
+    assert got == []
+    assert receives >= 20
+    assert counted.changes >= 8
+    assert sum("heartbeat failed" in r.getMessage() for r in caplog.records) == 2
+    assert handler.finished == ["owner/slow"]
