@@ -1,4 +1,5 @@
-"""The AWS Lambda entry point: ``filegate.aws_lambda.handler``.
+"""The AWS Lambda entry points: ``filegate.aws_lambda.handler`` (the verifier, on the
+queue) and ``filegate.aws_lambda.sweep_handler`` (the sweeps, on a schedule).
 
 The handler logic (partial batch responses, dead-lettering) lives in
 :mod:`filegate.worker.aws_lambda`; this module only builds its worker from the
@@ -7,12 +8,14 @@ The handler logic (partial batch responses, dead-lettering) lives in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from filegate.bootstrap.runtime import ConfigurationError, open_worker_runtime
 from filegate.config import Settings
 from filegate.worker.aws_lambda import LambdaWorker, make_handler
+from filegate.worker.periodic import sweep_once, worker_name
 
 
 @asynccontextmanager
@@ -39,3 +42,20 @@ def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]
 handler = make_handler(_open_worker_from_environment)
 """The Lambda entry point: services are built from the ``FILEGATE_*`` environment on the
 first invocation, once per container."""
+
+
+async def run_scheduled_sweeps(settings: Settings) -> dict[str, str]:
+    """Every sweep once where this invocation claims it: what the scheduled function does.
+
+    The claims are the workers' own, so a deployment with both workers and the schedule
+    still runs each sweep at most once per interval.
+    """
+    async with open_worker_runtime(settings) as runtime:
+        claims = runtime.database.sweep_claims
+        outcomes = await sweep_once(runtime.sweeps(), claims, worker_name())
+    return {name: outcome.value for name, outcome in outcomes.items()}
+
+
+def sweep_handler(event: object, context: object) -> dict[str, str]:
+    """The scheduled function's entry point (EventBridge): the sweeps' outcomes by name."""
+    return asyncio.run(run_scheduled_sweeps(Settings()))

@@ -99,9 +99,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, ge=1)
     visibility_timeout_seconds: int = 120
     """The queue's own visibility timeout (SQS provisioning, the Lambda shape)."""
-    claim_timeout_seconds: int = Field(default=30, ge=2)
+    claim_timeout_seconds: int = Field(default=10, ge=2)
     """How long ``filegate worker`` claims a received message; the heartbeat renews it."""
-    heartbeat_interval_seconds: float = Field(default=10.0, ge=0)
+    heartbeat_interval_seconds: float = Field(default=3.0, ge=0)
     """How often the worker extends the claim of messages in progress; 0: no heartbeat (claims
     then last ``visibility_timeout_seconds``)."""
     max_receives: int = Field(default=5, ge=1)
@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_claim(self) -> Settings:
+        if self.heartbeat_interval_seconds >= self.claim_timeout_seconds:
+            raise ValueError("heartbeat_interval_seconds must be below claim_timeout_seconds")
+        return self
 
     @model_validator(mode="after")
     def _check_rendition_sizes(self) -> Settings:

@@ -30,6 +30,7 @@ from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.sql.rate import SqlRateLimiter
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
+from filegate.adapters.sql.sweep_claims import SqlSweepClaims
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
 from filegate.bootstrap.policies import url_signer
 from filegate.config import ConfigurationError as ConfigurationError
@@ -83,6 +84,7 @@ class Database:
     sessions: SqlSessionRepository
     grants: SqlGrantRepository
     rates: SqlRateLimiter
+    sweep_claims: SqlSweepClaims
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +138,7 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
         sessions=SqlSessionRepository(engine),
         grants=SqlGrantRepository(engine),
         rates=SqlRateLimiter(engine),
+        sweep_claims=SqlSweepClaims(engine, clock),
     )
 
 

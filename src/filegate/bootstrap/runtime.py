@@ -6,10 +6,9 @@ operations, the Lambda handler) open one with :func:`open_runtime`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -54,18 +53,10 @@ from filegate.services.uploads import UploadRecorder
 from filegate.services.verification import Verifier
 from filegate.worker.batch import BatchProcessor
 from filegate.worker.consumer import Consumer
+from filegate.worker.periodic import Sweep
 from filegate.worker.tasks import task_table
 
 __all__ = ["ConfigurationError", "Runtime", "Sweep", "open_runtime", "open_worker_runtime"]
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A periodic maintenance task and how often the worker runs it."""
-
-    name: str
-    run: Callable[[], Awaitable[object]]
-    interval: timedelta
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -160,6 +160,35 @@ def reconcile(data_dir: DataDir = None, as_json: Json = False) -> None:
 
 
 @app.command()
+def sweep(
+    data_dir: DataDir = None,
+    as_json: Json = False,
+    force: Annotated[
+        bool, typer.Option(help="Run every sweep now, even those another worker just ran.")
+    ] = False,
+) -> None:
+    """Run every periodic sweep once (expiry, sessions, lifecycle, reconciler), for cron.
+
+    A sweep another worker ran less than its interval ago is skipped, as workers skip it
+    (the claims are shared through the database); ``--force`` runs them all.
+    """
+    from filegate.cli.runner import run_sweeps
+
+    settings = _settings(data_dir=data_dir)
+    require_database(settings)
+    outcomes = asyncio.run(run_sweeps(settings, force=force))
+    if as_json:
+        typer.echo(json.dumps(outcomes, indent=2))
+    else:
+        sheet = Sheet((Col("sweep"), Col("outcome")), title="sweep")
+        for name, outcome in outcomes.items():
+            sheet.add(name, outcome.value)
+        print_sheets(out, sheet)
+    if "failed" in outcomes.values():
+        raise typer.Exit(1)
+
+
+@app.command()
 def token(
     user: Annotated[str, typer.Option(help="User id (the token's sub).")],
     ttl: Annotated[int, typer.Option(help="Validity in seconds.")] = 24 * 3600,

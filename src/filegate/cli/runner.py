@@ -20,7 +20,7 @@ from filegate.domain.models import Owner, OwnerKind
 from filegate.http.routes.metrics import metrics_app
 from filegate.services.reconciler import ReconcileResult
 from filegate.worker.consumer import install_signal_handlers
-from filegate.worker.periodic import run_periodically
+from filegate.worker.periodic import Outcome, run_periodically, sweep_once, worker_name
 
 log = logging.getLogger(__name__)
 DEMO_USER = "demo"
@@ -123,8 +123,16 @@ def _metrics_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]
 
 def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]:
     """The consumer loop and every periodic sweep."""
-    sweeps = [run_periodically(s.run, s.interval, stop) for s in runtime.sweeps()]
+    claims, worker = runtime.database.sweep_claims, worker_name()
+    sweeps = [run_periodically(s, claims, worker, stop) for s in runtime.sweeps()]
     return [runtime.consumer().run(stop), *sweeps]
+
+
+async def run_sweeps(settings: Settings, *, force: bool) -> dict[str, Outcome]:
+    """Every sweep once, where this process claims it (all with ``force``): ``filegate sweep``."""
+    async with open_worker_runtime(settings) as runtime:
+        claims = runtime.database.sweep_claims
+        return await sweep_once(runtime.sweeps(), claims, worker_name(), force=force)
 
 
 async def run_reconcile(settings: Settings) -> ReconcileResult:

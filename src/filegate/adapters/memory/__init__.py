@@ -11,6 +11,7 @@ module          fake                         ports
                                              ``ReconcileQueries``
 ``queue``       ``MemoryQueue``              ``Queue``, ``DeadLetters``
 ``store``       ``MemoryObjectStore``        ``ObjectStore``, ``ObjectLister``
+``sweeps``      ``MemorySweepClaims``        ``SweepClaims``
 ``multipart``   ``MemoryMultipartUploads``   ``MultipartUploads`` (over a memory store)
 ``signer``      ``MemorySigner``             ``UploadSigner``, ``DownloadSigner``
 ``sessions``    ``MemorySessionRepository``  ``SessionRepository``, ``PurgeableFiles``
@@ -36,6 +37,7 @@ from filegate.adapters.memory.sessions import (
 )
 from filegate.adapters.memory.signer import MemorySigner, SignedDownload, SignedUpload
 from filegate.adapters.memory.store import MemoryObjectStore
+from filegate.adapters.memory.sweeps import MemorySweepClaims
 
 __all__ = [
     "DEFAULT_INSPECTION",
@@ -47,6 +49,7 @@ __all__ = [
     "MemoryRepository",
     "MemorySessionRepository",
     "MemorySigner",
+    "MemorySweepClaims",
     "RecordedBatch",
     "RecordedVerification",
     "RecordingMetrics",

@@ -174,6 +174,15 @@ rate_windows = Table(
 
 # Per-owner usage for quotas (migration 0004); see filegate.domain.quotas.
 
+sweep_claims = Table(
+    "sweep_claims",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_due_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(200), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
+
 owner_usage = Table(
     "owner_usage",
     metadata,

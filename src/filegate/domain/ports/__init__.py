@@ -18,6 +18,7 @@ module             Protocols
 ``lifecycle``      ``RetentionRepository``, ``DuplicateFinder``, ``UsageLedger``,
                    ``ReconcileQueries``
 ``inspection``     ``ImageInspector``
+``sweeps``         ``SweepClaims``
 ``clock``          ``Clock``
 =================  ==========================================================================
 
@@ -52,6 +53,7 @@ from filegate.domain.ports.storage import (
     UploadGate,
     UploadSigner,
 )
+from filegate.domain.ports.sweeps import SweepClaims
 
 __all__ = [
     "Clock",
@@ -74,6 +76,7 @@ __all__ = [
     "RetentionRepository",
     "ServedStore",
     "SessionRepository",
+    "SweepClaims",
     "UploadGate",
     "UploadLedger",
     "UploadSigner",

@@ -1,0 +1,71 @@
+"""Three workers on one database run each sweep about once per interval, not three times,
+and the sweeps go on when one of them dies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.sweep_claims import SqlSweepClaims
+from filegate.domain.clock import SystemClock
+from filegate.worker.periodic import Outcome, Sweep, run_periodically, sweep_once
+
+INTERVAL = timedelta(seconds=0.25)
+
+
+async def test_three_workers_share_each_interval_and_survive_one_dying(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    claims = SqlSweepClaims(engine, SystemClock())
+    runs: list[str] = []
+
+    def sweep_of(worker: str) -> Sweep:
+        async def run() -> None:
+            runs.append(worker)
+
+        return Sweep("expiry", run, INTERVAL)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    workers = {
+        name: asyncio.create_task(run_periodically(sweep_of(name), claims, name, stop))
+        for name in ("a", "b", "c")
+    }
+    await asyncio.sleep(INTERVAL.total_seconds() * 6)
+    workers["a"].cancel()  # the worker that ran first dies
+    ran_before = len(runs)
+    await asyncio.sleep(INTERVAL.total_seconds() * 6)
+    stop.set()
+    await asyncio.gather(*workers.values(), return_exceptions=True)
+    intervals = (loop.time() - started) / INTERVAL.total_seconds()
+    await engine.dispose()
+    assert len(runs) <= intervals + 2  # three workers, yet about one run per interval
+    assert len(runs) >= intervals / 2
+    assert len(runs) - ran_before >= 3  # after the death, the others carried on
+    assert set(runs[ran_before:]) <= {"b", "c"}
+
+
+async def test_sweep_once_runs_what_is_due_and_force_runs_everything(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    claims = SqlSweepClaims(engine, SystemClock())
+    ran: list[str] = []
+
+    async def expiry() -> None:
+        ran.append("expiry")
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    sweeps = [
+        Sweep("expiry", expiry, timedelta(hours=1)),
+        Sweep("broken", broken, timedelta(hours=1)),
+    ]
+    first = await sweep_once(sweeps, claims, "cron")
+    assert first == {"expiry": Outcome.RAN, "broken": Outcome.FAILED}
+    again = await sweep_once(sweeps, claims, "worker")
+    assert again == {"expiry": Outcome.NOT_DUE, "broken": Outcome.NOT_DUE}
+    forced = await sweep_once(sweeps, claims, "cron", force=True)
+    assert forced["expiry"] is Outcome.RAN
+    assert ran == ["expiry", "expiry"]
+    await engine.dispose()
