@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from filegate.adapters.sql.engine import create_engine
 from filegate.adapters.sql.sweep_claims import SqlSweepClaims
+from filegate.aws_lambda import run_scheduled_sweeps
+from filegate.config import Settings
 from filegate.domain.clock import SystemClock
 from filegate.worker.periodic import Outcome, Sweep, run_periodically, sweep_once
 
@@ -69,3 +72,13 @@ async def test_sweep_once_runs_what_is_due_and_force_runs_everything(sqlite_url:
     assert forced["expiry"] is Outcome.RAN
     assert ran == ["expiry", "expiry"]
     await engine.dispose()
+
+
+async def test_the_scheduled_lambda_function_runs_the_sweeps_it_claims(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = await run_scheduled_sweeps(settings)
+    assert {"expiry", "sessions", "lifecycle"} <= set(first)
+    assert set(first.values()) == {"ran"}
+    assert set((await run_scheduled_sweeps(settings)).values()) == {"not due"}

@@ -142,3 +142,9 @@ def test_print_thresholds_out_of_order_or_not_positive_are_refused(
     monkeypatch.setenv("FILEGATE_PRINT_LOW_DPI", str(low))
     with pytest.raises(ValueError, match="print_"):
         Settings()
+
+
+def test_the_heartbeat_must_come_before_the_claim_runs_out(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="heartbeat_interval_seconds must be below"):
+        Settings(data_dir=tmp_path, claim_timeout_seconds=5, heartbeat_interval_seconds=5)
+    assert Settings(data_dir=tmp_path).heartbeat_interval_seconds < 10  # the defaults agree
