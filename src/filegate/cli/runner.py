@@ -108,6 +108,9 @@ def _server(app: ASGIApp, host: str, port: int, role: str | None = None) -> _Ser
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        # httptools hands every header line to the app as sent (h11 merges duplicate
+        # Content-Length headers first), so the strict framing check sees each shape.
+        http="httptools",
     )
     return _Server(config, role)
 
