@@ -106,13 +106,15 @@ def _states(data_dir: Path) -> dict[str, str]:
 
 
 def _orphans(data_dir: Path, states: Mapping[str, str]) -> list[str]:
-    """Objects whose file has no row, or a row that is gone (deleted, expired)."""
+    """Objects (originals and their ``.thumb``/``.preview`` renditions) whose file has no
+    row, or a row that is gone (deleted, expired)."""
     objects = data_dir / "objects"
     found = [p for p in objects.rglob("*") if p.is_file() and not p.name.startswith(".")]
     return [
         str(p)
         for p in found
-        if ".tmp" not in p.parts and states.get(p.name) in (None, "deleted", "expired")
+        if ".tmp" not in p.parts
+        and states.get(p.name.split(".", 1)[0]) in (None, "deleted", "expired")
     ]
 
 
