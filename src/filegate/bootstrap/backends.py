@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.local.store import LocalObjectStore
-from filegate.adapters.sql.engine import create_engine, is_sqlite
+from filegate.adapters.sql.database import Database as SqlDatabase
+from filegate.adapters.sql.database import open_database as open_sql_database
+from filegate.adapters.sql.engine import is_sqlite
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.migrate import migrate
@@ -77,7 +79,8 @@ def require_extra(extra: str, setting: str, url: str) -> None:
 class Database:
     """The SQL database and the repositories over it."""
 
-    engine: AsyncEngine
+    sql: SqlDatabase
+    """Runs whole transactions in one hop (:mod:`filegate.adapters.sql.database`)."""
     files: SqlRepository
     queries: SqlLifecycleRepository
     """Retention, usage, duplicates and the reconciler's queries."""
@@ -85,6 +88,11 @@ class Database:
     grants: SqlGrantRepository
     rates: SqlRateLimiter
     sweep_claims: SqlSweepClaims
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The async engine of the adapters still on ``async with engine.begin()``."""
+        return self.sql.async_engine
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,10 +137,11 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
         migrate(settings.database_url)
     elif urlsplit(settings.database_url).scheme.startswith("postgresql"):
         require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
-    engine = create_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
-    stack.push_async_callback(engine.dispose)
+    sql = open_sql_database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    stack.push_async_callback(sql.dispose)
+    engine = sql.async_engine
     return Database(
-        engine=engine,
+        sql=sql,
         files=SqlRepository(engine, clock),
         queries=SqlLifecycleRepository(engine),
         sessions=SqlSessionRepository(engine),
