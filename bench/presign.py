@@ -52,7 +52,7 @@ class Scale:
     repetitions: int
 
 
-FULL = Scale(urls_per_repetition=2_000, repetitions=7)
+FULL = Scale(urls_per_repetition=1_000, repetitions=7)
 QUICK = Scale(urls_per_repetition=50, repetitions=1)
 
 

@@ -60,7 +60,7 @@ class Scale:
     repetitions: int
 
 
-FULL = Scale(cycles_per_repetition=100, repetitions=7)
+FULL = Scale(cycles_per_repetition=40, repetitions=7)
 QUICK = Scale(cycles_per_repetition=3, repetitions=1)
 
 

@@ -38,7 +38,7 @@ class Scale:
     repetitions: int
 
 
-FULL = Scale(connections=(8, 32), seconds=0.8, repetitions=5)
+FULL = Scale(connections=(8, 32), seconds=0.6, repetitions=4)
 QUICK = Scale(connections=(2,), seconds=0.1, repetitions=1)
 
 

@@ -30,7 +30,7 @@ class Scale:
     repetitions: int
 
 
-FULL = Scale(files=500, batches_per_repetition=3, repetitions=5)
+FULL = Scale(files=500, batches_per_repetition=1, repetitions=5)
 QUICK = Scale(files=20, batches_per_repetition=1, repetitions=1)
 
 
