@@ -29,12 +29,20 @@ from psycopg.types.json import Json
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
+from bench.databases import POSTGRES, SQLITE
+from bench.servers import ServerSpec, uvicorn_factory
+
 DATABASE_ENV = "BENCH_DATABASE_URL"
 """The filegate URL of the (migrated) database the bare app writes."""
 FILES_PATH = "/bare/files"
 BATCH_PATH = "/bare/files/batch"
 POOL_SIZE = 20
 """PostgreSQL connections at most: filegate's default pool (10) plus its overflow (10)."""
+DESCRIPTION = {
+    SQLITE: "bare FastAPI + stdlib sqlite3 (WAL, synchronous=NORMAL)",
+    POSTGRES: f"bare FastAPI + psycopg async connections (pool of {POOL_SIZE})",
+}
+"""What the bare app of each database kind is, for the report."""
 UPLOAD_WINDOW = timedelta(hours=1)
 _OWNER_CHARS = 24
 
@@ -63,6 +71,12 @@ class _Writer(Protocol):
     """Inserts file rows, all in one transaction."""
 
     async def insert(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+
+def server(kind: str, database_url: str) -> ServerSpec:
+    """The bare app of ``kind`` on the migrated database at ``database_url``, under uvicorn."""
+    factory = {SQLITE: "sqlite_app", POSTGRES: "postgres_app"}[kind]
+    return uvicorn_factory(f"{__name__}:{factory}", {DATABASE_ENV: database_url})
 
 
 def sqlite_app() -> FastAPI:

@@ -21,15 +21,6 @@ from bench.harness import Result, interleave_async
 from bench.load import JsonPost, RawPool, run_for
 from bench.registrations import FILES_PATH, declaration, new_secret, owners_headers
 
-BASELINE_IS = {
-    databases.SQLITE: "bare FastAPI + stdlib sqlite3 (WAL, synchronous=NORMAL)",
-    databases.POSTGRES: "bare FastAPI + psycopg async connections (pool of 20)",
-}
-FACTORIES = {
-    databases.SQLITE: "bench.bare_apps:sqlite_app",
-    databases.POSTGRES: "bench.bare_apps:postgres_app",
-}
-
 
 @dataclass(frozen=True)
 class Scale:
@@ -38,7 +29,7 @@ class Scale:
     repetitions: int
 
 
-FULL = Scale(connections=(8, 32), seconds=0.6, repetitions=4)
+FULL = Scale(connections=(8, 32), seconds=0.5, repetitions=4)
 QUICK = Scale(connections=(2,), seconds=0.1, repetitions=1)
 
 
@@ -65,7 +56,7 @@ def _run_on(kind: str, scale: Scale) -> list[Result]:
             databases.scratch(kind, folder, "register_bare") as theirs,
         ):
             api = servers.filegate_serve(folder / "data", secret, ours)
-            bare = servers.uvicorn_factory(FACTORIES[kind], {bare_apps.DATABASE_ENV: theirs})
+            bare = bare_apps.server(kind, theirs)
             with servers.running(api, bare, log_dir=folder) as (api_url, bare_url):
                 return asyncio.run(_measure(kind, _Servers(api_url, bare_url, secret), scale))
 
@@ -98,7 +89,7 @@ class _Case:
 
     @property
     def baseline_is(self) -> str:
-        return f"{BASELINE_IS[self.kind]}: one INSERT into the same files table"
+        return f"{bare_apps.DESCRIPTION[self.kind]}: one INSERT into the same files table"
 
     async def measure(self, ours: RawPool, theirs: RawPool, secret: str, scale: Scale) -> Result:
         headers = owners_headers(secret, self.connections, self.many_owners)

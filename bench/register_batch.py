@@ -19,7 +19,6 @@ from pathlib import Path
 from bench import bare_apps, databases, servers
 from bench.harness import Medians, Result, interleave_async, per_second
 from bench.load import JsonPost, RawPool, Sender, UnexpectedAnswer
-from bench.register import BASELINE_IS, FACTORIES
 from bench.registrations import BATCH_PATH, bearer_headers, declaration, new_secret
 
 
@@ -48,10 +47,10 @@ def _run_on(kind: str, scale: Scale) -> Result:
             databases.scratch(kind, folder, "batch_bare") as theirs,
         ):
             api = servers.filegate_serve(folder / "data", secret, ours)
-            bare = servers.uvicorn_factory(FACTORIES[kind], {bare_apps.DATABASE_ENV: theirs})
+            bare = bare_apps.server(kind, theirs)
             with servers.running(api, bare, log_dir=folder) as (api_url, bare_url):
                 medians = asyncio.run(_measure(api_url, bare_url, secret, scale))
-    note = f"{BASELINE_IS[kind]}: one executemany per request, one transaction; one connection"
+    note = f"{bare_apps.DESCRIPTION[kind]}: one executemany per request, one transaction"
     return Result.of(f"register_batch {kind} {scale.files}/request", "files/s", medians, note)
 
 
