@@ -143,11 +143,11 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
     return Database(
         sql=sql,
         files=SqlRepository(engine, clock),
-        queries=SqlLifecycleRepository(engine),
-        sessions=SqlSessionRepository(engine),
-        grants=SqlGrantRepository(engine),
-        rates=SqlRateLimiter(engine),
-        sweep_claims=SqlSweepClaims(engine, clock),
+        queries=SqlLifecycleRepository(sql),
+        sessions=SqlSessionRepository(sql),
+        grants=SqlGrantRepository(sql),
+        rates=SqlRateLimiter(sql),
+        sweep_claims=SqlSweepClaims(sql, clock),
     )
 
 
