@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -284,9 +285,9 @@ def _add(
     dedupe: bool,
 ) -> FileRecord:
     if dedupe and record.declared_sha256 is not None:
-        found = _ready_duplicates(connection, [(record.owner, record.declared_sha256)])
-        if found:
-            return next(iter(found.values()))
+        parameters = {"owner": record.owner, "sha256": record.declared_sha256}
+        if (found := connection.execute(_OLDEST_READY_WITH_SHA256, parameters).first()) is not None:
+            return record_of(found)
     _insert_new(connection, [record], key)
     reserve(connection, record.owner, record.state, record.declared_size, limits)
     return record
@@ -511,11 +512,26 @@ def _insert_new(
     """Insert new files and their first history rows (``executemany``, one per table)."""
     if not records:
         return
-    connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
+    connection.execute(_INSERT_FILES, [_row_of(r, idempotency_key) for r in records])
     connection.execute(
-        insert(file_transitions),
+        _INSERT_HISTORY,
         [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
     )
+
+
+# Built once: building a statement per call costs more than SQLite takes to run it.
+_INSERT_FILES = insert(files)
+_INSERT_HISTORY = insert(file_transitions)
+_OLDEST_READY_WITH_SHA256 = (
+    select(files)
+    .where(
+        files.c.owner == bindparam("owner"),
+        files.c.sha256 == bindparam("sha256"),
+        files.c.state == FileState.READY.value,
+    )
+    .order_by(files.c.created_at, files.c.id)
+    .limit(1)
+)
 
 
 def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:

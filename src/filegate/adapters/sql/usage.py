@@ -24,11 +24,22 @@ concurrent change is either counted or added after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from filegate.adapters.sql.async_bridge import bridged
@@ -209,15 +220,65 @@ def _read(connection: Connection, owners: Sequence[str], *, lock: bool) -> dict[
 
 
 def _upsert(
-    connection: Connection, owner: str, delta: Usage, *, where: ColumnElement[bool] | None
+    connection: Connection, owner: str, delta: Usage, *, where: _Where | None
 ) -> Usage | None:
     """Add ``delta`` to ``owner``'s row (created with ``delta`` if missing) when ``where``
     holds for the existing row; the counters after, or ``None`` when ``where`` failed."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = _upsert_statement(connection.dialect.name, where.shape if where else None)
     values = {"owner": owner, "pending": delta.pending, "files": delta.files, "bytes": delta.bytes}
-    statement = dialect.insert(_u).values(values)
+    parameters = values | (where.parameters if where else {})
+    row = connection.execute(statement, parameters).first()
+    return None if row is None else _usage_of(row._mapping)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """A condition on the existing row: which checks (``shape``) with which values."""
+
+    shape: tuple[str, ...]
+    parameters: dict[str, int]
+
+
+def _room_for(limits: QuotaLimits, size: int) -> _Where:
+    """The existing row has room for one more file of ``size`` bytes (as ``admission``)."""
+    checks = {
+        "room_files": (limits.max_files, limits.max_files - 1),
+        "room_bytes": (limits.max_bytes, limits.max_bytes - size),
+        "room_pending": (limits.max_pending, limits.max_pending - 1),
+    }
+    wanted = {name: room for name, (limit, room) in checks.items() if limit}
+    return _Where(tuple(wanted), wanted)
+
+
+def _equals(usage: Usage) -> _Where:
+    values = {"was_pending": usage.pending, "was_files": usage.files, "was_bytes": usage.bytes}
+    return _Where(tuple(values), values)
+
+
+_CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "room_files": lambda: _u.c.files <= bindparam("room_files"),
+    "room_bytes": lambda: _u.c.bytes <= bindparam("room_bytes"),
+    "room_pending": lambda: _u.c.pending <= bindparam("room_pending"),
+    "was_pending": lambda: _u.c.pending == bindparam("was_pending"),
+    "was_files": lambda: _u.c.files == bindparam("was_files"),
+    "was_bytes": lambda: _u.c.bytes == bindparam("was_bytes"),
+}
+
+
+@functools.cache
+def _upsert_statement(dialect_name: str, shape: tuple[str, ...] | None) -> Any:
+    """The upsert of :func:`_upsert` for one dialect and condition shape (built once: building
+    it per call costs more than SQLite takes to run it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(_u).values(
+        owner=bindparam("owner"),
+        pending=bindparam("pending"),
+        files=bindparam("files"),
+        bytes=bindparam("bytes"),
+    )
     new = statement.excluded
-    statement = statement.on_conflict_do_update(
+    where = None if shape is None else and_(true(), *(_CONDITIONS[name]() for name in shape))
+    return statement.on_conflict_do_update(
         index_elements=["owner"],
         set_={
             "pending": _u.c.pending + new.pending,
@@ -226,24 +287,6 @@ def _upsert(
         },
         where=where,
     ).returning(_u.c.pending, _u.c.files, _u.c.bytes)
-    row = connection.execute(statement).first()
-    return None if row is None else _usage_of(row._mapping)
-
-
-def _room_for(limits: QuotaLimits, size: int) -> ColumnElement[bool]:
-    """The existing row has room for one more file of ``size`` bytes (as ``admission``)."""
-    checks: list[ColumnElement[bool]] = [true()]
-    if limits.max_files:
-        checks.append(_u.c.files + 1 <= limits.max_files)
-    if limits.max_bytes:
-        checks.append(_u.c.bytes + size <= limits.max_bytes)
-    if limits.max_pending:
-        checks.append(_u.c.pending + 1 <= limits.max_pending)
-    return and_(*checks)
-
-
-def _equals(usage: Usage) -> ColumnElement[bool]:
-    return and_(_u.c.pending == usage.pending, _u.c.files == usage.files, _u.c.bytes == usage.bytes)
 
 
 def _counted(connection: Connection, owners: Sequence[str]) -> dict[str, Usage]:
