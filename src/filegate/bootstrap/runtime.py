@@ -240,7 +240,7 @@ class _Parts:
             self.clock,
             registration_policy(settings, multipart=self.store.multipart is not None),
             quotas=quota_limits(settings),
-            duplicates=self.database.queries if settings.dedupe else None,
+            dedupe=settings.dedupe,
             metrics=self.metrics,
         )
 

@@ -15,7 +15,7 @@ from filegate.domain.errors import ErrorCode, FilegateError, not_found
 from filegate.domain.filenames import sanitize_filename
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, PrintSize, SignedRequest
-from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
+from filegate.domain.ports import Clock, FileRepository, UploadSigner
 from filegate.domain.printing import check_print_size
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
@@ -83,18 +83,16 @@ class Registrar:
         *,
         quotas: QuotaLimits | None = None,
         dedupe: bool = False,
-        duplicates: DuplicateFinder | None = None,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         """``dedupe`` turns deduplication on (the repository checks in the registration's
-        own transaction). ``duplicates`` is transitional: a finder given turns it on too
-        and is not called."""
+        own transaction)."""
         self._repository = repository
         self._signer = signer
         self._clock = clock
         self._policy = policy
         self._quotas = quotas
-        self._dedupe = dedupe or duplicates is not None
+        self._dedupe = dedupe
         self._metrics = metrics
 
     async def register(
