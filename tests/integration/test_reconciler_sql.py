@@ -87,8 +87,8 @@ async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     queries = SqlLifecycleRepository(engine)
     signer = UrlSigner({"k1": b"reconciler-test-key-0123456789"}, "k1")
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
-    queue = SqlQueue(engine, clock)
-    ledger = SqlUploadLedger(engine, clock, "events")
+    queue = SqlQueue(database, clock)
+    ledger = SqlUploadLedger(database, clock, "events")
     uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,

@@ -199,7 +199,7 @@ async def _sql_queue(
     name = (parts.netloc + parts.path).strip("/") or "events"
     queue = SqlQueue(database.sql, clock, name=name, max_receives=settings.max_receives)
     stack.push_async_callback(queue.signals.close)
-    ledger = SqlUploadLedger(database.engine, clock, name)
+    ledger = SqlUploadLedger(database.sql, clock, name)
     return Queues(queue=queue, ledger=ledger, dead_letters=queue)
 
 
