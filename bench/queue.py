@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import Result, interleave_async, per_second
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.migrate import migrate
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
@@ -60,7 +60,7 @@ def run(quick: bool) -> list[Result]:
 async def _measure(ours: Path, theirs: Path, scale: Scale) -> Result:
     bodies = [_event_body(index) for index in range(BATCH)]
     messages = scale.cycles_per_repetition * BATCH
-    engine = create_engine(f"sqlite:///{ours}")
+    engine = open_database(f"sqlite:///{ours}")
     queue = SqlQueue(engine, SystemClock(), name=QUEUE_NAME)
     try:
         with _raw_connection(theirs) as connection:

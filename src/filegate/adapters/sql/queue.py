@@ -94,7 +94,7 @@ class SqlQueue:
         self.signals.committed(self._name)
 
     def _insert(self, connection: Connection, *, rows: list[dict[str, Any]]) -> None:
-        connection.execute(insert(_t), rows)
+        connection.execute(_INSERT, rows)
         self.signals.notify_in(connection, self._name)
 
     async def receive(
@@ -142,8 +142,8 @@ class SqlQueue:
         """Delete the messages holding these receipts; stale receipts match nothing."""
         if not receipts:
             return
-        statement = delete(_t).where(_t.c.queue == self._name, _t.c.receipt.in_(receipts))
-        await self._database.write(lambda connection: connection.execute(statement))
+        params = {"queue": self._name, "receipts": list(receipts)}
+        await self._database.write(lambda connection: connection.execute(_DELETE, params))
 
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         """Apply every change in one transaction, in order (stale receipts: nothing)."""
@@ -272,6 +272,10 @@ class _Backoff:
         self._next = self._first
 
 
+_INSERT = insert(_t)
+_DELETE = delete(_t).where(
+    _t.c.queue == bindparam("queue"), _t.c.receipt.in_(bindparam("receipts", expanding=True))
+)
 _ZERO = timedelta(0)
 _NEVER = float("inf")
 

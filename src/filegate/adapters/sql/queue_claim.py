@@ -15,12 +15,11 @@ so one ``CASE`` on the old ``receive_count`` chooses the branch for every column
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, literal, null, select, update
+from sqlalchemy import Connection, Integer, String, bindparam, case, func, null, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -69,8 +68,18 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
     letters would return.
     """
     claimed: list[Message] = []
+    params = {
+        "queue": spec.queue,
+        "dlq": spec.dlq,
+        "max_receives": spec.max_receives,
+        "reason": spec.reason,
+        "now": spec.now,
+        "until": spec.until,
+    }
     while len(claimed) < limit:
-        rows = connection.execute(_statement(spec, limit - len(claimed), claimed)).all()
+        statement = _AGAIN if claimed else _FIRST
+        taken = {"limit": limit - len(claimed), "exclude": [m.id for m in claimed]}
+        rows = connection.execute(statement, params | taken).all()
         leased = sorted((r for r in rows if r.queue == spec.queue), key=_age)
         claimed += [Message(r.id, r.receipt, r.body, r.receive_count) for r in leased]
         if len(leased) == len(rows):  # nothing buried: nothing more is visible
@@ -78,32 +87,37 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
     return claimed
 
 
-def _statement(spec: Claim, limit: int, exclude: Sequence[Message]) -> Any:
+def _statement(excluding: bool) -> Any:
+    """The claim, built once with bind parameters (so SQLAlchemy caches its compiled form)."""
+    now = bindparam("now", type_=_t.c.visible_at.type)
     pick = (
         select(_t.c.id)
-        .where(_t.c.queue == spec.queue, _t.c.visible_at <= literal(spec.now, _t.c.visible_at.type))
+        .where(_t.c.queue == bindparam("queue"), _t.c.visible_at <= now)
         .order_by(_t.c.sent_at, _t.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)  # rendered as nothing on SQLite
     )
-    if exclude:  # with a zero timeout, rows leased by this claim are visible again
-        pick = pick.where(_t.c.id.not_in([m.id for m in exclude]))
-    exhausted = _t.c.receive_count >= spec.max_receives
+    if excluding:  # with a zero timeout, rows leased by this claim are visible again
+        pick = pick.where(_t.c.id.not_in(bindparam("exclude", expanding=True)))
+    exhausted = _t.c.receive_count >= bindparam("max_receives", type_=Integer)
     return (
         update(_t)
         .where(_t.c.id.in_(pick.scalar_subquery()))
         .values(
-            queue=case((exhausted, spec.dlq), else_=_t.c.queue),
-            dead_reason=case((exhausted, spec.reason), else_=_t.c.dead_reason),
+            queue=case((exhausted, bindparam("dlq", type_=String)), else_=_t.c.queue),
+            dead_reason=case(
+                (exhausted, bindparam("reason", type_=String)), else_=_t.c.dead_reason
+            ),
             receipt=case((exhausted, null()), else_=fresh_receipt()),
             receive_count=case((exhausted, _t.c.receive_count), else_=_t.c.receive_count + 1),
-            visible_at=case(
-                (exhausted, literal(spec.now, _t.c.visible_at.type)),
-                else_=literal(spec.until, _t.c.visible_at.type),
-            ),
+            visible_at=case((exhausted, now), else_=bindparam("until", type_=_t.c.visible_at.type)),
         )
         .returning(_t.c.id, _t.c.queue, _t.c.body, _t.c.receipt, _t.c.receive_count, _t.c.sent_at)
     )
+
+
+_FIRST = _statement(excluding=False)
+_AGAIN = _statement(excluding=True)
 
 
 def _age(row: Any) -> tuple[datetime, str]:
