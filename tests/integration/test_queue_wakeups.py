@@ -67,7 +67,7 @@ def queue_on(
 async def listening(signals: QueueSignals) -> None:
     """On PostgreSQL, wait until the listener is subscribed (its first wake-all is past)."""
     if isinstance(signals, PostgresQueueSignals):
-        signals.ticket("warm-up")  # starts the listener
+        signals.listen()
         async with asyncio.timeout(GUARD_SECONDS):
             await signals.listening.wait()
 

@@ -115,7 +115,7 @@ class SqlQueue:
                 self._idle.reset()
             if claimed or remaining <= 0:
                 return claimed
-            pause = min(self._idle.next(), remaining, soonest)
+            pause = min(self._idle.next(), remaining, max(soonest, _SHORTEST_PAUSE))
             if await self.signals.wait(ticket, pause):
                 self._idle.reset()
 
@@ -278,6 +278,8 @@ _DELETE = delete(_t).where(
 )
 _ZERO = timedelta(0)
 _NEVER = float("inf")
+_SHORTEST_PAUSE = 0.01
+"""Seconds: a message due sooner is looked for this late (not in a spin on a stopped clock)."""
 
 
 def _count_where(condition: Any) -> Any:

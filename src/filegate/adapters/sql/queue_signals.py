@@ -13,7 +13,9 @@ How a send reaches the waiters depends on the database:
   :meth:`QueueSignals.notify_in` inside its transaction, a ``NOTIFY`` that the server
   delivers at commit to every process listening, this one included. One listener
   connection per :class:`~filegate.adapters.sql.database.Database` receives them and wakes
-  the waiters; it is opened by the first wait and reconnects when it drops.
+  the waiters; it is opened by the first wait (receives that never wait never open it),
+  reconnects when it drops, and wakes every waiter whenever it (re)subscribes, since
+  sends made while it was not listening went unheard.
 
 The signals of a database are shared by every queue and ledger on it: :func:`signals_for`.
 """
@@ -130,10 +132,14 @@ class PostgresQueueSignals(QueueSignals):
         """Set while the listener connection is subscribed (a notification would arrive)."""
         self.connects = 0
 
-    def ticket(self, queue: str) -> Ticket:
+    def listen(self) -> None:
+        """Start the listener unless it runs (each wait does; it then runs until closed)."""
         if self._listener is None or self._listener.done():
             self._listener = asyncio.get_running_loop().create_task(self._listen())
-        return super().ticket(queue)
+
+    async def wait(self, ticket: Ticket, seconds: float) -> bool:
+        self.listen()
+        return await super().wait(ticket, seconds)
 
     def notify_in(self, connection: Connection, queue: str) -> None:
         connection.execute(select(func.pg_notify(CHANNEL, queue)))
