@@ -103,7 +103,8 @@ class SqlQueue:
         """Claim up to ``max_messages`` visible messages, oldest first.
 
         When none is visible, wait for a wake-up (or the next idle look) until ``wait``
-        (real time) has passed; a zero ``wait`` returns at once.
+        (real time) has passed; a zero ``wait`` returns at once. A wait that runs out
+        unannounced returns nothing without a last look: the next receive looks first.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.total_seconds()
@@ -118,6 +119,8 @@ class SqlQueue:
             pause = min(self._idle.next(), remaining, max(soonest, _SHORTEST_PAUSE))
             if await self.signals.wait(ticket, pause):
                 self._idle.reset()
+            elif pause >= remaining:  # the wait is over and nothing announced a message
+                return []
 
     async def _look(
         self, max_messages: int, visibility_timeout: timedelta, waits: bool
