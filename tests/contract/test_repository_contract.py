@@ -76,7 +76,7 @@ async def backend(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIt
         return
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield Backend(SqlRepository(database, clock), SqlLifecycleRepository(database.async_engine))
+        yield Backend(SqlRepository(database, clock), SqlLifecycleRepository(database))
     finally:
         await database.dispose()
 

@@ -84,7 +84,7 @@ async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     engine = database.async_engine
     clock = ManualClock(SystemClock().now())  # the local store's files carry real times
     repository = SqlRepository(database, clock)
-    queries = SqlLifecycleRepository(engine)
+    queries = SqlLifecycleRepository(database)
     signer = UrlSigner({"k1": b"reconciler-test-key-0123456789"}, "k1")
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
     queue = SqlQueue(database, clock)
