@@ -81,7 +81,6 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 @pytest.fixture(params=SQL_BACKENDS)
 async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Parts]:
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
-    engine = database.async_engine
     clock = ManualClock(SystemClock().now())  # the local store's files carry real times
     repository = SqlRepository(database, clock)
     queries = SqlLifecycleRepository(database)
