@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from bench import databases
 from bench.harness import Result, interleave_async, per_second
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
 from filegate.domain.messages import encode_object_created
@@ -102,11 +102,11 @@ async def _measure(kind: str, ours: str, theirs: str, scale: Scale) -> Result:
 @asynccontextmanager
 async def _filegate_queue(url: str) -> AsyncIterator[SqlQueue]:
     """filegate's queue on ``url``, built as the service builds it (the one place to change)."""
-    engine = create_engine(url)
+    database = open_database(url)
     try:
-        yield SqlQueue(engine, SystemClock(), name=QUEUE_NAME)
+        yield SqlQueue(database, SystemClock(), name=QUEUE_NAME)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @asynccontextmanager

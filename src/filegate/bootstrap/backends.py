@@ -196,8 +196,9 @@ async def _sql_queue(
 ) -> Queues:
     parts = urlsplit(settings.queue_url)
     name = (parts.netloc + parts.path).strip("/") or "events"
-    queue = SqlQueue(database.engine, clock, name=name, max_receives=settings.max_receives)
-    ledger = SqlUploadLedger(database.engine, clock, name)
+    queue = SqlQueue(database.sql, clock, name=name, max_receives=settings.max_receives)
+    stack.push_async_callback(queue.signals.close)
+    ledger = SqlUploadLedger(database.sql, clock, name)
     return Queues(queue=queue, ledger=ledger, dead_letters=queue)
 
 
