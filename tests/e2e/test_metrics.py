@@ -183,6 +183,11 @@ def test_a_batch_moves_every_counter_by_exactly_what_it_did(
     assert movements(before, after, expected) == expected
     assert value(after, "filegate_queue_up") == 1
     assert value(after, "filegate_queue_messages", state="dead") == 0
+    writes = series("filegate_db_transactions_total", mode="write")
+    deletes = series("filegate_queue_calls_total", op="delete_batch")
+    moved = movements(before, after, {writes: 0, deletes: 0})
+    assert moved[writes] >= n  # at least each file's upload commit
+    assert 1 <= moved[deletes] <= n  # the worker settles a batch at a time
 
 
 def test_log_lines_are_json_with_the_request_id_a_client_sent(

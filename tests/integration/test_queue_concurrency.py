@@ -8,6 +8,7 @@ out twice would be a broken claim, not a redelivery.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
@@ -16,7 +17,6 @@ import pytest
 
 from filegate.adapters.sql import database as sql_database
 from filegate.adapters.sql.database import open_database
-from filegate.adapters.sql.engine import create_engine
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
@@ -125,15 +125,17 @@ async def test_sqlite_lock_held_past_the_busy_timeout_is_backend_unavailable(
     monkeypatch.setattr(sql_database, "SQLITE_BUSY_TIMEOUT_MS", 100)  # instead of 30 s
     database = open_database(sqlite_url)
     queue = SqlQueue(database, ManualClock())
-    blocker = create_engine(sqlite_url)
-
-    async with blocker.begin():  # BEGIN IMMEDIATE: holds SQLite's write lock
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock
+    try:
         with pytest.raises(BackendUnavailable) as raised:
             await queue.send_batch(["blocked"])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        await database.dispose()
 
     assert "locked" in str(raised.value.__cause__)
-    await blocker.dispose()
-    await database.dispose()
 
 
 async def test_unreachable_postgres_is_backend_unavailable() -> None:

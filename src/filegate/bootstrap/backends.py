@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.sql.database import Database as SqlDatabase
 from filegate.adapters.sql.database import open_database as open_sql_database
@@ -89,11 +87,6 @@ class Database:
     rates: SqlRateLimiter
     sweep_claims: SqlSweepClaims
 
-    @property
-    def engine(self) -> AsyncEngine:
-        """The async engine of the adapters still on ``async with engine.begin()``."""
-        return self.sql.async_engine
-
 
 @dataclass(frozen=True, kw_only=True)
 class Store:
@@ -129,7 +122,7 @@ _Opener = TypeVar("_Opener", StoreOpener, QueueOpener)
 
 
 async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Database:
-    """The engine (disposed with ``stack``) and its repositories.
+    """The database (disposed with ``stack``) and its repositories.
 
     The embedded SQLite database is migrated here; others need ``filegate migrate``.
     """

@@ -43,6 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
+from filegate.adapters.sql.engine import ensure_parent_dir, sync_url
 from filegate.adapters.sql.errors import translate_errors
 from filegate.adapters.sql.similarity import register_sqlite_functions
 
@@ -95,13 +96,6 @@ class Database:
         raise NotImplementedError
 
     @property
-    def async_engine(self) -> AsyncEngine:
-        """An async SQLAlchemy engine on the same database, for the adapters that still
-        open their own ``async with engine.begin()`` transactions (created on first use,
-        disposed with the database)."""
-        raise NotImplementedError
-
-    @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
@@ -115,6 +109,7 @@ class SqliteDatabase(Database):
         self.url = url
         self.transactions = TransactionCounter()
         in_memory = make_url(url).database in (None, "", ":memory:")
+        ensure_parent_dir(url)
         self._writer = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
         self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="filegate-sqlite-write")
         if in_memory:  # each connection would be a different, empty database
@@ -124,15 +119,6 @@ class SqliteDatabase(Database):
             self._reader_threads = ThreadPoolExecutor(
                 reader_threads, thread_name_prefix="filegate-sqlite-read"
             )
-        self._async_engine: AsyncEngine | None = None
-
-    @property
-    def async_engine(self) -> AsyncEngine:
-        if self._async_engine is None:
-            from filegate.adapters.sql.engine import create_engine
-
-            self._async_engine = create_engine(self.url)
-        return self._async_engine
 
     async def write(self, work: Work[T]) -> T:
         self.transactions.add("write")
@@ -149,8 +135,6 @@ class SqliteDatabase(Database):
         }:
             await _on_thread(executor, _dispose, engine)
             executor.shutdown(wait=True)
-        if self._async_engine is not None:
-            await self._async_engine.dispose()
 
 
 class PostgresDatabase(Database):
@@ -164,16 +148,12 @@ class PostgresDatabase(Database):
         # A connect time-out: a server that accepts but never answers (a stalled network)
         # is then a 503 after that long, not a request that hangs until the client gives up.
         self.engine: AsyncEngine = create_async_engine(
-            _with_driver(url, "postgresql+psycopg"),
+            sync_url(url),  # "postgresql+psycopg": an async engine takes psycopg's async side
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
         )
-
-    @property
-    def async_engine(self) -> AsyncEngine:
-        return self.engine
 
     async def write(self, work: Work[T]) -> T:
         self.transactions.add("write")
@@ -215,7 +195,7 @@ def _dispose(engine: Engine) -> None:
 def _sqlite_engine(url: str, begin: str, *, query_only: bool, threads: int) -> Engine:
     """A pysqlite engine with one connection per thread, opening transactions with ``begin``."""
     engine = create_sync_engine(
-        _with_driver(url, "sqlite"),
+        sync_url(url),
         poolclass=SingletonThreadPool,
         pool_size=threads,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -247,7 +227,3 @@ def _sqlite_pragmas(query_only: bool) -> list[str]:
     if query_only:
         pragmas.append("PRAGMA query_only=ON")
     return pragmas
-
-
-def _with_driver(url: str, driver: str) -> str:
-    return make_url(url).set(drivername=driver).render_as_string(hide_password=False)

@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from filegate.adapters.sql.async_bridge import bridged
 from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.errors import is_unique_violation
 from filegate.adapters.sql.file_columns import (
@@ -347,7 +346,6 @@ def _check_allowed(expected: FileState, target: FileState) -> None:
         raise ValueError(f"transition {expected} -> {target} is not allowed")
 
 
-@bridged
 def compare_and_set(
     connection: Connection,
     file_id: str,

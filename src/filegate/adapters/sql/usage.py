@@ -42,7 +42,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from filegate.adapters.sql.async_bridge import bridged
 from filegate.adapters.sql.schema import files, owner_usage
 from filegate.domain.quotas import (
     LIVE_STATES,
@@ -170,14 +169,12 @@ def apply_change(connection: Connection, owner: str, delta: Usage) -> None:
     apply_changes(connection, {owner: delta})
 
 
-@bridged
 def read_usage(connection: Connection, owner: str) -> Usage:
     """``owner``'s counters (zero when it has none)."""
     row = connection.execute(select(_u).where(_u.c.owner == owner)).first()
     return Usage() if row is None else _usage_of(row._mapping)
 
 
-@bridged
 def recount_owners(connection: Connection, owners: Sequence[str]) -> int:
     """Set each owner's counters to what its files count for; return how many were wrong."""
     wanted = sorted(set(owners))
@@ -192,7 +189,6 @@ def recount_owners(connection: Connection, owners: Sequence[str]) -> int:
     return len(wrong)
 
 
-@bridged
 def owners_after(connection: Connection, after: str | None, limit: int) -> list[str]:
     """Up to ``limit`` owners (of files or of counters) in ascending order, after ``after``."""
     known = select(files.c.owner.label("owner")).union(select(_u.c.owner)).subquery()
