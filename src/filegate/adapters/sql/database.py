@@ -110,31 +110,68 @@ class SqliteDatabase(Database):
         self.transactions = TransactionCounter()
         in_memory = make_url(url).database in (None, "", ":memory:")
         ensure_parent_dir(url)
-        self._writer = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="filegate-sqlite-write")
+        writer = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
+        self._writer = _ThreadConnections(writer, 1, "filegate-sqlite-write")
         if in_memory:  # each connection would be a different, empty database
-            self._reader, self._reader_threads = self._writer, self._writer_thread
+            self._reader = self._writer
         else:
-            self._reader = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
-            self._reader_threads = ThreadPoolExecutor(
-                reader_threads, thread_name_prefix="filegate-sqlite-read"
-            )
+            reader = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
+            self._reader = _ThreadConnections(reader, reader_threads, "filegate-sqlite-read")
 
     async def write(self, work: Work[T]) -> T:
         self.transactions.add("write")
-        return await _on_thread(self._writer_thread, _in_transaction, self._writer, work)
+        return await self._writer.run(work)
 
     async def read(self, work: Work[T]) -> T:
         self.transactions.add("read")
-        return await _on_thread(self._reader_threads, _in_transaction, self._reader, work)
+        return await self._reader.run(work)
 
     async def dispose(self) -> None:
-        for executor, engine in {
-            (self._writer_thread, self._writer),
-            (self._reader_threads, self._reader),
-        }:
-            await _on_thread(executor, _dispose, engine)
-            executor.shutdown(wait=True)
+        for connections in {self._writer, self._reader}:
+            await asyncio.to_thread(connections.close)
+
+
+class _ThreadConnections:
+    """Threads that each keep one open connection and run whole transactions on it.
+
+    Keeping the connection (rather than checking one out of a pool per transaction) saves
+    the pool's bookkeeping and its reset-on-return rollback, most of an empty transaction's
+    cost. A connection that the driver invalidated is replaced on its thread's next use.
+    """
+
+    def __init__(self, engine: Engine, threads: int, name: str) -> None:
+        self._engine = engine
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=name)
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+
+    async def run(self, work: Work[T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._in_transaction, work)
+
+    def close(self) -> None:
+        """Wait for running transactions, then close every connection."""
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+        self._engine.dispose()
+
+    def _in_transaction(self, work: Work[T]) -> T:
+        with translate_errors():
+            connection = self._connection()
+            with connection.begin():
+                return work(connection)
+
+    def _connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._engine.connect()
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
 
 
 class PostgresDatabase(Database):
@@ -177,19 +214,6 @@ def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Data
     if backend == "postgresql":
         return PostgresDatabase(url, pool_size, max_overflow)
     raise ValueError(f"unsupported database URL scheme: {make_url(url).drivername!r}")
-
-
-async def _on_thread(executor: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
-
-
-def _in_transaction(engine: Engine, work: Work[T]) -> T:
-    with translate_errors(), engine.begin() as connection:
-        return work(connection)
-
-
-def _dispose(engine: Engine) -> None:
-    engine.dispose()
 
 
 def _sqlite_engine(url: str, begin: str, *, query_only: bool, threads: int) -> Engine:
