@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.memory import MemoryRepository
 from filegate.adapters.memory.sessions import MemoryGrantRepository, MemorySessionRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
@@ -71,17 +71,18 @@ async def world(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIter
         grants = MemoryGrantRepository()
         yield World(files, MemorySessionRepository(files, grants), grants, clock)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
+    engine = database.async_engine
     try:
         yield World(
-            SqlRepository(engine, clock),
+            SqlRepository(database, clock),
             SqlSessionRepository(engine),
             SqlGrantRepository(engine),
             clock,
             engine,
         )
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # --- add / get / end -----------------------------------------------------------------

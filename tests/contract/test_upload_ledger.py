@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.memory import MemoryQueue, MemoryRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.schema import UTCDateTime, queue_messages
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
@@ -34,17 +34,22 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(params=SQL_BACKENDS)
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield engine
+        yield database
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture
-def repository(engine: AsyncEngine, clock: ManualClock) -> SqlRepository:
-    return SqlRepository(engine, clock)
+def engine(database: Database) -> AsyncEngine:
+    return database.async_engine
+
+
+@pytest.fixture
+def repository(database: Database, clock: ManualClock) -> SqlRepository:
+    return SqlRepository(database, clock)
 
 
 async def queued(engine: AsyncEngine) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from filegate.adapters.local.url_signing import UrlSigner
 from filegate.adapters.memory import MemoryQueue, ScriptedInspector
 from filegate.adapters.s3.store import open_s3_store
 from filegate.adapters.s3.url import S3Location
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
@@ -125,9 +125,10 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 async def world(
     request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path
 ) -> AsyncIterator[World]:
-    engine = create_engine(sqlite_url)
+    database = open_database(sqlite_url)
+    engine = database.async_engine
     clock = ManualClock(SystemClock().now())  # stores stamp objects with real times
-    repository = SqlRepository(engine, clock)
+    repository = SqlRepository(database, clock)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     try:
@@ -154,7 +155,7 @@ async def world(
 
             yield World(engine, repository, s3_store, clock, scratch, write_s3)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_an_owner_delete_removes_the_renditions(world: World) -> None:

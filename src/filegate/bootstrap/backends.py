@@ -142,7 +142,7 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
     engine = sql.async_engine
     return Database(
         sql=sql,
-        files=SqlRepository(engine, clock),
+        files=SqlRepository(sql, clock),
         queries=SqlLifecycleRepository(engine),
         sessions=SqlSessionRepository(engine),
         grants=SqlGrantRepository(engine),

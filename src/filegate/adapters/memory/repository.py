@@ -90,6 +90,10 @@ class MemoryRepository:
     async def get_by_key(self, object_key: str) -> FileRecord | None:
         return next((f for f in self._files.values() if f.object_key == object_key), None)
 
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        wanted = set(object_keys)
+        return {f.object_key: f for f in self._files.values() if f.object_key in wanted}
+
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
     ) -> Page:
@@ -141,6 +145,14 @@ class MemoryRepository:
             Transition(file_id, expected, change.target, change.reason, change.actor.value, now)
         )
         return updated
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        for _, expected, change in changes:
+            if not can_transition(expected, change.target):
+                raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+        return [await self.transition(*change) for change in changes]
 
     async def history(self, file_id: str) -> list[Transition]:
         return [t for t in self._history if t.file_id == file_id]

@@ -9,14 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from filegate.adapters.sql.errors import is_unique_violation, translate_errors
+from filegate.adapters.sql.async_bridge import bridged
+from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.errors import is_unique_violation
 from filegate.adapters.sql.file_columns import (
     hash_column,
     hash_of,
@@ -39,10 +51,10 @@ from filegate.domain.states import FileState, can_transition
 
 
 class SqlRepository:
-    """A ``FileRepository`` backed by SQLAlchemy Core on an async engine."""
+    """A ``FileRepository`` backed by SQLAlchemy Core on a :class:`Database`."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
-        self._engine = engine
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
         self._clock = clock
 
     async def add(
@@ -58,25 +70,22 @@ class SqlRepository:
         also when the owner is now over quota. Any other duplicate (id, object key) raises
         ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
         """
-        async with translate_errors():
-            try:
-                async with self._engine.begin() as connection:
-                    await reserve(
-                        connection, record.owner, record.state, record.declared_size, limits
-                    )
-                    await _insert_new(connection, [record], idempotency_key)
-            except QuotaExceeded:
-                existing = await self._first_with_key(record.owner, idempotency_key)
-                if existing is None:
-                    raise
-                return existing
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                existing = await self._first_with_key(record.owner, idempotency_key)
-                if existing is None:
-                    raise ValueError("duplicate file id or object key") from exc
-                return existing
+        try:
+            await self._database.write(
+                partial(_add, record=record, idempotency_key=idempotency_key, limits=limits)
+            )
+        except QuotaExceeded:
+            existing = await self._first_with_key(record.owner, idempotency_key)
+            if existing is None:
+                raise
+            return existing
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            existing = await self._first_with_key(record.owner, idempotency_key)
+            if existing is None:
+                raise ValueError("duplicate file id or object key") from exc
+            return existing
         return record
 
     async def add_many(
@@ -87,17 +96,14 @@ class SqlRepository:
         """
         if not records:
             return []
-        new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
-        async with translate_errors():
-            try:
-                async with self._engine.begin() as connection:
-                    refusals = await reserve_many(connection, new_files, limits)
-                    admitted = [r for r, no in zip(records, refusals, strict=True) if no is None]
-                    await _insert_new(connection, admitted, None)
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                raise ValueError("duplicate file id or object key") from exc
+        try:
+            refusals = await self._database.write(
+                partial(_add_many, records=records, limits=limits)
+            )
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            raise ValueError("duplicate file id or object key") from exc
         return [r if no is None else no for r, no in zip(records, refusals, strict=True)]
 
     async def get(self, file_id: str) -> FileRecord | None:
@@ -108,6 +114,13 @@ class SqlRepository:
 
     async def get_by_key(self, object_key: str) -> FileRecord | None:
         return await self._one(select(files).where(files.c.object_key == object_key))
+
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        """The files with these object keys (missing keys absent), in one read."""
+        if not object_keys:
+            return {}
+        rows = await self._all(select(files).where(files.c.object_key.in_(set(object_keys))))
+        return {record.object_key: record for record in rows}
 
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
@@ -127,8 +140,26 @@ class SqlRepository:
     async def transition(
         self, file_id: str, expected: FileState, change: StateChange
     ) -> FileRecord | None:
-        async with translate_errors(), self._engine.begin() as connection:
-            return await compare_and_set(connection, file_id, expected, change, self._clock.now())
+        [updated] = await self.transition_many([(file_id, expected, change)])
+        return updated
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        """Each (file_id, expected, change) as its own compare-and-set, all in one transaction;
+        per item the updated record or None (not in expected / missing: nothing written for it).
+        A forbidden transition raises ValueError before anything is written."""
+        for _, expected, change in changes:
+            _check_allowed(expected, change.target)
+        if not changes:
+            return []
+        now = self._clock.now()
+        return await self._database.write(
+            lambda connection: [
+                compare_and_set(connection, file_id, expected, change, now)
+                for file_id, expected, change in changes
+            ]
+        )
 
     async def history(self, file_id: str) -> list[Transition]:
         query = (
@@ -136,8 +167,7 @@ class SqlRepository:
             .where(file_transitions.c.file_id == file_id)
             .order_by(file_transitions.c.id)
         )
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [_transition_of(row) for row in rows]
 
     async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
@@ -162,14 +192,11 @@ class SqlRepository:
             .values(multipart_upload_id=upload_id, updated_at=self._clock.now())
             .returning(files)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
-        return None if row is None else record_of(row)
+        return await self._write_returning(statement)
 
     async def count_by_state(self) -> dict[FileState, int]:
         query = select(files.c.state, func.count()).group_by(files.c.state)
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         counts = dict.fromkeys(FileState, 0)
         counts.update({FileState(state): int(count) for state, count in rows})
         return counts
@@ -185,9 +212,7 @@ class SqlRepository:
             )
             .returning(*files.c)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
-        return None if row is None else record_of(row)
+        return await self._write_returning(statement)
 
     async def similar_ready(
         self,
@@ -200,7 +225,7 @@ class SqlRepository:
         """One query: the distance is computed in the database for each of the owner's
         READY files with a hash (:mod:`filegate.adapters.sql.similarity`; linear cost)."""
         signed = hash_column(perceptual_hash)
-        distance = hamming_sql(self._engine.dialect.name, files.c.perceptual_hash, signed)
+        distance = hamming_sql(self._database.dialect, files.c.perceptual_hash, signed)
         query = select(files, distance.label("distance")).where(
             files.c.owner == owner,
             files.c.state == FileState.READY.value,
@@ -210,8 +235,7 @@ class SqlRepository:
         if exclude_id is not None:
             query = query.where(files.c.id != exclude_id)
         query = query.order_by(distance, files.c.created_at.desc(), files.c.id.desc()).limit(limit)
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [SimilarFile(record_of(row), int(row.distance)) for row in rows]
 
     async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
@@ -226,13 +250,44 @@ class SqlRepository:
         return rows[0] if rows else None
 
     async def _all(self, query: Select[Any]) -> list[FileRecord]:
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [record_of(row) for row in rows]
 
+    async def _write_returning(self, statement: Any) -> FileRecord | None:
+        row = await self._database.write(lambda connection: connection.execute(statement).first())
+        return None if row is None else record_of(row)
 
-async def compare_and_set(
-    connection: AsyncConnection,
+
+def _add(
+    connection: Connection,
+    *,
+    record: FileRecord,
+    idempotency_key: str | None,
+    limits: QuotaLimits | None,
+) -> None:
+    reserve(connection, record.owner, record.state, record.declared_size, limits)
+    _insert_new(connection, [record], idempotency_key)
+
+
+def _add_many(
+    connection: Connection, *, records: Sequence[FileRecord], limits: QuotaLimits | None
+) -> list[QuotaExceeded | None]:
+    new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
+    refusals = reserve_many(connection, new_files, limits)
+    _insert_new(
+        connection, [r for r, no in zip(records, refusals, strict=True) if no is None], None
+    )
+    return refusals
+
+
+def _check_allowed(expected: FileState, target: FileState) -> None:
+    if not can_transition(expected, target):
+        raise ValueError(f"transition {expected} -> {target} is not allowed")
+
+
+@bridged
+def compare_and_set(
+    connection: Connection,
     file_id: str,
     expected: FileState,
     change: StateChange,
@@ -243,22 +298,21 @@ async def compare_and_set(
     Raises ``ValueError`` for a forbidden transition; returns ``None`` (nothing written)
     when the file is missing or not in ``expected``.
     """
-    if not can_transition(expected, change.target):
-        raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+    _check_allowed(expected, change.target)
     statement = (
         update(files)
         .where(files.c.id == file_id, files.c.state == expected.value)
         .values(_changed_columns(change, now))
         .returning(*files.c)
     )
-    row = (await connection.execute(statement)).first()
+    row = connection.execute(statement).first()
     if row is None:
         return None
     step = _Step(expected, change.target, change.reason, change.actor.value)
-    await _append_history(connection, file_id, step, now)
+    _append_history(connection, file_id, step, now)
     record = record_of(row)
     delta = usage_change(expected, change.target, record.declared_size)
-    await apply_change(connection, record.owner, delta)
+    apply_change(connection, record.owner, delta)
     return record
 
 
@@ -368,23 +422,21 @@ class _Step:
     actor: str
 
 
-async def _insert_new(
-    connection: AsyncConnection, records: Sequence[FileRecord], idempotency_key: str | None
+def _insert_new(
+    connection: Connection, records: Sequence[FileRecord], idempotency_key: str | None
 ) -> None:
     """Insert new files and their first history rows (``executemany``, one per table)."""
     if not records:
         return
-    await connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
-    await connection.execute(
+    connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
+    connection.execute(
         insert(file_transitions),
         [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
     )
 
 
-async def _append_history(
-    connection: AsyncConnection, file_id: str, step: _Step, at: datetime
-) -> None:
-    await connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
+def _append_history(connection: Connection, file_id: str, step: _Step, at: datetime) -> None:
+    connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
 
 
 def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from filegate.adapters.sql.async_bridge import bridged
 from filegate.adapters.sql.schema import files, owner_usage
 from filegate.domain.quotas import (
     LIVE_STATES,
@@ -40,8 +40,8 @@ from filegate.domain.states import FileState
 _u = owner_usage
 
 
-async def reserve(
-    connection: AsyncConnection,
+def reserve(
+    connection: Connection,
     owner: str,
     state: FileState,
     size: int,
@@ -53,7 +53,7 @@ async def reserve(
     Raises :class:`~filegate.domain.quotas.QuotaExceeded` (counting nothing) when it does
     not fit ``limits``. The owner's row stays locked until the transaction ends.
     """
-    [refusal] = await reserve_many(connection, [NewFile(owner, state, size)], limits)
+    [refusal] = reserve_many(connection, [NewFile(owner, state, size)], limits)
     if refusal is not None:
         raise refusal
 
@@ -67,8 +67,8 @@ class NewFile:
     size: int
 
 
-async def reserve_many(
-    connection: AsyncConnection, new_files: Sequence[NewFile], limits: QuotaLimits | None
+def reserve_many(
+    connection: Connection, new_files: Sequence[NewFile], limits: QuotaLimits | None
 ) -> list[QuotaExceeded | None]:
     """Count each new file that fits, deciding in order as :func:`reserve` would one by one.
 
@@ -79,8 +79,8 @@ async def reserve_many(
     owners = sorted({new.owner for new in new_files})
     if not owners:
         return []
-    await _ensure_rows(connection, owners)
-    before = await _locked(connection, owners)
+    _ensure_rows(connection, owners)
+    before = _locked(connection, owners)
     after = dict(before)
     refusals: list[QuotaExceeded | None] = []
     for new in new_files:
@@ -91,61 +91,64 @@ async def reserve_many(
         refusals.append(refusal)
     for owner in owners:
         if not (delta := after[owner] - before[owner]).is_zero:
-            await _add(connection, owner, delta)
+            _add(connection, owner, delta)
     return refusals
 
 
-async def apply_change(connection: AsyncConnection, owner: str, delta: Usage) -> None:
+def apply_change(connection: Connection, owner: str, delta: Usage) -> None:
     """Add ``delta`` (the difference a state change makes) to ``owner``'s usage."""
     if delta.is_zero:
         return
-    await _ensure_rows(connection, [owner])
-    await _add(connection, owner, delta)
+    _ensure_rows(connection, [owner])
+    _add(connection, owner, delta)
 
 
-async def read_usage(connection: AsyncConnection, owner: str) -> Usage:
+@bridged
+def read_usage(connection: Connection, owner: str) -> Usage:
     """``owner``'s counters (zero when it has none)."""
-    row = (await connection.execute(select(_u).where(_u.c.owner == owner))).first()
+    row = connection.execute(select(_u).where(_u.c.owner == owner)).first()
     return Usage() if row is None else _usage_of(row._mapping)
 
 
-async def recount_owners(connection: AsyncConnection, owners: Sequence[str]) -> int:
+@bridged
+def recount_owners(connection: Connection, owners: Sequence[str]) -> int:
     """Set each owner's counters to what its files count for; return how many were wrong."""
     wanted = sorted(set(owners))
     if not wanted:
         return 0
-    await _ensure_rows(connection, wanted)
-    stored = await _locked(connection, wanted)
-    actual = await _counted(connection, wanted)
+    _ensure_rows(connection, wanted)
+    stored = _locked(connection, wanted)
+    actual = _counted(connection, wanted)
     wrong = [owner for owner in wanted if stored[owner] != actual.get(owner, Usage())]
     for owner in wrong:
-        await _set(connection, owner, actual.get(owner, Usage()))
+        _set(connection, owner, actual.get(owner, Usage()))
     return len(wrong)
 
 
-async def owners_after(connection: AsyncConnection, after: str | None, limit: int) -> list[str]:
+@bridged
+def owners_after(connection: Connection, after: str | None, limit: int) -> list[str]:
     """Up to ``limit`` owners (of files or of counters) in ascending order, after ``after``."""
     known = select(files.c.owner.label("owner")).union(select(_u.c.owner)).subquery()
     query = select(known.c.owner).order_by(known.c.owner).limit(limit)
     if after is not None:
         query = query.where(known.c.owner > after)
-    return [row.owner for row in (await connection.execute(query)).all()]
+    return [row.owner for row in connection.execute(query).all()]
 
 
-async def _ensure_rows(connection: AsyncConnection, owners: Sequence[str]) -> None:
+def _ensure_rows(connection: Connection, owners: Sequence[str]) -> None:
     rows = [{"owner": o, "pending": 0, "files": 0, "bytes": 0} for o in owners]
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(_u).values(rows).on_conflict_do_nothing(index_elements=["owner"])
-    await connection.execute(statement)
+    connection.execute(statement)
 
 
-async def _locked(connection: AsyncConnection, owners: Sequence[str]) -> dict[str, Usage]:
+def _locked(connection: Connection, owners: Sequence[str]) -> dict[str, Usage]:
     query = select(_u).where(_u.c.owner.in_(owners)).order_by(_u.c.owner).with_for_update()
-    rows = (await connection.execute(query)).all()
+    rows = connection.execute(query).all()
     return {row.owner: _usage_of(row._mapping) for row in rows}
 
 
-async def _counted(connection: AsyncConnection, owners: Sequence[str]) -> dict[str, Usage]:
+def _counted(connection: Connection, owners: Sequence[str]) -> dict[str, Usage]:
     pending = [s.value for s in PENDING_STATES]
     live = [s.value for s in LIVE_STATES]
     query = (
@@ -160,12 +163,12 @@ async def _counted(connection: AsyncConnection, owners: Sequence[str]) -> dict[s
         .where(files.c.owner.in_(owners))
         .group_by(files.c.owner)
     )
-    rows = (await connection.execute(query)).all()
+    rows = connection.execute(query).all()
     return {row.owner: _usage_of(row._mapping) for row in rows}
 
 
-async def _add(connection: AsyncConnection, owner: str, delta: Usage) -> None:
-    await connection.execute(
+def _add(connection: Connection, owner: str, delta: Usage) -> None:
+    connection.execute(
         update(_u)
         .where(_u.c.owner == owner)
         .values(
@@ -176,8 +179,8 @@ async def _add(connection: AsyncConnection, owner: str, delta: Usage) -> None:
     )
 
 
-async def _set(connection: AsyncConnection, owner: str, usage: Usage) -> None:
-    await connection.execute(
+def _set(connection: Connection, owner: str, usage: Usage) -> None:
+    connection.execute(
         update(_u)
         .where(_u.c.owner == owner)
         .values(pending=usage.pending, files=usage.files, bytes=usage.bytes)

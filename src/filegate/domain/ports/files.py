@@ -64,6 +64,10 @@ class FileRepository(Protocol):
         """The file stored under ``object_key``."""
         ...
 
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        """The files with these object keys (missing keys absent), in one read."""
+        ...
+
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
     ) -> Page:
@@ -82,6 +86,14 @@ class FileRepository(Protocol):
         when the file is missing or not in ``expected`` (nothing is written). Raises
         ``ValueError`` when the transition itself is not allowed.
         """
+        ...
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        """Each (file_id, expected, change) as its own compare-and-set, all in one transaction;
+        per item the updated record or None (not in expected / missing: nothing written for it).
+        A forbidden transition raises ValueError before anything is written."""
         ...
 
     async def history(self, file_id: str) -> list[Transition]:
