@@ -12,9 +12,10 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,7 @@ class Examiner:
             return _rejected(RejectionReason.EMPTY_FILE)
         if info.size != record.declared_size:
             return _rejected(RejectionReason.SIZE_MISMATCH)
-        with self._renditions_dir() as folder:
+        async with self._scratch("renditions-") as folder:
             async with self._local_copy(record.object_key) as (path, sha256):
                 if record.declared_sha256 and sha256 != record.declared_sha256:
                     return _rejected(RejectionReason.CHECKSUM_MISMATCH, sha256=sha256)
@@ -105,11 +106,18 @@ class Examiner:
                     exc_info=True,
                 )
 
-    @contextmanager
-    def _renditions_dir(self) -> Iterator[Path]:
-        """A fresh directory (under the scratch dir) the inspector writes renditions into."""
-        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="renditions-") as folder:
-            yield Path(folder)
+    @asynccontextmanager
+    async def _scratch(self, prefix: str) -> AsyncIterator[Path]:
+        """A fresh directory under the scratch dir, removed afterwards with its contents.
+
+        Made and removed on a thread: a ``mkdir`` or ``rmdir`` can take milliseconds, and
+        on the embedded shape the event loop also serves uploads.
+        """
+        made = await asyncio.to_thread(tempfile.mkdtemp, prefix=prefix, dir=self._scratch_dir)
+        try:
+            yield Path(made)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, made, ignore_errors=True)
 
     async def _store_renditions(
         self, record: FileRecord, files: Sequence[RenditionFile]
@@ -133,8 +141,8 @@ class Examiner:
             path = self._local_paths.path_of(key)
             yield path, await asyncio.to_thread(_sha256_of, path)
             return
-        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="verify-") as folder:
-            path = Path(folder) / "object"
+        async with self._scratch("verify-") as folder:
+            path = folder / "object"
             yield path, await self._download(key, path)
 
     async def _download(self, key: str, path: Path) -> str:
