@@ -144,3 +144,28 @@ async def test_a_cancelled_batch_leaves_no_rendition_behind(h: Harness) -> None:
 
     assert await h.stored_renditions(done) == []
     assert [await h.state(done), await h.state(stuck)] == [FileState.UPLOADED] * 2
+
+
+async def test_the_loser_of_two_verifications_keeps_the_winners_renditions(h: Harness) -> None:
+    record = await h.uploaded()
+    inspector = h.inspector
+    both_inside = asyncio.Barrier(2)
+
+    class Together(ScriptedInspector):
+        """Lets two verifications of the same file decode at the same time."""
+
+        async def inspect(self, path: Path, renditions_dir: Path | None = None) -> Inspection:
+            await both_inside.wait()
+            return await inspector.inspect(path, renditions_dir)
+
+    verifier = h.verifier(Together())
+    # Two batches in flight, each with an event for the file (say the S3 notification and
+    # the client's complete): both examine it, one compare-and-set wins.
+    first, second = await asyncio.gather(
+        verifier.handle_batch([event(record.object_key)], asyncio.Semaphore(1)),
+        verifier.handle_batch([event(f"uploads/{record.object_key}")], asyncio.Semaphore(1)),
+    )
+
+    assert (first, second) == ([None], [None])
+    assert await h.state(record) is FileState.READY
+    assert await h.stored_renditions(record) != []

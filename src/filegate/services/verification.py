@@ -132,13 +132,42 @@ class Verifier:
                 job.error = exc
             await self._discard_unsettled(jobs)
             return
+        lost = []
         for (job, change), record in zip(due, updated, strict=True):
             if record is None:
                 log.info("file changed during verification", extra={"file_id": job.record.id})
-                await self._discard_unsettled([job])
+                lost.append(job)
             else:
                 job.settled = True
                 self._report(record, change, job.seconds)
+        if lost:
+            await self._settle_lost(lost)
+
+    async def _settle_lost(self, jobs: Sequence[_Job]) -> None:
+        """Delete the renditions of verdicts that lost their compare-and-set, but for those
+        the file, READY now, lists: a rendition's key is fixed by its file, so a verifier
+        that won with the same object has stored and committed the very same keys.
+
+        When the files cannot be read again, the renditions stay (the reconciler removes
+        those of files that are gone).
+        """
+        try:
+            current = await self._repository.get_many_by_key([j.record.object_key for j in jobs])
+        except Exception:
+            log.warning("could not tell whose renditions a lost verdict left", exc_info=True)
+            current = None
+        for job in jobs:
+            if job.change is None or job.settled:
+                continue
+            job.settled = True
+            if current is None:
+                continue
+            now = current.get(job.record.object_key)
+            kept = (
+                {r.name for r in now.renditions} if now and now.state is FileState.READY else set()
+            )
+            unused = [r for r in job.change.renditions if r.name not in kept]
+            await self._examiner.discard_renditions(job.record, unused)
 
     async def _discard_unsettled(self, jobs: Sequence[_Job]) -> None:
         """Delete the renditions of every verdict not applied (each job once)."""
