@@ -5,10 +5,12 @@ events name (``FileRepository.get_many_by_key``), one write applies every verdic
 own compare-and-set with its history row (``FileRepository.transition_many``). In between,
 each file's object is examined (:mod:`filegate.services.examination`), concurrently.
 
-A verdict whose compare-and-set loses (the file was deleted meanwhile) changes nothing,
-and the renditions stored for it are deleted again; so are those of verdicts that could not
-be applied at all. A failure belongs to the events of its file only, except a failed load,
-which fails the whole batch.
+A verdict whose compare-and-set loses (the file was deleted, or verified by another
+worker, meanwhile) changes nothing, and the renditions stored for it are deleted again,
+unless the file is READY and lists them (the winner's, under the same keys): that costs one
+more read, only when a race was lost. Renditions of verdicts that could not be applied at
+all are deleted too. A failure belongs to the events of its file only, except a failed
+load, which fails the whole batch.
 """
 
 from __future__ import annotations
