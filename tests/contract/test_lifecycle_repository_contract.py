@@ -72,19 +72,18 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         yield Backend(memory, memory, clock, None)
         return
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
-    engine = database.async_engine
 
     async def corrupt(owner: str, usage: Usage) -> None:
-        async with engine.begin() as connection:
-            await connection.execute(
-                update(owner_usage)
-                .where(owner_usage.c.owner == owner)
-                .values(pending=usage.pending, files=usage.files, bytes=usage.bytes)
-            )
+        statement = (
+            update(owner_usage)
+            .where(owner_usage.c.owner == owner)
+            .values(pending=usage.pending, files=usage.files, bytes=usage.bytes)
+        )
+        await database.write(lambda connection: connection.execute(statement))
 
     try:
         yield Backend(
-            SqlRepository(database, clock), SqlLifecycleRepository(engine), clock, corrupt
+            SqlRepository(database, clock), SqlLifecycleRepository(database), clock, corrupt
         )
     finally:
         await database.dispose()

@@ -76,7 +76,7 @@ async def backend(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIt
         return
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield Backend(SqlRepository(database, clock), SqlLifecycleRepository(database.async_engine))
+        yield Backend(SqlRepository(database, clock), SqlLifecycleRepository(database))
     finally:
         await database.dispose()
 
@@ -372,6 +372,33 @@ async def test_a_replayed_transition_is_a_no_op(repository: FileRepository) -> N
     assert await repository.transition(record.id, FileState.REGISTERED, UPLOADED) is None
     assert await repository.get(record.id) == first
     assert len(await repository.history(record.id)) == 2
+
+
+async def test_add_with_dedupe_returns_the_owners_oldest_ready_duplicate(
+    backend: Backend,
+) -> None:
+    repository = backend.files
+    older = await repository.add(make_record(state=FileState.UPLOADED, created_at=T0))
+    newer = await repository.add(
+        make_record(state=FileState.UPLOADED, created_at=T0 + timedelta(seconds=1))
+    )
+    facts = StateChange(FileState.READY, Actor.WORKER, sha256=SHA)
+    for record in (newer, older):
+        await repository.transition(record.id, FileState.UPLOADED, facts)
+    before = await backend.ledger.usage(older.owner)
+
+    declared = make_record(declared_sha256=SHA)
+    found = await repository.add(declared, "key-1", QuotaLimits(max_files=2), dedupe=True)
+    batch = await repository.add_many(
+        [make_record(declared_sha256=SHA), make_record("user:bob", declared_sha256=SHA)],
+        dedupe=True,
+    )
+
+    assert found.id == older.id
+    assert batch[0] == found and isinstance(batch[1], FileRecord) and batch[1].owner == "user:bob"
+    assert await repository.get(declared.id) is None
+    assert await backend.ledger.usage(older.owner) == before
+    assert await repository.add(declared, dedupe=False) == declared
 
 
 async def test_get_many_by_key_returns_the_files_found_by_their_keys(

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.clock import SystemClock
@@ -246,11 +246,11 @@ def test_a_worker_process_serves_its_own_metrics(tmp_path: Path, http: httpx.Cli
 
 
 async def enqueue(database_url: str, body: str) -> None:
-    engine = create_engine(database_url, 1, 0)
+    database = open_database(database_url, 1, 0)
     try:
-        await SqlQueue(engine, SystemClock()).send_batch([body])
+        await SqlQueue(database, SystemClock()).send_batch([body])
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def wait_until_serving(

@@ -47,7 +47,7 @@ class Processes:
             Registrar(SqlRepository(d, clock), MemorySigner(clock), clock, POLICY, quotas=limits)
             for d in self.databases
         ]
-        self.ledger = SqlLifecycleRepository(self.databases[0].async_engine)
+        self.ledger = SqlLifecycleRepository(self.databases[0])
 
     async def register_all(self, count: int) -> list[Registration | BaseException]:
         calls = [self.registrars[i % 2].register(OWNER, REQUEST) for i in range(count)]

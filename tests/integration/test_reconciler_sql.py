@@ -81,14 +81,13 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 @pytest.fixture(params=SQL_BACKENDS)
 async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Parts]:
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
-    engine = database.async_engine
     clock = ManualClock(SystemClock().now())  # the local store's files carry real times
     repository = SqlRepository(database, clock)
-    queries = SqlLifecycleRepository(engine)
+    queries = SqlLifecycleRepository(database)
     signer = UrlSigner({"k1": b"reconciler-test-key-0123456789"}, "k1")
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
-    queue = SqlQueue(engine, clock)
-    ledger = SqlUploadLedger(engine, clock, "events")
+    queue = SqlQueue(database, clock)
+    ledger = SqlUploadLedger(database, clock, "events")
     uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,

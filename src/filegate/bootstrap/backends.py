@@ -139,15 +139,14 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
         require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
     sql = open_sql_database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     stack.push_async_callback(sql.dispose)
-    engine = sql.async_engine
     return Database(
         sql=sql,
         files=SqlRepository(sql, clock),
-        queries=SqlLifecycleRepository(engine),
-        sessions=SqlSessionRepository(engine),
-        grants=SqlGrantRepository(engine),
-        rates=SqlRateLimiter(engine),
-        sweep_claims=SqlSweepClaims(engine, clock),
+        queries=SqlLifecycleRepository(sql),
+        sessions=SqlSessionRepository(sql),
+        grants=SqlGrantRepository(sql),
+        rates=SqlRateLimiter(sql),
+        sweep_claims=SqlSweepClaims(sql, clock),
     )
 
 
@@ -197,8 +196,9 @@ async def _sql_queue(
 ) -> Queues:
     parts = urlsplit(settings.queue_url)
     name = (parts.netloc + parts.path).strip("/") or "events"
-    queue = SqlQueue(database.engine, clock, name=name, max_receives=settings.max_receives)
-    ledger = SqlUploadLedger(database.engine, clock, name)
+    queue = SqlQueue(database.sql, clock, name=name, max_receives=settings.max_receives)
+    stack.push_async_callback(queue.signals.close)
+    ledger = SqlUploadLedger(database.sql, clock, name)
     return Queues(queue=queue, ledger=ledger, dead_letters=queue)
 
 

@@ -62,13 +62,13 @@ class TransactionCounter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: dict[Mode, int] = {"read": 0, "write": 0}
+        self._counts: dict[str, int] = {"read": 0, "write": 0}
 
     def add(self, mode: Mode) -> None:
         with self._lock:
             self._counts[mode] += 1
 
-    def snapshot(self) -> dict[Mode, int]:
+    def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -41,11 +42,18 @@ from filegate.adapters.sql.file_columns import (
 )
 from filegate.adapters.sql.schema import file_transitions, files
 from filegate.adapters.sql.similarity import hamming_sql
-from filegate.adapters.sql.usage import NewFile, apply_change, reserve, reserve_many
+from filegate.adapters.sql.usage import (
+    NewFile,
+    UsageMoved,
+    apply_changes,
+    apply_plan,
+    plan_many,
+    reserve,
+)
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import FileRecord, Page, PrintSize, StateChange, Transition
 from filegate.domain.ports import Clock
-from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, usage_change
 from filegate.domain.similarity import SimilarFile
 from filegate.domain.states import FileState, can_transition
 
@@ -62,17 +70,21 @@ class SqlRepository:
         record: FileRecord,
         idempotency_key: str | None = None,
         limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> FileRecord:
-        """Insert the row, its first history row and its usage together.
+        """One transaction: [the duplicate check,] the file row, its first history row,
+        then the usage (one conditional upsert, last: the owner's row is locked only from
+        there to the commit).
 
         A reused ``(owner, idempotency_key)`` returns the first file, also when two adds
-        race (the loser's unique violation is caught and the winner's row re-read), and
-        also when the owner is now over quota. Any other duplicate (id, object key) raises
-        ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
+        race (the loser's unique violation rolls it back and the winner's row is re-read
+        after), and also when the owner is now over quota. Any other duplicate (id, object
+        key) raises ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
         """
         try:
-            await self._database.write(
-                partial(_add, record=record, idempotency_key=idempotency_key, limits=limits)
+            return await self._database.write(
+                partial(_add, record=record, key=idempotency_key, limits=limits, dedupe=dedupe)
             )
         except QuotaExceeded:
             existing = await self._first_with_key(record.owner, idempotency_key)
@@ -86,25 +98,36 @@ class SqlRepository:
             if existing is None:
                 raise ValueError("duplicate file id or object key") from exc
             return existing
-        return record
 
     async def add_many(
-        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+        self,
+        records: Sequence[FileRecord],
+        limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> list[FileRecord | QuotaExceeded]:
-        """Reserve usage (each owner's row locked once), then insert the admitted files and
-        their first history rows with one ``executemany`` each, in one transaction.
+        """One transaction: [one duplicate query,] the usage read, one ``executemany`` per
+        table, then one usage upsert per owner.
+
+        The usage is read without a lock and the upserts check it is unchanged; if another
+        transaction changed it meanwhile, the batch is rolled back and run again with the
+        rows locked from the start (so a busy owner's batch cannot starve).
         """
         if not records:
             return []
         try:
-            refusals = await self._database.write(
-                partial(_add_many, records=records, limits=limits)
-            )
+            try:
+                return await self._database.write(
+                    partial(_add_many, records=records, limits=limits, dedupe=dedupe, lock=False)
+                )
+            except UsageMoved:
+                return await self._database.write(
+                    partial(_add_many, records=records, limits=limits, dedupe=dedupe, lock=True)
+                )
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
             raise ValueError("duplicate file id or object key") from exc
-        return [r if no is None else no for r, no in zip(records, refusals, strict=True)]
 
     async def get(self, file_id: str) -> FileRecord | None:
         return await self._one(select(files).where(files.c.id == file_id))
@@ -154,12 +177,7 @@ class SqlRepository:
         if not changes:
             return []
         now = self._clock.now()
-        return await self._database.write(
-            lambda connection: [
-                compare_and_set(connection, file_id, expected, change, now)
-                for file_id, expected, change in changes
-            ]
-        )
+        return await self._database.write(lambda connection: _set_many(connection, changes, now))
 
     async def history(self, file_id: str) -> list[Transition]:
         query = (
@@ -262,22 +280,66 @@ def _add(
     connection: Connection,
     *,
     record: FileRecord,
-    idempotency_key: str | None,
+    key: str | None,
     limits: QuotaLimits | None,
-) -> None:
+    dedupe: bool,
+) -> FileRecord:
+    if dedupe and record.declared_sha256 is not None:
+        parameters = {"owner": record.owner, "sha256": record.declared_sha256}
+        if (found := connection.execute(_OLDEST_READY_WITH_SHA256, parameters).first()) is not None:
+            return record_of(found)
+    _insert_new(connection, [record], key)
     reserve(connection, record.owner, record.state, record.declared_size, limits)
-    _insert_new(connection, [record], idempotency_key)
+    return record
 
 
 def _add_many(
-    connection: Connection, *, records: Sequence[FileRecord], limits: QuotaLimits | None
-) -> list[QuotaExceeded | None]:
-    new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
-    refusals = reserve_many(connection, new_files, limits)
-    _insert_new(
-        connection, [r for r, no in zip(records, refusals, strict=True) if no is None], None
+    connection: Connection,
+    *,
+    records: Sequence[FileRecord],
+    limits: QuotaLimits | None,
+    dedupe: bool,
+    lock: bool,
+) -> list[FileRecord | QuotaExceeded]:
+    declared = {pair for r in records if (pair := _declared(r)) is not None}
+    found = _ready_duplicates(connection, sorted(declared)) if dedupe and declared else {}
+    duplicates = {r.id: found[pair] for r in records if (pair := _declared(r)) in found}
+    new = [r for r in records if r.id not in duplicates]
+    counted = [NewFile(r.owner, r.state, r.declared_size) for r in new]
+    plan = plan_many(connection, counted, limits, lock=lock)
+    refusals = dict(zip((r.id for r in new), plan.refusals, strict=True))
+    _insert_new(connection, [r for r in new if refusals[r.id] is None], None)
+    apply_plan(connection, plan)
+    return [duplicates.get(r.id) or refusals.get(r.id) or r for r in records]
+
+
+def _declared(record: FileRecord) -> tuple[str, str] | None:
+    """The ``(owner, declared SHA-256)`` a duplicate of ``record`` would have."""
+    sha256 = record.declared_sha256
+    return None if sha256 is None else (record.owner, sha256)
+
+
+def _ready_duplicates(
+    connection: Connection, wanted: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], FileRecord]:
+    """Per (owner, SHA-256) wanted, the owner's oldest READY file with that SHA-256."""
+    owners = {owner for owner, _ in wanted}
+    digests = {digest for _, digest in wanted}
+    query = (
+        select(files)
+        .where(
+            files.c.owner.in_(owners),
+            files.c.sha256.in_(digests),
+            files.c.state == FileState.READY.value,
+        )
+        .order_by(files.c.created_at.desc(), files.c.id.desc())
     )
-    return refusals
+    pairs = set(wanted)
+    found: dict[tuple[str, str], FileRecord] = {}
+    for record in map(record_of, connection.execute(query).all()):
+        if (pair := (record.owner, record.sha256 or "")) in pairs:
+            found[pair] = record  # newest first: the oldest overwrites
+    return found
 
 
 def _check_allowed(expected: FileState, target: FileState) -> None:
@@ -293,27 +355,49 @@ def compare_and_set(
     change: StateChange,
     now: datetime,
 ) -> FileRecord | None:
-    """Within the caller's transaction: the CAS update plus one history row.
+    """Within the caller's transaction: the CAS update, one history row, then the owner's
+    usage (one upsert, so best as the caller's last write).
 
     Raises ``ValueError`` for a forbidden transition; returns ``None`` (nothing written)
     when the file is missing or not in ``expected``.
     """
     _check_allowed(expected, change.target)
-    statement = (
-        update(files)
-        .where(files.c.id == file_id, files.c.state == expected.value)
-        .values(_changed_columns(change, now))
-        .returning(*files.c)
-    )
-    row = connection.execute(statement).first()
-    if row is None:
-        return None
-    step = _Step(expected, change.target, change.reason, change.actor.value)
-    _append_history(connection, file_id, step, now)
-    record = record_of(row)
-    delta = usage_change(expected, change.target, record.declared_size)
-    apply_change(connection, record.owner, delta)
+    [record] = _set_many(connection, [(file_id, expected, change)], now)
     return record
+
+
+def _set_many(
+    connection: Connection,
+    changes: Sequence[tuple[str, FileState, StateChange]],
+    now: datetime,
+) -> list[FileRecord | None]:
+    """Each change its own CAS update (in file-id order, so that two batches lock shared
+    rows in one order), then one ``executemany`` of history rows, then each owner's usage
+    delta, owners in order. Results in the order of ``changes``."""
+    order = sorted(range(len(changes)), key=lambda i: changes[i][0])  # stable: same file in order
+    results: list[FileRecord | None] = [None] * len(changes)
+    history: list[dict[str, Any]] = []
+    deltas: dict[str, Usage] = {}
+    for index in order:
+        file_id, expected, change = changes[index]
+        statement = (
+            update(files)
+            .where(files.c.id == file_id, files.c.state == expected.value)
+            .values(_changed_columns(change, now))
+            .returning(*files.c)
+        )
+        row = connection.execute(statement).first()
+        if row is None:
+            continue
+        record = results[index] = record_of(row)
+        step = _Step(expected, change.target, change.reason, change.actor.value)
+        history.append(_history_row(file_id, step, now))
+        delta = usage_change(expected, change.target, record.declared_size)
+        deltas[record.owner] = deltas.get(record.owner, Usage()) + delta
+    if history:
+        connection.execute(insert(file_transitions), history)
+    apply_changes(connection, deltas)
+    return results
 
 
 def record_of(row: Row[Any]) -> FileRecord:
@@ -428,15 +512,26 @@ def _insert_new(
     """Insert new files and their first history rows (``executemany``, one per table)."""
     if not records:
         return
-    connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
+    connection.execute(_INSERT_FILES, [_row_of(r, idempotency_key) for r in records])
     connection.execute(
-        insert(file_transitions),
+        _INSERT_HISTORY,
         [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
     )
 
 
-def _append_history(connection: Connection, file_id: str, step: _Step, at: datetime) -> None:
-    connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
+# Built once: building a statement per call costs more than SQLite takes to run it.
+_INSERT_FILES = insert(files)
+_INSERT_HISTORY = insert(file_transitions)
+_OLDEST_READY_WITH_SHA256 = (
+    select(files)
+    .where(
+        files.c.owner == bindparam("owner"),
+        files.c.sha256 == bindparam("sha256"),
+        files.c.state == FileState.READY.value,
+    )
+    .order_by(files.c.created_at, files.c.id)
+    .limit(1)
+)
 
 
 def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:

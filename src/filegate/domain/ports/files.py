@@ -26,11 +26,15 @@ class FileRepository(Protocol):
         record: FileRecord,
         idempotency_key: str | None = None,
         limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> FileRecord:
         """Insert ``record`` (state REGISTERED) with its first history row.
 
-        With an ``idempotency_key`` already used by the same owner, insert nothing and
-        return the file created the first time.
+        With ``dedupe`` and a declared SHA-256 equal to one of the owner's READY files
+        (the oldest, if several), insert nothing and return that file instead (checked
+        first, in the same transaction). With an ``idempotency_key`` already used by the
+        same owner, insert nothing and return the file created the first time.
 
         The owner's usage (:mod:`filegate.domain.quotas`) grows in the same transaction;
         with ``limits``, raise :class:`~filegate.domain.quotas.QuotaExceeded` (inserting
@@ -40,9 +44,17 @@ class FileRepository(Protocol):
         ...
 
     async def add_many(
-        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+        self,
+        records: Sequence[FileRecord],
+        limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> list[FileRecord | QuotaExceeded]:
         """Insert ``records`` and their first history rows, all in one transaction.
+
+        With ``dedupe``, a record whose declared SHA-256 equals one of its owner's READY
+        files yields that file in place (as :meth:`add` would), is not written and counts
+        nothing.
 
         Items are admitted in order against their owner's quota exactly as :meth:`add`
         would admit them one after another: an item over ``limits`` yields its
