@@ -10,18 +10,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import select, text
 
 from filegate.adapters.sql.database import PostgresDatabase, open_database
-from filegate.adapters.sql.schema import sessions
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.sessions import GuestSession, SessionEnd
 
 pytestmark = pytest.mark.postgres
 NAMES = ["a", "b", "c"]
-WAITING_ON_A_LOCK = text(
+WAITING_ON_A_LOCK = (
     "SELECT count(*) FROM pg_stat_activity"
     " WHERE datname = current_database() AND wait_event_type = 'Lock'"
 )
@@ -39,12 +38,12 @@ async def test_racing_sweeps_hand_out_each_overdue_purge_once(postgres_url: str)
     clock.advance(timedelta(hours=1))
     now = clock.now()
     try:
-        async with database.engine.connect() as holder:
-            await holder.execute(select(sessions.c.id).with_for_update())
+        async with await psycopg.AsyncConnection.connect(postgres_url) as holder:
+            await holder.execute("SELECT id FROM sessions FOR UPDATE")
             sweeps = [
                 asyncio.create_task(repository.overdue_purges(now, now, 10)) for _ in range(2)
             ]
-            while await _waiting_on_a_lock(database) < 2:
+            while await _waiting_on_a_lock(postgres_url) < 2:
                 await asyncio.sleep(0.01)
             await holder.commit()
         handed_out = [sorted(s.id for s in sweep) for sweep in await asyncio.gather(*sweeps)]
@@ -54,8 +53,9 @@ async def test_racing_sweeps_hand_out_each_overdue_purge_once(postgres_url: str)
     assert sorted(handed_out) == [[], NAMES]
 
 
-async def _waiting_on_a_lock(database: PostgresDatabase) -> int:
+async def _waiting_on_a_lock(url: str) -> int:
     # A fresh transaction each time: PostgreSQL keeps one view of pg_stat_activity per
     # transaction.
-    async with database.engine.connect() as probe:
-        return int((await probe.execute(WAITING_ON_A_LOCK)).scalar_one())
+    async with await psycopg.AsyncConnection.connect(url) as probe:
+        row = await (await probe.execute(WAITING_ON_A_LOCK)).fetchone()
+        return 0 if row is None else int(row[0])
