@@ -122,7 +122,10 @@ def _measure(filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str) -
         try:
             return put_all(side.url, per_connection, body)
         finally:
-            _empty(side.folder)  # keeps the disk small between repetitions
+            # Outside the timing: the side's unflushed writes must not slow the next side's
+            # fsyncs, and the disk stays small.
+            os.sync()
+            _empty(side.folder)
 
     once(filegate), once(baseline)  # warm-up
     pairs = [(once(filegate), once(baseline)) for _ in range(scale.repetitions)]

@@ -26,10 +26,10 @@ from urllib.parse import quote, urlencode
 
 from anyio import to_thread
 
-from filegate.adapters.local.dirsync import DirectorySyncer
 from filegate.adapters.local.disk import (
     create_exclusive,
     disk_errors,
+    fsync_dir,
     make_dirs,
     may_hold,
     open_at,
@@ -80,7 +80,6 @@ class LocalObjectStore:
         self._public_url = public_url.rstrip("/")
         self._signer = signer
         self._clock = clock
-        self._folders = DirectorySyncer()
 
     @property
     def temp_dir(self) -> Path:
@@ -262,7 +261,7 @@ class LocalObjectStore:
             created = make_dirs(final.parent)
             temporary.replace(final)
             for directory in [final.parent, *created]:
-                self._folders.sync(directory)
+                fsync_dir(directory)
             if not recorded:
                 st = os.fstat(writer.fileno())
                 write_sidecar_quietly(final, self._tmp, digest.hexdigest(), st)
@@ -291,7 +290,7 @@ class LocalObjectStore:
     def _finish(
         self, key: str, temporary: TemporaryObject, last: list[bytes], spec: UploadSpec
     ) -> str:
-        return finish(temporary, last, spec, self.path_of(key), self._folders)
+        return finish(temporary, last, spec, self.path_of(key))
 
 
 def check_key(key: str) -> None:

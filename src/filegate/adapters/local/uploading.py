@@ -9,10 +9,11 @@ photos) therefore costs the loop a single thread hand-off.
 Durability, with the fewest flushes that keep a crash from showing a partial object:
 the bytes and their SHA-256 record (an attribute of the same inode) are fsynced once in
 the temporary file; ``os.link`` then gives them their name, atomically, and fails if the
-key is taken; an fsync of the key's folder, shared by the uploads that publish into it at
-the same time (:mod:`~filegate.adapters.local.dirsync`), makes the name durable before
-the upload is answered. A crash before that fsync loses the name (the client never got a
-success), never half of the bytes.
+key is taken; an fsync of the key's folder makes the name durable before the upload is
+answered. A crash before that fsync loses the name (the client never got a success),
+never half of the bytes. Concurrent uploads' fsyncs are batched by the filesystem's
+journal (one commit serves all that wait on it); batching them here as well only made
+them wait in turn.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from filegate.adapters.local.dirsync import DirectorySyncer
-from filegate.adapters.local.disk import make_dirs
+from filegate.adapters.local.disk import fsync_dir, make_dirs
 from filegate.adapters.local.metadata import record_on_inode, write_sidecar_quietly
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.models import UploadSpec
@@ -60,7 +60,7 @@ class TemporaryObject:
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def publish(self, final: Path, folders: DirectorySyncer) -> None:
+    def publish(self, final: Path) -> None:
         """Make the bytes durable and link them in as ``final``; ``ALREADY_UPLOADED`` when
         the key is taken. On return the object and its SHA-256 record are durable."""
         fd = self._open()
@@ -75,7 +75,7 @@ class TemporaryObject:
             raise _already_uploaded() from exc
         try:
             for folder in [final.parent, *created]:
-                folders.sync(folder)
+                fsync_dir(folder)
         except OSError:
             final.unlink(missing_ok=True)
             raise
@@ -126,7 +126,6 @@ def finish(
     last: Sequence[bytes],
     spec: UploadSpec,
     final: Path,
-    folders: DirectorySyncer,
 ) -> str:
     """Write ``last``, check the SHA-256 against ``spec``, publish as ``final`` (blocks).
 
@@ -139,7 +138,7 @@ def finish(
         raise FilegateError(
             ErrorCode.CHECKSUM_MISMATCH, "The bytes' SHA-256 differs from the URL's."
         )
-    temporary.publish(final, folders)
+    temporary.publish(final)
     return sha256
 
 
