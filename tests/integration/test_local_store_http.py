@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -677,7 +678,7 @@ def takes_attributes(folder: Path) -> bool:
 def recorded_sha256(path: Path) -> str:
     """The SHA-256 the store recorded for the object file: its attribute, else its sidecar."""
     if takes_attributes(path.parent):
-        return os.getxattr(path, ATTRIBUTE).decode().split()[0]
+        return os.getxattr(path, ATTRIBUTE)[:32].hex()
     return path.with_name(f".{path.name}.sha256").read_text().split()[0]
 
 
@@ -688,8 +689,8 @@ def test_an_upload_records_its_sha256_on_the_object_itself(h: Harness) -> None:
     upload(h, key, data)
     path = h.store.path_of(key)
 
-    recorded = os.getxattr(path, ATTRIBUTE).decode().split()
-    assert recorded == [sha256(data), str(len(data)), str(path.stat().st_mtime_ns)]
+    digest, size, mtime_ns = struct.unpack("<32sQQ", os.getxattr(path, ATTRIBUTE))
+    assert (digest.hex(), size, mtime_ns) == (sha256(data), len(data), path.stat().st_mtime_ns)
     assert not path.with_name(f".{path.name}.sha256").exists()
 
 
@@ -706,10 +707,9 @@ async def test_head_rehashes_an_object_whose_record_is_missing_or_stale(h: Harne
     assert await h.store.head(key) == expected
     assert recorded_sha256(path) == sha256(data)
 
-    stale = f"{'0' * 64} 1 2 3\n"
-    sidecar.write_text(stale)
+    sidecar.write_text(f"{'0' * 64} 1 2 3\n")
     with contextlib.suppress(OSError):
-        os.setxattr(path, ATTRIBUTE, stale.encode())
+        os.setxattr(path, ATTRIBUTE, struct.pack("<32sQQ", bytes(32), 2, 3))
     assert await h.store.head(key) == expected
     assert recorded_sha256(path) == sha256(data)
 

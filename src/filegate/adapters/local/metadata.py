@@ -1,8 +1,10 @@
 """An object's recorded SHA-256: an extended attribute on its inode, else a sidecar file.
 
-Both forms hold ``<sha256> <size> <mtime_ns>`` of the file they describe (the sidecar also
-its inode), and a record that no longer matches the file is ignored: the file is then
-hashed once and the record rewritten. Every function here blocks.
+Both record the SHA-256, size and modification time (ns) of the file they describe (the
+sidecar, a text line, also its inode; the attribute, 48 packed bytes, is small enough for
+ext4 to keep inside the inode instead of in a block of its own). A record that no longer
+matches the file is ignored: the file is then hashed once and the record rewritten.
+Every function here blocks.
 
 The attribute is set on the temporary file before it is fsynced and linked into place,
 so it is durable with the bytes and appears with the object's name, never apart from it.
@@ -18,6 +20,7 @@ import hashlib
 import logging
 import os
 import stat
+import struct
 import uuid
 from pathlib import Path
 
@@ -25,7 +28,8 @@ from filegate.domain.models import ObjectInfo
 
 log = logging.getLogger(__name__)
 
-ATTRIBUTE = "user.filegate.sha256"
+ATTRIBUTE = "user.filegate"
+_PACKED = struct.Struct("<32sQQ")  # SHA-256 digest, size, mtime_ns
 _HASH_BLOCK_BYTES = 1 << 20
 _ABSENT = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 _UNSUPPORTED = frozenset({errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.ENOSYS})
@@ -41,7 +45,7 @@ def record_on_inode(fd: int, sha256: str) -> bool:
         return False
     st = os.fstat(fd)
     try:
-        os.setxattr(fd, ATTRIBUTE, f"{sha256} {st.st_size} {st.st_mtime_ns}".encode())
+        os.setxattr(fd, ATTRIBUTE, _PACKED.pack(bytes.fromhex(sha256), st.st_size, st.st_mtime_ns))
     except OSError as exc:
         if exc.errno in _UNSUPPORTED:
             return False
@@ -66,10 +70,10 @@ def _read_attribute(path: Path, st: os.stat_result) -> str | None:
     if not hasattr(os, "getxattr"):
         return None
     try:
-        sha256, size, mtime_ns = os.getxattr(path, ATTRIBUTE).decode().split()
-    except (OSError, ValueError):
+        digest, size, mtime_ns = _PACKED.unpack(os.getxattr(path, ATTRIBUTE))
+    except (OSError, struct.error):
         return None
-    return sha256 if (int(size), int(mtime_ns)) == (st.st_size, st.st_mtime_ns) else None
+    return digest.hex() if (size, mtime_ns) == (st.st_size, st.st_mtime_ns) else None
 
 
 def _rehash(path: Path, tmp_dir: Path) -> str:
