@@ -66,8 +66,6 @@ class TemporaryObject:
         fd = self._open()
         recorded = record_on_inode(fd, self.sha256())
         os.fsync(fd)
-        if final.exists():
-            raise _already_uploaded()
         created = make_dirs(final.parent)
         try:
             os.link(self.path, final)
