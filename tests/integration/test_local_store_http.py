@@ -236,6 +236,24 @@ def test_chunked_upload_of_several_mebibytes_round_trips(h: Harness) -> None:
     assert downloaded.headers["etag"] == f'"{sha256(data)}"'
 
 
+def test_an_empty_body_stores_an_empty_object(h: Harness) -> None:
+    key = new_key()
+
+    upload(h, key, b"")
+
+    assert h.store.path_of(key).read_bytes() == b""
+    assert h.gate.commits == [(key, ObjectInfo(key, 0, sha256(b"")))]
+
+
+def test_a_body_of_exactly_one_block_round_trips(h: Harness) -> None:
+    key, data = new_key(), os.urandom(BLOCK_BYTES)
+
+    upload(h, key, data)
+
+    assert get(h, key).content == data
+    assert h.gate.commits == [(key, ObjectInfo(key, len(data), sha256(data)))]
+
+
 def test_upload_without_declared_sha256_is_accepted(h: Harness) -> None:
     key, data = new_key(), b"no checksum declared"
     signed = h.store.sign_upload(key, UploadSpec(len(data), PNG, None), TTL)
