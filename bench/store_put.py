@@ -47,7 +47,7 @@ class Scale:
     repetitions: int
 
 
-FULL = (Scale(10 * MIB, 3, 7), Scale(MIB, 16, 7))
+FULL = (Scale(10 * MIB, 3, 8), Scale(MIB, 16, 8))  # even: each side first in half the pairs
 QUICK = (Scale(MIB // 4, 1, 1),)
 
 
