@@ -680,6 +680,33 @@ def test_unsafe_keys_are_refused_before_any_file_is_touched(h: Harness, key: str
         h.store.sign_upload(key, UploadSpec(1, PNG, None), TTL)
 
 
+def test_a_key_through_a_link_to_outside_the_store_is_refused(h: Harness, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = uuid.uuid4().hex[:12]
+    (h.root / folder).symlink_to(outside, target_is_directory=True)
+    key = f"{folder}/{uuid.uuid4().hex}"
+
+    with pytest.raises(InvalidObjectKey):
+        h.store.path_of(key)
+    data = b"must not escape"
+    # Refused before the body is read, so the server drops the connection: not the shared one.
+    response = put(h, sign_put(h, key, data), data, Connection="close")
+
+    assert response.status_code >= 400
+    assert list(outside.iterdir()) == []
+    assert h.gate.commits == []
+
+
+def test_a_key_through_a_link_inside_the_store_resolves_to_its_target(h: Harness) -> None:
+    target_folder, linked_folder = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+    (h.root / target_folder).mkdir()
+    (h.root / linked_folder).symlink_to(h.root / target_folder, target_is_directory=True)
+    name = uuid.uuid4().hex
+
+    assert h.store.path_of(f"{linked_folder}/{name}") == h.root.resolve() / target_folder / name
+
+
 def takes_attributes(folder: Path) -> bool:
     """Whether the filesystem under ``folder`` stores user extended attributes."""
     probe = folder / ".probe"

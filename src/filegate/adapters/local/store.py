@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,8 @@ class LocalObjectStore:
         The key's syntax is checked first, so a hostile key touches no disk at all.
         """
         check_key(key)
+        if _free_of_links(self._root, key):
+            return Path(self._root, key)  # already its own real path, inside root
         candidate = os.path.realpath(Path(self._root, key))
         if os.path.commonpath([self._root, candidate]) != self._root:
             raise InvalidObjectKey("key resolves outside the store")
@@ -311,6 +314,22 @@ def check_key(key: str) -> None:
     for segment in key.split("/"):
         if not segment or segment.startswith(".") or len(segment.encode()) > MAX_SEGMENT_BYTES:
             raise InvalidObjectKey("key has an empty, dot or overlong segment")
+
+
+def _free_of_links(root: str, key: str) -> bool:
+    """Whether no existing component of ``key`` below ``root`` (a real path) is a symbolic
+    link: then root joined with key is a real path. Costs one ``lstat`` per existing
+    component, where ``realpath`` would also walk every folder above root."""
+    path = root
+    for segment in key.split("/"):
+        path = f"{path}/{segment}"
+        try:
+            mode = os.lstat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return True  # nothing exists below a missing component
+        if stat.S_ISLNK(mode):
+            return False
+    return True
 
 
 def _unbound() -> FilegateError:
