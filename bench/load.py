@@ -1,10 +1,9 @@
-"""Load generators: pools of keep-alive HTTP/1.1 connections posting JSON in a closed loop.
+"""The load generator: a pool of keep-alive HTTP/1.1 connections posting JSON in a closed loop.
 
-Two kinds, used the same way: :class:`HttpxPool` (one ``httpx.AsyncClient`` per
-connection, what a Python user of the API runs) and :class:`RawPool` (requests written
-as bytes over bare asyncio streams). httpx spends about a millisecond of CPU per request
-here, so against a fast server on these two-core machines it is httpx that sets the pace;
-the bare client costs well under a tenth of that, and comparing the two shows when.
+Requests are written as bytes over bare asyncio streams (:class:`RawPool`). An httpx
+client spends about a millisecond of CPU per request here, so against a fast server on
+these two-core machines it would set the pace itself; this client costs well under a
+tenth of that, so the servers do.
 """
 
 from __future__ import annotations
@@ -12,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 from urllib.parse import urlsplit
-
-import httpx
 
 from bench.harness import per_second
 
@@ -53,49 +50,12 @@ class Run:
         return per_second(self.requests, self.seconds)
 
 
-Sender = Callable[[JsonPost], Awaitable[None]]
-
-
-class Pool(Protocol):
-    """Open connections to one server, each driven by its own sender."""
-
-    @property
-    def senders(self) -> list[Sender]: ...
+Sender = Callable[[JsonPost], Awaitable[bytes]]
+"""Sends one request on its connection; the body of the expected answer."""
 
 
 class UnexpectedAnswer(RuntimeError):
     """The server answered another status than the benchmark expects: the figure is void."""
-
-
-class HttpxPool:
-    """``size`` ``httpx.AsyncClient`` instances, each holding one keep-alive connection."""
-
-    def __init__(self, base_url: str, size: int) -> None:
-        self._clients = [
-            httpx.AsyncClient(base_url=base_url, timeout=_TIMEOUT_SECONDS) for _ in range(size)
-        ]
-
-    @property
-    def senders(self) -> list[Sender]:
-        return [_httpx_sender(client) for client in self._clients]
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.gather(*(client.aclose() for client in self._clients))
-
-
-def _httpx_sender(client: httpx.AsyncClient) -> Sender:
-    async def send(request: JsonPost) -> None:
-        headers = {"Content-Type": "application/json", **dict(request.headers)}
-        answer = await client.post(request.path, content=request.body, headers=headers)
-        if answer.status_code != request.expected_status:
-            raise UnexpectedAnswer(f"{request.path}: {answer.status_code} {answer.text[:300]}")
-
-    return send
 
 
 class RawPool:
@@ -127,14 +87,16 @@ class RawPool:
 
 
 def _raw_sender(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> Sender:
-    async def send(request: JsonPost) -> None:
-        writer.write(_encoded(request, host))
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        body = await reader.readexactly(_content_length(head))
+    async def send(request: JsonPost) -> bytes:
+        async with asyncio.timeout(_TIMEOUT_SECONDS):  # a stalled server fails the run
+            writer.write(_encoded(request, host))
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+            body = await reader.readexactly(_content_length(head))
         status = int(head[9:12])
         if status != request.expected_status:
             raise UnexpectedAnswer(f"{request.path}: {status} {body[:300]!r}")
+        return body
 
     return send
 
@@ -158,33 +120,19 @@ def _content_length(head: bytes) -> int:
     raise UnexpectedAnswer(f"an answer without Content-Length: {head[:300]!r}")
 
 
-async def run_for(senders: Sequence[Sender], request: JsonPost, seconds: float) -> Run:
-    """Every sender repeats ``request`` back to back until ``seconds`` have passed."""
+async def run_for(senders: Sequence[Sender], requests: Sequence[JsonPost], seconds: float) -> Run:
+    """Sender ``i`` repeats ``requests[i]`` back to back until ``seconds`` have passed."""
+    if len(senders) != len(requests):
+        raise ValueError(f"{len(senders)} senders but {len(requests)} requests")
     deadline = time.perf_counter() + seconds
 
-    def next_request() -> JsonPost | None:
-        return request if time.perf_counter() < deadline else None
-
-    return await _closed_loop(senders, next_request)
-
-
-async def run_all(senders: Sequence[Sender], requests: Iterable[JsonPost]) -> Run:
-    """Send each of ``requests`` once; each sender takes the next one as soon as it is free."""
-    pending = iter(requests)
-    return await _closed_loop(senders, lambda: next(pending, None))
-
-
-async def _closed_loop(
-    senders: Sequence[Sender], next_request: Callable[[], JsonPost | None]
-) -> Run:
-    answered = 0
-
-    async def work(send: Sender) -> None:
-        nonlocal answered
-        while (request := next_request()) is not None:
+    async def work(send: Sender, request: JsonPost) -> int:
+        answered = 0
+        while time.perf_counter() < deadline:
             await send(request)
             answered += 1
+        return answered
 
     started = time.perf_counter()
-    await asyncio.gather(*(work(send) for send in senders))
-    return Run(answered, time.perf_counter() - started)
+    counts = await asyncio.gather(*map(work, senders, requests))
+    return Run(sum(counts), time.perf_counter() - started)

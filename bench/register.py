@@ -1,10 +1,12 @@
-"""``register``: ``POST /v1/files`` through the real app vs a trivial FastAPI JSON POST.
+"""``register``: ``POST /v1/files`` on the real ``filegate serve`` vs a bare INSERT endpoint.
 
-Both servers run side by side, each in its own process, and take the same load: a pool of
-concurrent keep-alive connections in a closed loop for a fixed time per repetition. The
-load comes twice: from httpx clients (what a Python user runs), then from a bare HTTP/1.1
-client so cheap that the servers set the pace. When httpx gets clearly less out of a
-server than the bare client, the httpx row says that the client was the limit.
+For each database kind (SQLite, and PostgreSQL when reachable) two servers run side by
+side, each in its own process on a database of its own: ``filegate serve --no-worker``
+and the bare FastAPI app of :mod:`bench.bare_apps`, which INSERTs the same row into the
+same table. Both take the same load: N keep-alive connections from the bare HTTP/1.1
+client in a closed loop for a fixed time per repetition, at 8 and 32 connections, either
+all with one bearer token (one owner) or with a token each (many owners). Rows are named
+after the three: ``register sqlite 8c one-owner``.
 """
 
 from __future__ import annotations
@@ -14,96 +16,97 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import servers
-from bench.apps import ECHO_PATH
-from bench.harness import Medians, Result, interleave_async
-from bench.load import HttpxPool, JsonPost, Pool, RawPool, run_for
-from bench.registrations import FILES_PATH, bearer_headers, declaration, new_secret
-
-BASELINE_IS = "trivial FastAPI JSON POST (pydantic body, 201 JSON), same uvicorn setup"
-CLIENT_LIMITED_BELOW = 0.8
-"""An httpx figure under this share of the bare client's on the same server: client-bound."""
+from bench import bare_apps, databases, servers
+from bench.harness import Result, interleave_async
+from bench.load import JsonPost, RawPool, run_for
+from bench.registrations import FILES_PATH, declaration, new_secret, owners_headers
 
 
 @dataclass(frozen=True)
 class Scale:
-    connections: int
+    connections: tuple[int, ...]
     seconds: float
     repetitions: int
 
 
-FULL = Scale(connections=8, seconds=1.0, repetitions=5)
-QUICK = Scale(connections=2, seconds=0.1, repetitions=1)
+FULL = Scale(connections=(8, 32), seconds=0.5, repetitions=4)
+QUICK = Scale(connections=(2,), seconds=0.1, repetitions=1)
 
 
 @dataclass(frozen=True)
-class _Target:
-    """One server under test and the request it is sent."""
+class _Servers:
+    """The base URLs of filegate's server and of the bare one, and filegate's secret."""
 
-    url: str
-    request: JsonPost
+    filegate: str
+    bare: str
+    secret: str
 
 
 def run(quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
+    return [result for kind in databases.kinds() for result in _run_on(kind, scale)]
+
+
+def _run_on(kind: str, scale: Scale) -> list[Result]:
     secret = new_secret()
     with tempfile.TemporaryDirectory(prefix="bench-register-") as tmp:
-        api_server = servers.filegate_serve(Path(tmp) / "data", secret)
-        echo_server = servers.uvicorn_factory("bench.apps:json_app")
-        with servers.running(api_server, echo_server, log_dir=Path(tmp)) as (api, echo):
-            ours = _Target(api, JsonPost.of(FILES_PATH, declaration(), bearer_headers(secret)))
-            theirs = _Target(echo, JsonPost.of(ECHO_PATH, declaration(), bearer_headers(secret)))
-            return asyncio.run(_measure(ours, theirs, scale))
+        folder = Path(tmp)
+        with (
+            databases.scratch(kind, folder, "register_filegate") as ours,
+            databases.scratch(kind, folder, "register_bare") as theirs,
+        ):
+            api = servers.filegate_serve(folder / "data", secret, ours)
+            bare = bare_apps.server(kind, theirs)
+            with servers.running(api, bare, log_dir=folder) as (api_url, bare_url):
+                return asyncio.run(_measure(kind, _Servers(api_url, bare_url, secret), scale))
 
 
-async def _measure(ours: _Target, theirs: _Target, scale: Scale) -> list[Result]:
-    with_httpx = await _under_load(HttpxPool, ours, theirs, scale)
-    with_raw = await _under_load(RawPool, ours, theirs, scale)
-    connections = f"{scale.connections} concurrent connections"
-    return [
-        Result(
-            "register",
-            "req/s",
-            with_httpx.filegate,
-            with_httpx.baseline,
-            f"{BASELINE_IS}; {connections}, one httpx.AsyncClient each",
-            _client_limits(with_httpx, with_raw),
-        ),
-        Result(
-            "register (raw client)",
-            "req/s",
-            with_raw.filegate,
-            with_raw.baseline,
-            f"{BASELINE_IS}; {connections} from a bare HTTP/1.1 client",
-        ),
-    ]
+async def _measure(kind: str, urls: _Servers, scale: Scale) -> list[Result]:
+    results: list[Result] = []
+    for connections in scale.connections:
+        async with (
+            RawPool(urls.filegate, connections) as ours,
+            RawPool(urls.bare, connections) as theirs,
+        ):
+            for many in (False, True):
+                case = _Case(kind, connections, many)
+                results.append(await case.measure(ours, theirs, urls.secret, scale))
+    return results
 
 
-async def _under_load(
-    pool_kind: type[HttpxPool | RawPool], ours: _Target, theirs: _Target, scale: Scale
-) -> Medians:
-    async with (
-        pool_kind(ours.url, scale.connections) as our_pool,
-        pool_kind(theirs.url, scale.connections) as their_pool,
-    ):
-        return await interleave_async(
-            lambda: _rate(our_pool, ours.request, scale.seconds),
-            lambda: _rate(their_pool, theirs.request, scale.seconds),
+@dataclass(frozen=True)
+class _Case:
+    """One row: a database kind, a number of connections, one owner or many."""
+
+    kind: str
+    connections: int
+    many_owners: bool
+
+    @property
+    def name(self) -> str:
+        owners = "many-owners" if self.many_owners else "one-owner"
+        return f"register {self.kind} {self.connections}c {owners}"
+
+    @property
+    def baseline_is(self) -> str:
+        return f"{bare_apps.DESCRIPTION[self.kind]}: one INSERT into the same files table"
+
+    async def measure(self, ours: RawPool, theirs: RawPool, secret: str, scale: Scale) -> Result:
+        headers = owners_headers(secret, self.connections, self.many_owners)
+        our_requests = _requests(FILES_PATH, headers)
+        their_requests = _requests(bare_apps.FILES_PATH, headers)
+        medians = await interleave_async(
+            lambda: _rate(ours, our_requests, scale.seconds),
+            lambda: _rate(theirs, their_requests, scale.seconds),
             scale.repetitions,
         )
+        return Result.of(self.name, "req/s", medians, self.baseline_is)
 
 
-async def _rate(pool: Pool, request: JsonPost, seconds: float) -> float:
-    return (await run_for(pool.senders, request, seconds)).rate
+def _requests(path: str, headers: list[dict[str, str]]) -> list[JsonPost]:
+    """One request per connection, each declaring its own file."""
+    return [JsonPost.of(path, declaration(index), h) for index, h in enumerate(headers)]
 
 
-def _client_limits(with_httpx: Medians, with_raw: Medians) -> str:
-    limited = [
-        f"{side}: httpx got {httpx_rate:,.0f} req/s, a bare client {raw_rate:,.0f}"
-        for side, httpx_rate, raw_rate in (
-            ("filegate", with_httpx.filegate, with_raw.filegate),
-            ("baseline", with_httpx.baseline, with_raw.baseline),
-        )
-        if httpx_rate < CLIENT_LIMITED_BELOW * raw_rate
-    ]
-    return ("limited by the httpx client; " + "; ".join(limited)) if limited else ""
+async def _rate(pool: RawPool, requests: list[JsonPost], seconds: float) -> float:
+    return (await run_for(pool.senders, requests, seconds)).rate

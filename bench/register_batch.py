@@ -1,77 +1,85 @@
-"""``register_batch``: N files in one ``POST /v1/files/batch`` vs N single registrations.
+"""``register_batch``: N files per ``POST /v1/files/batch`` vs a bare ``executemany`` endpoint.
 
-Both sides register the same N declarations on the same real server (``filegate serve``,
-SQLite): the batch as one httpx request, the singles spread over a pool of concurrent
-connections from the bare HTTP/1.1 client (so that the server, not the client, sets their
-pace). The ratio is the gain of batching.
+For each database kind (SQLite, and PostgreSQL when reachable) the real ``filegate serve``
+and the bare app of :mod:`bench.bare_apps` run side by side on databases of their own. A
+repetition sends a few batches of N declarations back to back over one keep-alive
+connection from the bare HTTP/1.1 client; the bare endpoint inserts each batch with one
+``executemany`` in one transaction. Every filegate answer is checked to register all N.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from bench import servers
-from bench.harness import Result, interleave_async, per_second
-from bench.load import JsonPost, RawPool, UnexpectedAnswer, run_all
-from bench.registrations import BATCH_PATH, FILES_PATH, bearer_headers, declaration, new_secret
+from bench import bare_apps, databases, servers
+from bench.harness import Medians, Result, interleave_async, per_second
+from bench.load import JsonPost, RawPool, Sender, UnexpectedAnswer
+from bench.registrations import BATCH_PATH, bearer_headers, declaration, new_secret
 
 
 @dataclass(frozen=True)
 class Scale:
     files: int
-    connections: int
+    batches_per_repetition: int
     repetitions: int
 
 
-FULL = Scale(files=500, connections=8, repetitions=5)
-QUICK = Scale(files=20, connections=2, repetitions=1)
+FULL = Scale(files=500, batches_per_repetition=1, repetitions=5)
+QUICK = Scale(files=20, batches_per_repetition=1, repetitions=1)
 
 
 def run(quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
+    return [_run_on(kind, scale) for kind in databases.kinds()]
+
+
+def _run_on(kind: str, scale: Scale) -> Result:
     secret = new_secret()
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
-        spec = servers.filegate_serve(Path(tmp) / "data", secret)
-        with servers.running(spec, log_dir=Path(tmp)) as (api,):
-            return asyncio.run(_measure(api, bearer_headers(secret), scale))
+        folder = Path(tmp)
+        with (
+            databases.scratch(kind, folder, "batch_filegate") as ours,
+            databases.scratch(kind, folder, "batch_bare") as theirs,
+        ):
+            api = servers.filegate_serve(folder / "data", secret, ours)
+            bare = bare_apps.server(kind, theirs)
+            with servers.running(api, bare, log_dir=folder) as (api_url, bare_url):
+                medians = asyncio.run(_measure(api_url, bare_url, secret, scale))
+    note = f"{bare_apps.DESCRIPTION[kind]}: one executemany per request, one transaction"
+    return Result.of(f"register_batch {kind} {scale.files}/request", "files/s", medians, note)
 
 
-async def _measure(api: str, headers: dict[str, str], scale: Scale) -> list[Result]:
-    declarations = [declaration(index) for index in range(scale.files)]
-    singles = [JsonPost.of(FILES_PATH, body, headers) for body in declarations]
-    async with (
-        httpx.AsyncClient(base_url=api, headers=headers, timeout=120) as client,
-        RawPool(api, scale.connections) as pool,
-    ):
-
-        async def batched() -> float:
-            started = time.perf_counter()
-            answer = await client.post(BATCH_PATH, json={"files": declarations})
-            elapsed = time.perf_counter() - started
-            _check_all_registered(answer, scale.files)
-            return per_second(scale.files, elapsed)
-
-        async def one_by_one() -> float:
-            outcome = await run_all(pool.senders, singles)
-            return per_second(outcome.requests, outcome.seconds)
-
-        medians = await interleave_async(batched, one_by_one, scale.repetitions)
-    note = (
-        f"the same {scale.files} files as single POST /v1/files, "
-        f"{scale.connections} concurrent connections from a bare HTTP/1.1 client"
-    )
-    return [Result("register_batch", "files/s", medians.filegate, medians.baseline, note)]
+async def _measure(api: str, bare: str, secret: str, scale: Scale) -> Medians:
+    headers = bearer_headers(secret)
+    body = {"files": [declaration(index) for index in range(scale.files)]}
+    ours = JsonPost.of(BATCH_PATH, body, headers)
+    theirs = JsonPost.of(bare_apps.BATCH_PATH, body, headers)
+    async with RawPool(api, 1) as our_pool, RawPool(bare, 1) as their_pool:
+        return await interleave_async(
+            lambda: _rate(our_pool.senders[0], ours, scale),
+            lambda: _rate(their_pool.senders[0], theirs, scale),
+            scale.repetitions,
+        )
 
 
-def _check_all_registered(answer: httpx.Response, expected: int) -> None:
+async def _rate(send: Sender, request: JsonPost, scale: Scale) -> float:
+    answers: list[bytes] = []
+    started = time.perf_counter()
+    for _ in range(scale.batches_per_repetition):
+        answers.append(await send(request))
+    elapsed = time.perf_counter() - started
+    for answer in answers:
+        _check_all_registered(answer, scale.files)
+    return per_second(scale.files * scale.batches_per_repetition, elapsed)
+
+
+def _check_all_registered(answer: bytes, expected: int) -> None:
     """A 201 may still carry per-item problems: then the figure would count failures."""
-    items = answer.json().get("files", []) if answer.status_code == 201 else []
-    registered = sum(1 for item in items if "id" in item)
+    registered = sum(1 for item in json.loads(answer).get("files", []) if "id" in item)
     if registered != expected:
-        raise UnexpectedAnswer(f"batch: {answer.status_code}, {registered}/{expected} registered")
+        raise UnexpectedAnswer(f"batch: {registered}/{expected} registered")

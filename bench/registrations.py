@@ -1,4 +1,4 @@
-"""What the registration benchmarks send: declarations of files, and a bearer token."""
+"""What the registration benchmarks send: declarations of files, and bearer tokens."""
 
 from __future__ import annotations
 
@@ -22,11 +22,18 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def bearer_headers(secret: str) -> dict[str, str]:
-    """An ``Authorization`` header for user ``bench``, signed with the server's ``secret``."""
+def bearer_headers(secret: str, user: str = "bench") -> dict[str, str]:
+    """An ``Authorization`` header for ``user``, signed with the server's ``secret``."""
     authority = TokenAuthority(secret, SystemClock())
-    token = authority.mint(Owner(OwnerKind.USER, "bench"), timedelta(hours=1))
+    token = authority.mint(Owner(OwnerKind.USER, user), timedelta(hours=1))
     return {"Authorization": f"Bearer {token}"}
+
+
+def owners_headers(secret: str, connections: int, many: bool) -> list[dict[str, str]]:
+    """One header per connection: all for user ``bench``, or (``many``) a user each."""
+    if not many:
+        return [bearer_headers(secret)] * connections
+    return [bearer_headers(secret, f"bench-{index}") for index in range(connections)]
 
 
 def declaration(index: int = 0) -> dict[str, Any]:

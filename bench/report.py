@@ -9,8 +9,9 @@ from rich.table import Table
 from bench.harness import Result
 
 CAPTION = (
-    "ratio = filegate ÷ baseline, medians of interleaved repetitions; "
-    "for rates (/s) above 1 is faster, for times (ms) below 1 is faster"
+    "filegate, baseline: medians of interleaved repetitions; ratio = filegate ÷ baseline, "
+    "the median of the ratios of paired repetitions (each filegate run with the baseline "
+    "run next to it); for rates (/s) above 1 is faster, for times (ms) below 1 is faster"
 )
 
 

@@ -35,11 +35,18 @@ class ServerSpec:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-def filegate_serve(data_dir: Path, secret: str) -> ServerSpec:
-    """The real embedded ``filegate serve`` (SQLite, local store), API only (no worker)."""
+def filegate_serve(data_dir: Path, secret: str, database_url: str = "") -> ServerSpec:
+    """The real ``filegate serve``, API only (no worker), with a local store and SQL queue.
+
+    The database is ``database_url`` (already migrated), or the embedded SQLite file in
+    ``data_dir`` when it is empty.
+    """
     executable = str(Path(sys.executable).with_name("filegate"))
     command = [executable, "serve", "--no-worker", "--host", "127.0.0.1", "--port", "{port}"]
-    return ServerSpec(command, {"FILEGATE_DATA_DIR": str(data_dir), "FILEGATE_SECRET": secret})
+    env = {"FILEGATE_DATA_DIR": str(data_dir), "FILEGATE_SECRET": secret}
+    if database_url:
+        env["FILEGATE_DATABASE_URL"] = database_url
+    return ServerSpec(command, env)
 
 
 def uvicorn_factory(factory: str, env: Mapping[str, str] | None = None) -> ServerSpec:

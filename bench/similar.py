@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import Result, interleave_async
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.file_columns import hash_column
 from filegate.adapters.sql.migrate import migrate
 from filegate.adapters.sql.repository import SqlRepository
@@ -59,8 +59,8 @@ def run(quick: bool) -> list[Result]:
 
 
 async def _measure(path: Path, scale: Scale) -> Result:
-    engine = create_engine(f"sqlite:///{path}")
-    repository = SqlRepository(engine, SystemClock())
+    database = open_database(f"sqlite:///{path}")
+    repository = SqlRepository(database, SystemClock())
     rng = random.Random(9)
     records = [_record(index, rng.getrandbits(64)) for index in range(scale.files)]
     await repository.add_many(records)
@@ -84,7 +84,7 @@ async def _measure(path: Path, scale: Scale) -> Result:
         medians = await interleave_async(filegate, baseline, scale.repetitions)
     finally:
         plain.close()
-        await engine.dispose()
+        await database.dispose()
     note = f"{BASELINE_IS}; {scale.files:,} files, max distance {MAX_DISTANCE}"
     return Result("similar", "ms/query", medians.filegate, medians.baseline, note)
 

@@ -1,10 +1,11 @@
 """``verify``: the Verifier on a 12 MP JPEG and a 12 MP PNG through the real decode pool.
 
-filegate: ``Verifier.verify`` on a file in the local store: head (size, sidecar), SHA-256
-of the bytes, then ``ProcessPoolInspector`` (magic bytes, header limits, the decode of every
-block, facts, placeholder, hash, and the thumb and preview renditions, stored next to the
-original) in a worker process. No database. Baseline: Pillow opening and decoding the same
-file in this process (JPEG with the 1/8 draft scale filegate used before renditions).
+filegate: ``Examiner.examine`` (the Verifier's check of one file) on a file in the local
+store: head (size, sidecar), SHA-256 of the bytes, then ``ProcessPoolInspector`` (magic
+bytes, header limits, the decode of every block, facts, placeholder, hash, and the thumb and
+preview renditions, stored next to the original) in a worker process. No database.
+Baseline: Pillow opening and decoding the same file in this process (JPEG with the 1/8
+draft scale filegate used before renditions).
 
 The cost of renditions and facts: the same Verifier with renditions on (WebP, and JPEG)
 against renditions off, interleaved.
@@ -28,14 +29,13 @@ from bench.harness import Medians, Result, interleave_async
 from bench.images import jpeg_bytes, photo, png_bytes
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
-from filegate.adapters.memory import MemoryRepository
 from filegate.bootstrap.policies import decode_pool
 from filegate.config import Settings
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import FileRecord, UploadSpec
 from filegate.domain.states import FileState
 from filegate.imaging.pool import ProcessPoolInspector
-from filegate.services.verification import Verifier
+from filegate.services.examination import Examiner
 
 _DRAFT_SCALE = 8
 _CHUNK = 1 << 20
@@ -123,8 +123,8 @@ async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Re
     return rows
 
 
-def _verifier(store: LocalObjectStore, inspector: ProcessPoolInspector) -> Verifier:
-    return Verifier(MemoryRepository(), store, inspector, local_paths=store)
+def _verifier(store: LocalObjectStore, inspector: ProcessPoolInspector) -> Examiner:
+    return Examiner(store, inspector, local_paths=store)
 
 
 def _inspector(settings: Settings) -> ProcessPoolInspector:
@@ -139,10 +139,10 @@ def _inspector(settings: Settings) -> ProcessPoolInspector:
     )
 
 
-def _timed(verifier: Verifier, record: FileRecord) -> Callable[[], Awaitable[float]]:
+def _timed(verifier: Examiner, record: FileRecord) -> Callable[[], Awaitable[float]]:
     async def verify() -> float:
         started = time.perf_counter()
-        verdict = await verifier.verify(record)
+        verdict = await verifier.examine(record)
         elapsed = time.perf_counter() - started
         if verdict is None or not verdict.ready:
             raise RuntimeError(f"the verifier did not accept the image: {verdict}")
@@ -151,7 +151,7 @@ def _timed(verifier: Verifier, record: FileRecord) -> Callable[[], Awaitable[flo
     return verify
 
 
-async def _compare(verifier: Verifier, record: FileRecord, path: Path, case: _Case) -> Medians:
+async def _compare(verifier: Examiner, record: FileRecord, path: Path, case: _Case) -> Medians:
     filegate = _timed(verifier, record)
 
     async def baseline() -> float:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from filegate.adapters.sql.engine import POSTGRES_CONNECT_TIMEOUT_SECONDS
+from filegate.adapters.sql.database import POSTGRES_CONNECT_TIMEOUT_SECONDS
 from tests.chaos.harness import (
     FIGURES,
     Load,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from filegate.adapters.memory.sessions import MemoryGrantRepository, MemoryRateLimiter
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.rate import SqlRateLimiter
 from filegate.adapters.sql.sessions import SqlSessionRepository
@@ -36,11 +36,11 @@ async def grants(request: pytest.FixtureRequest) -> AsyncIterator[GrantRepositor
     if request.param == "memory":
         yield MemoryGrantRepository()
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield SqlGrantRepository(engine)
+        yield SqlGrantRepository(database)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -48,11 +48,11 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield MemoryRateLimiter()
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield SqlRateLimiter(engine)
+        yield SqlRateLimiter(database)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # --- grants ------------------------------------------------------------------------------
@@ -112,6 +112,17 @@ async def test_concurrent_takers_never_exceed_the_total(grants: GrantRepository)
     taken = await asyncio.gather(*(grants.take_uses("g1", 1, NOW) for _ in range(25)))
 
     assert sum(taken) == 10
+    stored = await grants.get("g1")
+    assert stored is not None and stored.uses_left == 0
+
+
+async def test_concurrent_batch_takers_never_exceed_the_total(grants: GrantRepository) -> None:
+    await grants.add(grant(uses=10))
+
+    taken = await asyncio.gather(*(grants.take_uses("g1", 3, NOW) for _ in range(6)))
+
+    assert sum(taken) == 10
+    assert sorted(taken) == [0, 0, 1, 3, 3, 3]
     stored = await grants.get("g1")
     assert stored is not None and stored.uses_left == 0
 
@@ -221,12 +232,12 @@ def test_windows_tile_time_from_the_epoch() -> None:
 
 
 async def test_an_unreachable_database_is_backend_unavailable() -> None:
-    engine = create_engine("postgresql://postgres@127.0.0.1:1/nowhere")
+    database = open_database("postgresql://postgres@127.0.0.1:1/nowhere")
     calls: dict[str, Callable[[], Awaitable[object]]] = {
-        "grant": lambda: SqlGrantRepository(engine).take_uses("g", 1, NOW),
-        "session": lambda: SqlSessionRepository(engine).get("s"),
-        "claim": lambda: SqlSessionRepository(engine).claim("s", ALICE, NOW),
-        "rate": lambda: SqlRateLimiter(engine).hit("k", 1, MINUTE, NOW),
+        "grant": lambda: SqlGrantRepository(database).take_uses("g", 1, NOW),
+        "session": lambda: SqlSessionRepository(database).get("s"),
+        "claim": lambda: SqlSessionRepository(database).claim("s", ALICE, NOW),
+        "rate": lambda: SqlRateLimiter(database).hit("k", 1, MINUTE, NOW),
     }
     try:
         for name, call in calls.items():
@@ -234,4 +245,4 @@ async def test_an_unreachable_database_is_backend_unavailable() -> None:
                 await call()
             assert caught.value.__cause__ is not None, name
     finally:
-        await engine.dispose()
+        await database.dispose()

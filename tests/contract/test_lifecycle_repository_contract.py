@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.schema import owner_usage
@@ -71,20 +71,22 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         memory = MemoryRepository(clock)
         yield Backend(memory, memory, clock, None)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
 
     async def corrupt(owner: str, usage: Usage) -> None:
-        async with engine.begin() as connection:
-            await connection.execute(
-                update(owner_usage)
-                .where(owner_usage.c.owner == owner)
-                .values(pending=usage.pending, files=usage.files, bytes=usage.bytes)
-            )
+        statement = (
+            update(owner_usage)
+            .where(owner_usage.c.owner == owner)
+            .values(pending=usage.pending, files=usage.files, bytes=usage.bytes)
+        )
+        await database.write(lambda connection: connection.execute(statement))
 
     try:
-        yield Backend(SqlRepository(engine, clock), SqlLifecycleRepository(engine), clock, corrupt)
+        yield Backend(
+            SqlRepository(database, clock), SqlLifecycleRepository(database), clock, corrupt
+        )
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # --- usage ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Protocol
 import pytest
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.sqs.provisioning import ensure_queues
 from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
@@ -108,12 +108,14 @@ async def _factories(
     if kind == "sqs":
         looks = request.getfixturevalue("looks")
         return await _sqs_factory(request.getfixturevalue("moto_endpoint"), stack, looks)
-    engine = create_engine(request.getfixturevalue(f"{kind}_url"))
-    stack.push_async_callback(engine.dispose)
+    database = open_database(request.getfixturevalue(f"{kind}_url"))
+    stack.push_async_callback(database.dispose)
     poll = timedelta(milliseconds=20)
 
     async def sql(name: str) -> DeadLetterQueue:
-        return SqlQueue(engine, clock, name, MAX_RECEIVES, poll_interval=poll)
+        queue = SqlQueue(database, clock, name, MAX_RECEIVES, poll_interval=poll)
+        stack.push_async_callback(queue.signals.close)
+        return queue
 
     return sql
 

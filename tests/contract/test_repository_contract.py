@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
@@ -74,11 +74,11 @@ async def backend(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIt
         memory = MemoryRepository(clock)
         yield Backend(memory, memory)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield Backend(SqlRepository(engine, clock), SqlLifecycleRepository(engine))
+        yield Backend(SqlRepository(database, clock), SqlLifecycleRepository(database))
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture
@@ -374,6 +374,101 @@ async def test_a_replayed_transition_is_a_no_op(repository: FileRepository) -> N
     assert len(await repository.history(record.id)) == 2
 
 
+async def test_add_with_dedupe_returns_the_owners_oldest_ready_duplicate(
+    backend: Backend,
+) -> None:
+    repository = backend.files
+    older = await repository.add(make_record(state=FileState.UPLOADED, created_at=T0))
+    newer = await repository.add(
+        make_record(state=FileState.UPLOADED, created_at=T0 + timedelta(seconds=1))
+    )
+    facts = StateChange(FileState.READY, Actor.WORKER, sha256=SHA)
+    for record in (newer, older):
+        await repository.transition(record.id, FileState.UPLOADED, facts)
+    before = await backend.ledger.usage(older.owner)
+
+    declared = make_record(declared_sha256=SHA)
+    found = await repository.add(declared, "key-1", QuotaLimits(max_files=2), dedupe=True)
+    batch = await repository.add_many(
+        [make_record(declared_sha256=SHA), make_record("user:bob", declared_sha256=SHA)],
+        dedupe=True,
+    )
+
+    assert found.id == older.id
+    assert batch[0] == found and isinstance(batch[1], FileRecord) and batch[1].owner == "user:bob"
+    assert await repository.get(declared.id) is None
+    assert await backend.ledger.usage(older.owner) == before
+    assert await repository.add(declared, dedupe=False) == declared
+
+
+async def test_get_many_by_key_returns_the_files_found_by_their_keys(
+    repository: FileRepository,
+) -> None:
+    first = await repository.add(make_record())
+    second = await repository.add(make_record("user:bob"))
+    await repository.add(make_record())
+    wanted = [first.object_key, "nobody/nothing", second.object_key, first.object_key]
+    found = await repository.get_many_by_key(wanted)
+    assert found == {first.object_key: first, second.object_key: second}
+    assert await repository.get_many_by_key([]) == {}
+
+
+async def test_transition_many_sets_each_file_on_its_own(
+    backend: Backend, clock: ManualClock
+) -> None:
+    repository = backend.files
+    moved = await repository.add(make_record(clock=clock))
+    stale = await repository.add(make_record(clock=clock, state=FileState.UPLOADED))
+    clock.advance(timedelta(seconds=30))
+    ready = StateChange(FileState.READY, Actor.WORKER, sha256=SHA, image=IMAGE)
+    rejected = StateChange(FileState.REJECTED, Actor.WORKER, reason="not_an_image")
+
+    results = await repository.transition_many(
+        [
+            (moved.id, FileState.REGISTERED, UPLOADED),
+            (stale.id, FileState.REGISTERED, rejected),
+            ("no-such-id", FileState.UPLOADED, ready),
+            (moved.id, FileState.UPLOADED, ready),
+        ]
+    )
+
+    first, missed, missing, second = results
+    assert (missed, missing) == (None, None)
+    assert first is not None and (first.state, first.version) == (FileState.UPLOADED, 2)
+    assert second is not None and (second.state, second.version) == (FileState.READY, 3)
+    assert second.sha256 == SHA and second.image == IMAGE
+    assert await repository.get(moved.id) == second
+    assert await repository.get(stale.id) == stale
+    assert [t.to_state for t in await repository.history(moved.id)] == [
+        FileState.REGISTERED,
+        FileState.UPLOADED,
+        FileState.READY,
+    ]
+    assert len(await repository.history(stale.id)) == 1
+    size = moved.declared_size + stale.declared_size
+    assert await backend.ledger.usage(moved.owner) == Usage(1, 2, size)
+
+
+async def test_transition_many_with_a_forbidden_step_writes_nothing(
+    repository: FileRepository,
+) -> None:
+    record = await repository.add(make_record())
+    ready = await repository.add(make_record(state=FileState.READY))
+    with pytest.raises(ValueError):
+        await repository.transition_many(
+            [
+                (record.id, FileState.REGISTERED, UPLOADED),
+                (ready.id, FileState.READY, StateChange(FileState.UPLOADED, Actor.API)),
+            ]
+        )
+    assert await repository.get(record.id) == record
+    assert len(await repository.history(record.id)) == 1
+
+
+async def test_transition_many_of_nothing_is_empty(repository: FileRepository) -> None:
+    assert await repository.transition_many([]) == []
+
+
 # --- listing ---------------------------------------------------------------------------
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -504,16 +599,16 @@ async def test_expiry_and_deletion_record_their_reasons(repository: FileReposito
 
 
 async def test_an_unreachable_database_raises_backend_unavailable(clock: ManualClock) -> None:
-    engine = create_engine("postgresql://postgres@127.0.0.1:1/nowhere")
+    database = open_database("postgresql://postgres@127.0.0.1:1/nowhere")
     try:
-        repository = SqlRepository(engine, clock)
+        repository = SqlRepository(database, clock)
         with pytest.raises(BackendUnavailable) as caught:
             await repository.get("any")
         assert caught.value.__cause__ is not None
         with pytest.raises(BackendUnavailable):
             await repository.add(make_record())
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_set_multipart_upload_only_once_and_only_while_registered(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from filegate.adapters.memory import MemoryRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Actor, StateChange
@@ -24,11 +24,11 @@ async def repository(request: pytest.FixtureRequest) -> AsyncIterator[FileReposi
     if request.param == "memory":
         yield MemoryRepository(clock)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield SqlRepository(engine, clock)
+        yield SqlRepository(database, clock)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_an_empty_repository_counts_zero_in_every_state(

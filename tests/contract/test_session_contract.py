@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.memory import MemoryRepository
 from filegate.adapters.memory.sessions import MemoryGrantRepository, MemorySessionRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
@@ -39,7 +39,7 @@ class World:
     sessions: MemorySessionRepository | SqlSessionRepository
     grants: MemoryGrantRepository | SqlGrantRepository
     clock: ManualClock
-    engine: AsyncEngine | None = None
+    database: Database | None = None
 
     async def open_session(self, session_id: str = "s1", ttl: timedelta = HOUR) -> GuestSession:
         now = self.clock.now()
@@ -54,9 +54,8 @@ class World:
         """The owner's quota usage, as the repository keeps it."""
         if isinstance(self.files, MemoryRepository):
             return await self.files.usage(owner)
-        assert self.engine is not None
-        async with self.engine.connect() as connection:
-            return await read_usage(connection, owner)
+        assert self.database is not None
+        return await self.database.read(lambda connection: read_usage(connection, owner))
 
 
 @pytest.fixture
@@ -71,17 +70,17 @@ async def world(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIter
         grants = MemoryGrantRepository()
         yield World(files, MemorySessionRepository(files, grants), grants, clock)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
         yield World(
-            SqlRepository(engine, clock),
-            SqlSessionRepository(engine),
-            SqlGrantRepository(engine),
+            SqlRepository(database, clock),
+            SqlSessionRepository(database),
+            SqlGrantRepository(database),
             clock,
-            engine,
+            database,
         )
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 # --- add / get / end -----------------------------------------------------------------
@@ -270,6 +269,37 @@ async def test_overdue_purges_are_handed_out_once_per_interval(world: World) -> 
     assert [s.id for s in overdue] == ["a", "b"]
     assert all(s.purge_requested_at == now for s in overdue)
     assert await world.sessions.overdue_purges(cutoff, now, 10) == []
+
+
+async def test_overdue_purges_hand_out_the_longest_waiting_first(world: World) -> None:
+    for name in ("late", "early", "middle"):
+        await world.open_session(name)
+    for name in ("early", "middle", "late"):
+        await world.sessions.end(name, SessionEnd.LOGOUT, world.clock.now())
+        world.clock.advance(timedelta(minutes=1))
+    now = world.clock.now()
+
+    first = await world.sessions.overdue_purges(now, now, 2)
+    rest = await world.sessions.overdue_purges(now, now, 2)
+
+    assert [s.id for s in first] == ["early", "middle"]
+    assert [s.id for s in rest] == ["late"]
+
+
+async def test_concurrent_sweeps_never_hand_out_one_purge_twice(world: World) -> None:
+    names = [f"s{i:02}" for i in range(12)]
+    for name in names:
+        await world.open_session(name)
+        await world.sessions.end(name, SessionEnd.LOGOUT, world.clock.now())
+    world.clock.advance(HOUR)
+    now = world.clock.now()
+
+    sweeps = await asyncio.gather(
+        *(world.sessions.overdue_purges(now, now, len(names)) for _ in range(4))
+    )
+
+    handed_out = sorted(s.id for sweep in sweeps for s in sweep)
+    assert handed_out == names
 
 
 async def test_mark_purged_records_the_time_once(world: World) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemorySweepClaims
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.sweep_claims import SqlSweepClaims
 from filegate.domain.clock import ManualClock
 from filegate.domain.ports import SweepClaims
@@ -28,9 +28,9 @@ async def claims(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIte
     if request.param == "memory":
         yield MemorySweepClaims(clock)
         return
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
-    yield SqlSweepClaims(engine, clock)
-    await engine.dispose()
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
+    yield SqlSweepClaims(database, clock)
+    await database.dispose()
 
 
 async def test_the_first_claim_of_a_sweep_wins(claims: SweepClaims) -> None:

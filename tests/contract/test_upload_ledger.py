@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, insert, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.memory import MemoryQueue, MemoryRepository
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.schema import UTCDateTime, queue_messages
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
@@ -34,27 +33,30 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture(params=SQL_BACKENDS)
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield engine
+        yield database
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 @pytest.fixture
-def repository(engine: AsyncEngine, clock: ManualClock) -> SqlRepository:
-    return SqlRepository(engine, clock)
+def repository(database: Database, clock: ManualClock) -> SqlRepository:
+    return SqlRepository(database, clock)
 
 
-async def queued(engine: AsyncEngine) -> list[dict[str, Any]]:
+async def queued(database: Database) -> list[dict[str, Any]]:
     """Every row of ``queue_messages``, read with plain SQL."""
     query = text(
         "SELECT id, queue, body, sent_at, visible_at, receipt, receive_count, dead_reason"
         " FROM queue_messages ORDER BY sent_at, id"
     ).columns(sent_at=UTCDateTime, visible_at=UTCDateTime)
-    async with engine.connect() as connection:
-        return [dict(row._mapping) for row in await connection.execute(query)]
+
+    def rows(connection: Connection) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+    return await database.read(rows)
 
 
 async def registered(repository: SqlRepository | MemoryRepository) -> FileRecord:
@@ -65,11 +67,11 @@ async def registered(repository: SqlRepository | MemoryRepository) -> FileRecord
 
 
 async def test_sql_ledger_marks_uploaded_and_enqueues_the_event(
-    engine: AsyncEngine, repository: SqlRepository, clock: ManualClock
+    database: Database, repository: SqlRepository, clock: ManualClock
 ) -> None:
     record = await registered(repository)
     clock.advance(timedelta(seconds=10))
-    updated = await SqlUploadLedger(engine, clock, QUEUE).record_upload(record.id, EVENT)
+    updated = await SqlUploadLedger(database, clock, QUEUE).record_upload(record.id, EVENT)
     assert updated is not None
     assert (updated.state, updated.version) == (FileState.UPLOADED, 2)
     assert await repository.get(record.id) == updated
@@ -79,7 +81,7 @@ async def test_sql_ledger_marks_uploaded_and_enqueues_the_event(
         FileState.UPLOADED,
         "store",
     )
-    [message] = await queued(engine)
+    [message] = await queued(database)
     assert len(message.pop("id")) == 32
     assert message == {
         "queue": QUEUE,
@@ -93,44 +95,42 @@ async def test_sql_ledger_marks_uploaded_and_enqueues_the_event(
 
 
 async def test_sql_ledger_replay_is_a_no_op(
-    engine: AsyncEngine, repository: SqlRepository, clock: ManualClock
+    database: Database, repository: SqlRepository, clock: ManualClock
 ) -> None:
     record = await registered(repository)
-    ledger = SqlUploadLedger(engine, clock, QUEUE)
+    ledger = SqlUploadLedger(database, clock, QUEUE)
     first = await ledger.record_upload(record.id, EVENT)
     assert await ledger.record_upload(record.id, EVENT) is None
     assert await repository.get(record.id) == first
-    assert len(await queued(engine)) == 1
+    assert len(await queued(database)) == 1
 
 
 async def test_sql_ledger_ignores_files_not_registered(
-    engine: AsyncEngine, repository: SqlRepository, clock: ManualClock
+    database: Database, repository: SqlRepository, clock: ManualClock
 ) -> None:
     record = await registered(repository)
     expired = await repository.transition(record.id, FileState.REGISTERED, EXPIRE)
-    ledger = SqlUploadLedger(engine, clock, QUEUE)
+    ledger = SqlUploadLedger(database, clock, QUEUE)
     assert await ledger.record_upload(record.id, EVENT) is None
     assert await ledger.record_upload("no-such-id", EVENT) is None
     assert await repository.get(record.id) == expired
-    assert await queued(engine) == []
+    assert await queued(database) == []
 
 
 async def test_sql_ledger_writes_nothing_when_the_enqueue_fails(
-    engine: AsyncEngine, repository: SqlRepository, clock: ManualClock
+    database: Database, repository: SqlRepository, clock: ManualClock
 ) -> None:
     record = await registered(repository)
-    async with engine.begin() as connection:
-        await connection.execute(
-            insert(queue_messages).values(
-                id="taken", queue=QUEUE, body="x", sent_at=clock.now(), visible_at=clock.now()
-            )
-        )
-    ledger = SqlUploadLedger(engine, clock, QUEUE, new_message_id=lambda: "taken")
+    taken = insert(queue_messages).values(
+        id="taken", queue=QUEUE, body="x", sent_at=clock.now(), visible_at=clock.now()
+    )
+    await database.write(lambda connection: connection.execute(taken))
+    ledger = SqlUploadLedger(database, clock, QUEUE, new_message_id=lambda: "taken")
     with pytest.raises(IntegrityError):
         await ledger.record_upload(record.id, EVENT)
     assert await repository.get(record.id) == record
     assert len(await repository.history(record.id)) == 1
-    assert [m["body"] for m in await queued(engine)] == ["x"]
+    assert [m["body"] for m in await queued(database)] == ["x"]
 
 
 # --- SeparateUploadLedger --------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
 from tests.e2e.cli import Cli, eventually, photo_folder, pipe_env, rows, run_filegate
@@ -124,10 +124,10 @@ def _settled(status: dict[str, Any]) -> dict[str, Any] | None:
 
 def _send_to_queue(server: RunningServer, body: str) -> None:
     async def send() -> None:
-        engine = create_engine(f"sqlite:///{server.data_dir / 'filegate.db'}")
+        database = open_database(f"sqlite:///{server.data_dir / 'filegate.db'}")
         try:
-            await SqlQueue(engine, SystemClock()).send_batch([body])
+            await SqlQueue(database, SystemClock()).send_batch([body])
         finally:
-            await engine.dispose()
+            await database.dispose()
 
     asyncio.run(send())

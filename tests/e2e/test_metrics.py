@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.clock import SystemClock
@@ -183,6 +183,11 @@ def test_a_batch_moves_every_counter_by_exactly_what_it_did(
     assert movements(before, after, expected) == expected
     assert value(after, "filegate_queue_up") == 1
     assert value(after, "filegate_queue_messages", state="dead") == 0
+    writes = series("filegate_db_transactions_total", mode="write")
+    deletes = series("filegate_queue_calls_total", op="delete_batch")
+    moved = movements(before, after, {writes: 0, deletes: 0})
+    assert moved[writes] >= n  # at least each file's upload commit
+    assert 1 <= moved[deletes] <= n  # the worker settles a batch at a time
 
 
 def test_log_lines_are_json_with_the_request_id_a_client_sent(
@@ -246,11 +251,11 @@ def test_a_worker_process_serves_its_own_metrics(tmp_path: Path, http: httpx.Cli
 
 
 async def enqueue(database_url: str, body: str) -> None:
-    engine = create_engine(database_url, 1, 0)
+    database = open_database(database_url, 1, 0)
     try:
-        await SqlQueue(engine, SystemClock()).send_batch([body])
+        await SqlQueue(database, SystemClock()).send_batch([body])
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def wait_until_serving(

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.migrate import migrate
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.aws_lambda import open_lambda_worker
@@ -30,9 +30,9 @@ PREFIX = "up/"
 
 
 async def _uploaded(database_url: str, data: bytes) -> FileRecord:
-    engine = create_engine(database_url)
+    database = open_database(database_url)
     try:
-        repository = SqlRepository(engine, SystemClock())
+        repository = SqlRepository(database, SystemClock())
         record = await repository.add(
             make_record(declared_size=len(data), declared_sha256=hashlib.sha256(data).hexdigest())
         )
@@ -41,17 +41,17 @@ async def _uploaded(database_url: str, data: bytes) -> FileRecord:
         assert moved is not None
         return moved
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def _current(database_url: str, file_id: str) -> FileRecord:
-    engine = create_engine(database_url)
+    database = open_database(database_url)
     try:
-        record = await SqlRepository(engine, SystemClock()).get(file_id)
+        record = await SqlRepository(database, SystemClock()).get(file_id)
         assert record is not None
         return record
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def test_the_lambda_worker_stores_the_renditions_of_a_verified_photo(

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from filegate.adapters.memory import MemoryQueue
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import SystemClock
 from filegate.domain.errors import BackendUnavailable
@@ -49,9 +49,9 @@ async def queue(request: pytest.FixtureRequest) -> AsyncIterator[Queue]:
     if request.param == "memory":
         yield MemoryQueue()
         return
-    engine = create_engine(request.getfixturevalue("sqlite_url"))
-    yield SqlQueue(engine, SystemClock(), "events", max_receives=5, poll_interval=5 * MS)
-    await engine.dispose()
+    database = open_database(request.getfixturevalue("sqlite_url"))
+    yield SqlQueue(database, SystemClock(), "events", max_receives=5, poll_interval=5 * MS)
+    await database.dispose()
 
 
 class RecordingHandler:

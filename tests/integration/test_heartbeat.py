@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.sqs.provisioning import ensure_queues
 from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
@@ -61,9 +61,11 @@ async def queue(request: pytest.FixtureRequest) -> AsyncIterator[Queue]:
             location = SqsLocation(name, endpoint, REGION)
             yield await connect_sqs_queue(client, location, SqsTuning())
             return
-        engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
-        stack.push_async_callback(engine.dispose)
-        yield SqlQueue(engine, SystemClock(), "events", max_receives=5, poll_interval=20 * MS)
+        database = open_database(request.getfixturevalue(f"{request.param}_url"))
+        stack.push_async_callback(database.dispose)
+        queue = SqlQueue(database, SystemClock(), "events", max_receives=5, poll_interval=20 * MS)
+        stack.push_async_callback(queue.signals.close)
+        yield queue
 
 
 class SlowHandler:

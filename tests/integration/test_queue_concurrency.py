@@ -1,6 +1,6 @@
 """The SQL queue under contention, on real SQLite and PostgreSQL.
 
-Every claimer has its own engine (its own connection pool), as workers on separate machines
+Every claimer has its own database (its own connections), as workers on separate machines
 would. The clock never moves, so a claim never times out during a test: a message handed
 out twice would be a broken claim, not a redelivery.
 """
@@ -8,16 +8,15 @@ out twice would be a broken claim, not a redelivery.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event
-from sqlalchemy.pool import ConnectionPoolEntry
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql import database as sql_database
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.domain.clock import ManualClock
 from filegate.domain.errors import BackendUnavailable
@@ -56,8 +55,8 @@ class ClaimLog:
 
 async def run_claimer(url: str, clock: ManualClock, claimer: int, log: ClaimLog) -> None:
     """Receive 10 at a time, hold them across a yield, delete them; stop when none is left."""
-    engine = create_engine(url, pool_size=2)
-    queue = SqlQueue(engine, clock)
+    database = open_database(url, pool_size=2)
+    queue = SqlQueue(database, clock)
     try:
         while batch := await queue.receive(10, VISIBILITY, NO_WAIT):
             for message in batch:
@@ -67,13 +66,13 @@ async def run_claimer(url: str, clock: ManualClock, claimer: int, log: ClaimLog)
             for message in batch:
                 log.release(message.id)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_every_message_is_claimed_by_exactly_one_claimer(database_url: str) -> None:
     clock = ManualClock()
-    engine = create_engine(database_url)
-    queue = SqlQueue(engine, clock)
+    database = open_database(database_url)
+    queue = SqlQueue(database, clock)
     await queue.send_batch([f"m{i}" for i in range(MESSAGES)])
     log = ClaimLog()
 
@@ -86,14 +85,14 @@ async def test_every_message_is_claimed_by_exactly_one_claimer(database_url: str
     assert Counter(Counter(mid for _, mid, _ in log.claims).values()) == {1: MESSAGES}
     assert sorted(body for _, _, body in log.claims) == sorted(f"m{i}" for i in range(MESSAGES))
     assert await queue.depth() == QueueDepth(0, 0, 0, None)
-    await engine.dispose()
+    await database.dispose()
 
 
 @pytest.mark.postgres
 async def test_claim_skips_rows_locked_by_another_transaction(postgres_url: str) -> None:
     clock = ManualClock()
-    engine = create_engine(postgres_url)
-    queue = SqlQueue(engine, clock)
+    database = open_database(postgres_url)
+    queue = SqlQueue(database, clock)
     await queue.send_batch([f"m{i}" for i in range(6)])
     locked = ["m0", "m1", "m2"]
 
@@ -108,7 +107,7 @@ async def test_claim_skips_rows_locked_by_another_transaction(postgres_url: str)
 
     assert sorted(m.body for m in during) == ["m3", "m4", "m5"]
     assert sorted(m.body for m in after) == locked
-    await engine.dispose()
+    await database.dispose()
 
 
 async def assert_locked(url: str, bodies: list[str]) -> None:
@@ -121,35 +120,30 @@ async def assert_locked(url: str, bodies: list[str]) -> None:
 
 
 async def test_sqlite_lock_held_past_the_busy_timeout_is_backend_unavailable(
-    sqlite_url: str,
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = create_engine(sqlite_url)
-    event.listen(engine.sync_engine, "connect", _short_busy_timeout)
-    queue = SqlQueue(engine, ManualClock())
-    blocker = create_engine(sqlite_url)
-
-    async with blocker.begin():  # BEGIN IMMEDIATE: holds SQLite's write lock
+    monkeypatch.setattr(sql_database, "SQLITE_BUSY_TIMEOUT_MS", 100)  # instead of 30 s
+    database = open_database(sqlite_url)
+    queue = SqlQueue(database, ManualClock())
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock
+    try:
         with pytest.raises(BackendUnavailable) as raised:
             await queue.send_batch(["blocked"])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        await database.dispose()
 
     assert "locked" in str(raised.value.__cause__)
-    await blocker.dispose()
-    await engine.dispose()
-
-
-def _short_busy_timeout(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
-    # Runs after sql_engine's own "connect" listener, replacing its 30 s busy timeout.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=100")
-    cursor.close()
 
 
 async def test_unreachable_postgres_is_backend_unavailable() -> None:
-    engine = create_engine("postgresql://postgres@127.0.0.1:1/nowhere")
-    queue = SqlQueue(engine, ManualClock())
+    database = open_database("postgresql://postgres@127.0.0.1:1/nowhere")
+    queue = SqlQueue(database, ManualClock())
 
     with pytest.raises(BackendUnavailable) as raised:
         await queue.depth()
 
     assert raised.value.__cause__ is not None
-    await engine.dispose()
+    await database.dispose()

@@ -1,6 +1,6 @@
 """Quotas under concurrent registrations on real databases: usage never passes a limit.
 
-Two engines stand for two API processes sharing one database.
+Two databases stand for two API processes sharing one database.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from filegate.adapters.memory import MemorySigner
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
@@ -38,16 +38,16 @@ REQUEST = RegistrationRequest("photo.jpg", "image/jpeg", 100)
 
 
 class Processes:
-    """Two registrars on two engines over one database, and the usage they share."""
+    """Two registrars on two connections (pools) to one database, and the usage they share."""
 
     def __init__(self, url: str, limits: QuotaLimits) -> None:
         clock = ManualClock()
-        self.engines = [create_engine(url), create_engine(url)]
+        self.databases = [open_database(url), open_database(url)]
         self.registrars = [
-            Registrar(SqlRepository(e, clock), MemorySigner(clock), clock, POLICY, quotas=limits)
-            for e in self.engines
+            Registrar(SqlRepository(d, clock), MemorySigner(clock), clock, POLICY, quotas=limits)
+            for d in self.databases
         ]
-        self.ledger = SqlLifecycleRepository(self.engines[0])
+        self.ledger = SqlLifecycleRepository(self.databases[0])
 
     async def register_all(self, count: int) -> list[Registration | BaseException]:
         calls = [self.registrars[i % 2].register(OWNER, REQUEST) for i in range(count)]
@@ -61,8 +61,8 @@ class Processes:
         return [outcome for batch in await asyncio.gather(*calls) for outcome in batch]
 
     async def close(self) -> None:
-        for engine in self.engines:
-            await engine.dispose()
+        for database in self.databases:
+            await database.dispose()
 
 
 @pytest.fixture(params=SQL_BACKENDS)

@@ -17,7 +17,7 @@ import pytest
 
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.queue import SqlQueue
 from filegate.adapters.sql.repository import SqlRepository
@@ -80,14 +80,14 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 
 @pytest.fixture(params=SQL_BACKENDS)
 async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Parts]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     clock = ManualClock(SystemClock().now())  # the local store's files carry real times
-    repository = SqlRepository(engine, clock)
-    queries = SqlLifecycleRepository(engine)
+    repository = SqlRepository(database, clock)
+    queries = SqlLifecycleRepository(database)
     signer = UrlSigner({"k1": b"reconciler-test-key-0123456789"}, "k1")
     store = LocalObjectStore(tmp_path / "objects", "http://store.test", signer, clock)
-    queue = SqlQueue(engine, clock)
-    ledger = SqlUploadLedger(engine, clock, "events")
+    queue = SqlQueue(database, clock)
+    ledger = SqlUploadLedger(database, clock, "events")
     uploads = UploadRecorder(repository, store, ledger, clock, grace=MINUTE)
     reconciler = Reconciler(
         repository,
@@ -103,7 +103,7 @@ async def parts(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     try:
         yield Parts(repository, queries, store, queue, clock, reconciler)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_every_disagreement_is_repaired_once_and_counted(parts: Parts) -> None:

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.adapters.memory import MemoryQueue, ScriptedInspector
 from filegate.adapters.s3.store import open_s3_store
 from filegate.adapters.s3.url import S3Location
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
@@ -60,7 +59,7 @@ OWNER = "user:alice"
 
 @dataclasses.dataclass
 class World:
-    engine: AsyncEngine
+    database: Database
     repository: SqlRepository
     store: Any  # LocalObjectStore or S3ObjectStore: ObjectStore and ObjectLister
     clock: ManualClock
@@ -73,7 +72,7 @@ class World:
         return Verifier(self.repository, self.store, inspector, scratch_dir=self.scratch)
 
     def reconciler(self) -> Reconciler:
-        queries = SqlLifecycleRepository(self.engine)
+        queries = SqlLifecycleRepository(self.database)
         queue = MemoryQueue(clock=self.clock)
         ledger = SeparateUploadLedger(self.repository, queue)
         uploads = UploadRecorder(self.repository, self.store, ledger, self.clock, grace=MINUTE)
@@ -125,9 +124,9 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 async def world(
     request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path
 ) -> AsyncIterator[World]:
-    engine = create_engine(sqlite_url)
+    database = open_database(sqlite_url)
     clock = ManualClock(SystemClock().now())  # stores stamp objects with real times
-    repository = SqlRepository(engine, clock)
+    repository = SqlRepository(database, clock)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     try:
@@ -139,7 +138,7 @@ async def world(
                 spec = UploadSpec(len(data), "image/jpeg", hashlib.sha256(data).hexdigest())
                 await store.write_upload(key, _once(data), spec)
 
-            yield World(engine, repository, store, clock, scratch, write_local)
+            yield World(database, repository, store, clock, scratch, write_local)
             return
         endpoint: str = request.getfixturevalue("moto_endpoint")
         location = S3Location(create_bucket(endpoint), "fg/", endpoint, REGION, True)
@@ -152,9 +151,9 @@ async def world(
             async def write_s3(key: str, data: bytes) -> None:
                 await client.put_object(Bucket=location.bucket, Key="fg/" + key, Body=data)
 
-            yield World(engine, repository, s3_store, clock, scratch, write_s3)
+            yield World(database, repository, s3_store, clock, scratch, write_s3)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_an_owner_delete_removes_the_renditions(world: World) -> None:
@@ -180,7 +179,7 @@ async def test_retention_expiry_removes_the_renditions(world: World) -> None:
 
 
 async def test_a_session_purge_removes_the_renditions(world: World) -> None:
-    sessions = SqlSessionRepository(world.engine)
+    sessions = SqlSessionRepository(world.database)
     now = world.clock.now()
     guest = GuestSession("s" * 32, now, now + timedelta(hours=6))
     await sessions.add(guest)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
 from filegate.domain.models import Actor, ImageInfo, RejectionReason, StateChange
@@ -20,11 +20,11 @@ WRITERS = 8
 
 @pytest.fixture(params=SQL_BACKENDS)
 async def repository(request: pytest.FixtureRequest) -> AsyncIterator[SqlRepository]:
-    engine = create_engine(request.getfixturevalue(f"{request.param}_url"))
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
     try:
-        yield SqlRepository(engine, ManualClock())
+        yield SqlRepository(database, ManualClock())
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_one_of_many_identical_transitions_wins(repository: SqlRepository) -> None:

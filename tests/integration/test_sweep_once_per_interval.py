@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from filegate.adapters.sql.engine import create_engine
+from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.sweep_claims import SqlSweepClaims
 from filegate.aws_lambda import run_scheduled_sweeps
 from filegate.config import Settings
@@ -18,8 +18,8 @@ INTERVAL = timedelta(seconds=0.25)
 
 
 async def test_three_workers_share_each_interval_and_survive_one_dying(sqlite_url: str) -> None:
-    engine = create_engine(sqlite_url)
-    claims = SqlSweepClaims(engine, SystemClock())
+    database = open_database(sqlite_url)
+    claims = SqlSweepClaims(database, SystemClock())
     runs: list[str] = []
 
     def sweep_of(worker: str) -> Sweep:
@@ -42,7 +42,7 @@ async def test_three_workers_share_each_interval_and_survive_one_dying(sqlite_ur
     stop.set()
     await asyncio.gather(*workers.values(), return_exceptions=True)
     intervals = (loop.time() - started) / INTERVAL.total_seconds()
-    await engine.dispose()
+    await database.dispose()
     assert len(runs) <= intervals + 2  # three workers, yet about one run per interval
     assert len(runs) >= intervals / 2
     assert len(runs) - ran_before >= 3  # after the death, the others carried on
@@ -50,8 +50,8 @@ async def test_three_workers_share_each_interval_and_survive_one_dying(sqlite_ur
 
 
 async def test_sweep_once_runs_what_is_due_and_force_runs_everything(sqlite_url: str) -> None:
-    engine = create_engine(sqlite_url)
-    claims = SqlSweepClaims(engine, SystemClock())
+    database = open_database(sqlite_url)
+    claims = SqlSweepClaims(database, SystemClock())
     ran: list[str] = []
 
     async def expiry() -> None:
@@ -71,7 +71,7 @@ async def test_sweep_once_runs_what_is_due_and_force_runs_everything(sqlite_url:
     forced = await sweep_once(sweeps, claims, "cron", force=True)
     assert forced["expiry"] is Outcome.RAN
     assert ran == ["expiry", "expiry"]
-    await engine.dispose()
+    await database.dispose()
 
 
 async def test_the_scheduled_lambda_function_runs_the_sweeps_it_claims(

@@ -63,7 +63,7 @@ class Guests:
         self.queue = MemoryQueue(clock=clock)
         self.store = MemoryObjectStore()
         self.registrar = Registrar(
-            self.files, MemorySigner(clock), clock, REGISTRATION, duplicates=self.files
+            self.files, MemorySigner(clock), clock, REGISTRATION, dedupe=True
         )
         ledger = SeparateUploadLedger(self.files, self.queue)
         self.uploads = UploadRecorder(

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.tooling
 
 SERVER_DISTRIBUTIONS = {
     "filegate", "fastapi", "starlette", "uvicorn", "pydantic", "pydantic-settings",
-    "sqlalchemy", "alembic", "aiosqlite", "psycopg", "pillow", "aiobotocore", "botocore",
+    "sqlalchemy", "alembic", "psycopg", "pillow", "aiobotocore", "botocore",
     "typer", "rich", "pyjwt", "segno", "prometheus-client",
 }  # fmt: skip
 

@@ -12,6 +12,7 @@ import pytest
 
 from filegate.adapters.memory import MemoryQueue
 from filegate.adapters.prometheus import PrometheusMetrics
+from filegate.adapters.sql.database import TransactionCounter
 from tests.support.prometheus import (
     exported_names,
     family_names,
@@ -36,7 +37,10 @@ def graphs(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def exposition() -> str:
-    return (await PrometheusMetrics().render(MemoryQueue())).decode()
+    """What a process serves: its metrics, its database's transactions, its queue."""
+    metrics = PrometheusMetrics()
+    metrics.watch_transactions(TransactionCounter().snapshot)
+    return (await metrics.render(MemoryQueue())).decode()
 
 
 def test_the_datasource_is_a_variable_every_panel_uses(dashboard: dict[str, Any]) -> None:

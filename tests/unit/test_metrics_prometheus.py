@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from filegate.adapters.counted_queue import CountedQueue
 from filegate.adapters.memory import MemoryQueue
 from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.domain.clock import ManualClock
@@ -134,7 +135,7 @@ async def test_render_measures_the_queue_at_each_scrape() -> None:
         (s.name, s.labels.get("state", "")): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name.startswith("filegate_queue")
+        if s.name.startswith("filegate_queue") and not s.name.startswith("filegate_queue_calls")
     }
     assert samples == {
         ("filegate_queue_up", ""): 1,
@@ -167,5 +168,34 @@ async def test_a_queue_that_does_not_answer_leaves_its_gauges_out_and_says_so() 
 async def test_without_a_queue_no_queue_series_appear() -> None:
     text = (await PrometheusMetrics().render()).decode()
 
-    assert "filegate_queue" not in text
+    assert "filegate_queue_up" not in text
+    assert "filegate_queue_messages" not in text
     assert 'filegate_build_info{version="' in text
+
+
+async def test_queue_calls_are_counted_by_operation_through_the_counted_queue() -> None:
+    m = PrometheusMetrics()
+    queue = CountedQueue(MemoryQueue(clock=ManualClock()), m.queue_call)
+
+    await queue.send_batch(["a", "b"])
+    received = await queue.receive(10, timedelta(minutes=1), timedelta(0))
+    await queue.delete_batch([message.receipt for message in received])
+    await queue.receive(10, timedelta(minutes=1), timedelta(0))
+
+    assert len(received) == 2
+    assert value(m, "filegate_queue_calls_total", op="send_batch") == 1
+    assert value(m, "filegate_queue_calls_total", op="receive") == 2
+    assert value(m, "filegate_queue_calls_total", op="delete_batch") == 1
+    assert value(m, "filegate_queue_calls_total", op="dead_letter") == 0
+    assert await queue.depth() == await queue.inner.depth()
+
+
+def test_database_transactions_are_read_from_the_counter_at_each_scrape() -> None:
+    m = PrometheusMetrics()
+    counts = {"read": 0, "write": 0}
+    m.watch_transactions(lambda: counts)
+
+    counts.update(read=5, write=2)
+
+    assert value(m, "filegate_db_transactions_total", mode="read") == 5
+    assert value(m, "filegate_db_transactions_total", mode="write") == 2

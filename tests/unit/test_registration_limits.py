@@ -55,7 +55,7 @@ def harness(limits: QuotaLimits | None = None, dedupe: bool = True) -> Harness:
         clock,
         POLICY,
         quotas=limits,
-        duplicates=repository if dedupe else None,
+        dedupe=dedupe,
     )
     return Harness(registrar, repository, signer)
 

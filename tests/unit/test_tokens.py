@@ -191,3 +191,41 @@ def test_rs256_refuses_minting(key_pair: tuple[str, str], clock: ManualClock) ->
 def test_rs256_needs_a_public_key(clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="public key"):
         TokenAuthority(SECRET, clock, "RS256")
+
+
+def test_a_token_checked_before_is_not_verified_again(
+    tokens: TokenAuthority, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = tokens.mint(ALICE, HOUR)
+    decoded = 0
+    real_decode = jwt.decode
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decoded
+        decoded += 1
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    owners = [tokens.owner_of(token) for _ in range(3)]
+
+    assert owners == [ALICE] * 3
+    assert decoded == 1
+
+
+def test_a_remembered_token_still_expires(tokens: TokenAuthority, clock: ManualClock) -> None:
+    token = tokens.mint(ALICE, HOUR)
+    assert tokens.owner_of(token) == ALICE
+
+    clock.advance(HOUR + timedelta(seconds=1))
+
+    with pytest.raises(FilegateError) as refused:
+        tokens.owner_of(token)
+    assert refused.value.code is ErrorCode.UNAUTHENTICATED
+
+
+def test_a_refused_token_is_refused_every_time(tokens: TokenAuthority) -> None:
+    forged = jwt.encode({"sub": "mallory", "exp": 2**31}, "another-secret-of-32-characters!")
+    for _ in range(2):
+        with pytest.raises(FilegateError) as refused:
+            tokens.owner_of(forged)
+        assert refused.value.code is ErrorCode.UNAUTHENTICATED

@@ -153,6 +153,53 @@ async def test_commit_past_the_deadline_is_refused(h: Harness) -> None:
     assert await h.bodies() == []
 
 
+async def test_an_admitted_upload_commits_without_reading_its_file_again(h: Harness) -> None:
+    record = await h.add()
+    reads = 0
+    read_by_key = h.repository.get_by_key
+
+    async def counted(object_key: str) -> FileRecord | None:
+        nonlocal reads
+        reads += 1
+        return await read_by_key(object_key)
+
+    h.repository.get_by_key = counted  # type: ignore[method-assign]
+    await h.recorder.admit(record.object_key)
+    await h.recorder.commit(record.object_key, h.store.put_bytes(record.object_key, DATA))
+
+    assert reads == 1
+    assert await h.state_of(record) is FileState.UPLOADED
+
+
+async def test_a_file_that_left_registered_while_its_bytes_arrived_takes_no_commit(
+    h: Harness,
+) -> None:
+    record = await h.add()
+    await h.recorder.admit(record.object_key)
+    await h.to(record, FileState.EXPIRED)
+
+    with pytest.raises(FilegateError) as refused:
+        await h.recorder.commit(record.object_key, h.store.put_bytes(record.object_key, DATA))
+
+    assert refused.value.code is ErrorCode.INVALID_STATE
+    assert await h.state_of(record) is FileState.EXPIRED
+    assert await h.bodies() == []
+
+
+async def test_an_upload_admitted_in_time_but_ending_past_deadline_and_grace_is_refused(
+    h: Harness,
+) -> None:
+    record = await h.add()
+    await h.recorder.admit(record.object_key)
+    h.clock.advance(UPLOAD_WINDOW + GRACE + timedelta(seconds=1))
+
+    with pytest.raises(FilegateError) as refused:
+        await h.recorder.commit(record.object_key, h.store.put_bytes(record.object_key, DATA))
+
+    assert refused.value.code is ErrorCode.INVALID_STATE
+    assert await h.bodies() == []
+
+
 async def test_commit_for_an_unknown_key_is_not_found(h: Harness) -> None:
     with pytest.raises(FilegateError) as refused:
         await h.recorder.commit("abc/def", ObjectInfo("abc/def", 3, "etag"))

@@ -4,6 +4,7 @@ when the verdict cannot be applied."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -153,9 +154,9 @@ async def test_renditions_are_deleted_when_the_transition_fails(h: Harness) -> N
     record = await h.uploaded()
 
     class FailingTransition(MemoryRepository):
-        async def transition(
-            self, file_id: str, expected: FileState, change: StateChange
-        ) -> FileRecord | None:
+        async def transition_many(
+            self, changes: Sequence[tuple[str, FileState, StateChange]]
+        ) -> list[FileRecord | None]:
             raise BackendUnavailable("database down")
 
     failing = FailingTransition(ManualClock())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,9 +21,10 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 import filegate
+from filegate.adapters.counted_queue import QUEUE_OPERATIONS
 from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import QueueDepth, RejectionReason
 from filegate.domain.ports import Queue
@@ -129,6 +130,12 @@ class PrometheusMetrics:
             "Messages moved to the dead-letter queue.",
             registry=r,
         )
+        self._queue_calls = Counter(
+            "filegate_queue_calls",
+            "Calls made to the queue through its port, by operation (receive, delete_batch, ...).",
+            ["op"],
+            registry=r,
+        )
         self._reconciled = Counter(
             "filegate_reconciler_actions",
             "Repairs made by the reconciler, by action (e.g. missing_objects).",
@@ -152,6 +159,8 @@ class PrometheusMetrics:
             self._batch_messages.labels(outcome)
         for action in RECONCILE_ACTIONS:
             self._reconciled.labels(action)
+        for operation in QUEUE_OPERATIONS:
+            self._queue_calls.labels(operation)
 
     # --- the Metrics port -------------------------------------------------------------
 
@@ -187,6 +196,15 @@ class PrometheusMetrics:
 
     # --- HTTP and exposition ----------------------------------------------------------
 
+    def queue_call(self, operation: str) -> None:
+        """One call to the queue (see :class:`~filegate.adapters.counted_queue.CountedQueue`)."""
+        self._queue_calls.labels(operation).inc()
+
+    def watch_transactions(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
+        """Expose ``snapshot()`` (transactions run so far, by mode) at every scrape as
+        ``filegate_db_transactions_total{mode}``."""
+        self.registry.register(_TransactionCollector(snapshot))
+
     def observe_request(self, method: str, route: str | None, status: int, seconds: float) -> None:
         """One finished HTTP request; ``route`` is the matched route's template (``None``
         when no route matched). Unknown methods are counted as ``OTHER``."""
@@ -209,6 +227,23 @@ class PrometheusMetrics:
         except Exception:
             log.exception("queue depth failed unexpectedly")
         return None
+
+
+class _TransactionCollector:
+    """``filegate_db_transactions_total{mode}`` read from the database's own counter."""
+
+    def __init__(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "filegate_db_transactions",
+            "Database transactions run by this process, by mode (read or write).",
+            labels=["mode"],
+        )
+        for mode, count in sorted(self._snapshot().items()):
+            family.add_metric([mode], count)
+        yield family
 
 
 class _QueueDepthCollector:

@@ -8,8 +8,11 @@ accepts an HS256 token only when filegate issued it (``iss``) for a session or a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeGuard
 
 import jwt
@@ -26,6 +29,9 @@ SESSION_CLAIM = "sid"
 GRANT_CLAIM = "grant"
 ISSUER = "filegate"
 _ASYMMETRIC = frozenset({"RS256", "EdDSA"})
+VERIFIED_TOKENS_KEPT = 4096
+"""Tokens whose signature was checked, remembered so that a client's next request with the
+same token skips the signature and the JSON (its lifetime is still judged every time)."""
 
 
 class TokenAuthority:
@@ -51,6 +57,7 @@ class TokenAuthority:
         self._algorithm = algorithm
         self._verify_key = _read_key(public_key) if algorithm in _ASYMMETRIC else secret
         self._oidc = oidc
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._signed_claims)
 
     async def authenticate(self, token: str) -> Credential:
         """:meth:`credential_of`, and also tokens of the OIDC issuer when one is configured.
@@ -107,17 +114,23 @@ class TokenAuthority:
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def _claims(self, token: str) -> dict[str, object]:
+    def _claims(self, token: str) -> Mapping[str, object]:
         """The verified claims of ``token``, within their lifetime."""
+        claims = self._verified(token)
+        if not _in_lifetime(claims, self._clock.now()):
+            raise _unauthenticated("The bearer token is invalid or expired.")
+        return claims
+
+    def _signed_claims(self, token: str) -> Mapping[str, object]:
+        """The claims of ``token`` if its signature (and issuer, for HS256 beside a public
+        key) is good; raises otherwise, so only good tokens are remembered."""
         if self._algorithm in _ASYMMETRIC and _header_algorithm(token) == "HS256":
             claims = _decode(token, self._secret, "HS256")
             if not _issued_here(claims):
                 raise _unauthenticated("The bearer token is invalid or expired.")
         else:
             claims = _decode(token, self._verify_key, self._algorithm)
-        if not _in_lifetime(claims, self._clock.now()):
-            raise _unauthenticated("The bearer token is invalid or expired.")
-        return claims
+        return MappingProxyType(claims)
 
     def mint(self, owner: Owner, ttl: timedelta) -> str:
         """A token for ``owner`` valid for ``ttl`` (HS256 only: we hold no private key)."""
@@ -176,7 +189,7 @@ def _issued_here(claims: dict[str, object]) -> bool:
     return claims.get("iss") == ISSUER and own
 
 
-def _in_lifetime(claims: dict[str, object], now: datetime) -> bool:
+def _in_lifetime(claims: Mapping[str, object], now: datetime) -> bool:
     """Whether ``exp`` and ``nbf`` (when present) are numbers with ``nbf <= now < exp``."""
     at = now.timestamp()
     expires, not_before = claims.get("exp"), claims.get("nbf", at)
@@ -187,7 +200,7 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _owner_from(claims: dict[str, object]) -> Owner:
+def _owner_from(claims: Mapping[str, object]) -> Owner:
     session = claims.get(SESSION_CLAIM)
     if isinstance(session, str) and session:
         return Owner(OwnerKind.SESSION, session)

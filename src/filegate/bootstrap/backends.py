@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from filegate.adapters.local.store import LocalObjectStore
-from filegate.adapters.sql.engine import create_engine, is_sqlite
+from filegate.adapters.sql.database import Database as SqlDatabase
+from filegate.adapters.sql.database import open_database as open_sql_database
+from filegate.adapters.sql.engine import is_sqlite
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.migrate import migrate
@@ -77,7 +77,8 @@ def require_extra(extra: str, setting: str, url: str) -> None:
 class Database:
     """The SQL database and the repositories over it."""
 
-    engine: AsyncEngine
+    sql: SqlDatabase
+    """Runs whole transactions in one hop (:mod:`filegate.adapters.sql.database`)."""
     files: SqlRepository
     queries: SqlLifecycleRepository
     """Retention, usage, duplicates and the reconciler's queries."""
@@ -121,7 +122,7 @@ _Opener = TypeVar("_Opener", StoreOpener, QueueOpener)
 
 
 async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Database:
-    """The engine (disposed with ``stack``) and its repositories.
+    """The database (disposed with ``stack``) and its repositories.
 
     The embedded SQLite database is migrated here; others need ``filegate migrate``.
     """
@@ -129,16 +130,16 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
         migrate(settings.database_url)
     elif urlsplit(settings.database_url).scheme.startswith("postgresql"):
         require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
-    engine = create_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
-    stack.push_async_callback(engine.dispose)
+    sql = open_sql_database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    stack.push_async_callback(sql.dispose)
     return Database(
-        engine=engine,
-        files=SqlRepository(engine, clock),
-        queries=SqlLifecycleRepository(engine),
-        sessions=SqlSessionRepository(engine),
-        grants=SqlGrantRepository(engine),
-        rates=SqlRateLimiter(engine),
-        sweep_claims=SqlSweepClaims(engine, clock),
+        sql=sql,
+        files=SqlRepository(sql, clock),
+        queries=SqlLifecycleRepository(sql),
+        sessions=SqlSessionRepository(sql),
+        grants=SqlGrantRepository(sql),
+        rates=SqlRateLimiter(sql),
+        sweep_claims=SqlSweepClaims(sql, clock),
     )
 
 
@@ -188,8 +189,9 @@ async def _sql_queue(
 ) -> Queues:
     parts = urlsplit(settings.queue_url)
     name = (parts.netloc + parts.path).strip("/") or "events"
-    queue = SqlQueue(database.engine, clock, name=name, max_receives=settings.max_receives)
-    ledger = SqlUploadLedger(database.engine, clock, name)
+    queue = SqlQueue(database.sql, clock, name=name, max_receives=settings.max_receives)
+    stack.push_async_callback(queue.signals.close)
+    ledger = SqlUploadLedger(database.sql, clock, name)
     return Queues(queue=queue, ledger=ledger, dead_letters=queue)
 
 

@@ -6,12 +6,13 @@ operations, the Lambda handler) open one with :func:`open_runtime`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import FastAPI
 
+from filegate.adapters.counted_queue import CountedQueue
 from filegate.adapters.oidc import OidcVerifier
 from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.adapters.qr import SegnoQrCodes
@@ -129,7 +130,9 @@ async def open_runtime(
     async with AsyncExitStack() as stack:
         database = await open_database(settings, clock, stack)
         store = await open_store(settings, clock, secret, stack)
-        queues = await open_queues(settings, database, clock, stack)
+        metrics = PrometheusMetrics()
+        metrics.watch_transactions(database.sql.transactions.snapshot)
+        queues = _counted(await open_queues(settings, database, clock, stack), metrics.queue_call)
         pool = decode_pool(settings)
         inspector = ProcessPoolInspector(
             pool.limits,
@@ -140,8 +143,13 @@ async def open_runtime(
         )
         stack.push_async_callback(inspector.close)
         oidc = _oidc(settings, clock, stack)
-        parts = _Parts(settings, clock, secret, database, store, queues, PrometheusMetrics(), oidc)
+        parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc)
         yield parts.runtime(inspector)
+
+
+def _counted(queues: Queues, count: Callable[[str], None]) -> Queues:
+    """``queues`` with its queue's calls counted (the ledger's own sends are not)."""
+    return replace(queues, queue=CountedQueue(queues.queue, count))
 
 
 def open_worker_runtime(settings: Settings) -> AbstractAsyncContextManager[Runtime]:
@@ -232,7 +240,7 @@ class _Parts:
             self.clock,
             registration_policy(settings, multipart=self.store.multipart is not None),
             quotas=quota_limits(settings),
-            duplicates=self.database.queries if settings.dedupe else None,
+            dedupe=settings.dedupe,
             metrics=self.metrics,
         )
 

@@ -34,8 +34,12 @@ _bearer = HTTPBearer(
 )
 
 
-def api_context(request: Request) -> ApiContext:
-    """The services this app was built with."""
+async def api_context(request: Request) -> ApiContext:
+    """The services this app was built with.
+
+    A coroutine although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hand-off on every request for an attribute read.
+    """
     context: ApiContext = request.app.state.context
     return context
 

@@ -15,7 +15,7 @@ from filegate.domain.errors import ErrorCode, FilegateError, not_found
 from filegate.domain.filenames import sanitize_filename
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, PrintSize, SignedRequest
-from filegate.domain.ports import Clock, DuplicateFinder, FileRepository, UploadSigner
+from filegate.domain.ports import Clock, FileRepository, UploadSigner
 from filegate.domain.printing import check_print_size
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
@@ -82,15 +82,17 @@ class Registrar:
         policy: RegistrationPolicy,
         *,
         quotas: QuotaLimits | None = None,
-        duplicates: DuplicateFinder | None = None,
+        dedupe: bool = False,
         metrics: Metrics = NO_METRICS,
     ) -> None:
+        """``dedupe`` turns deduplication on (the repository checks in the registration's
+        own transaction)."""
         self._repository = repository
         self._signer = signer
         self._clock = clock
         self._policy = policy
         self._quotas = quotas
-        self._duplicates = duplicates
+        self._dedupe = dedupe
         self._metrics = metrics
 
     async def register(
@@ -110,12 +112,14 @@ class Registrar:
         deduplication on (and ``dedupe``), a declared SHA-256 equal to one of the owner's
         READY files returns that file (``deduplicated``) as it is, registering nothing and
         counting nothing (a declared print size is not applied to it). Callers that may
-        not read the owner's files pass ``dedupe=False``.
+        not read the owner's files pass ``dedupe=False``. One repository call (one
+        transaction on SQL), whatever the outcome.
         """
-        record = await self._prepared(owner, request, dedupe)
-        if isinstance(record, Registration):
-            return record
-        stored = await self._repository.add(record, idempotency_key, self._quotas)
+        record = self._new_record(owner, self._validated(request))
+        dedupe = dedupe and self._dedupe
+        stored = await self._repository.add(record, idempotency_key, self._quotas, dedupe=dedupe)
+        if dedupe and _is_duplicate(stored, record):
+            return Registration(stored, None, deduplicated=True)
         if stored.id != record.id and not _same_declaration(stored, record):
             raise FilegateError(
                 ErrorCode.IDEMPOTENCY_CONFLICT,
@@ -132,36 +136,29 @@ class Registrar:
         """Register each file independently; a refused one yields its error in place.
 
         Outcomes are those of :meth:`register` called for each request in order (without
-        idempotency keys), but all new files are written in one ``add_many``.
+        idempotency keys), but the valid ones go to one ``add_many`` (one transaction).
         """
-        prepared: list[Registration | FileRecord | FilegateError] = []
+        prepared: list[FileRecord | FilegateError] = []
         for request in requests:
             try:
-                prepared.append(await self._prepared(owner, request, dedupe))
+                prepared.append(self._new_record(owner, self._validated(request)))
             except FilegateError as error:
                 prepared.append(error)
         new = [item for item in prepared if isinstance(item, FileRecord)]
-        stored = await self._repository.add_many(new, self._quotas) if new else []
-        self._metrics.registered(sum(isinstance(s, FileRecord) for s in stored))
-        outcomes = iter(stored)
+        dedupe = dedupe and self._dedupe
+        stored = await self._repository.add_many(new, self._quotas, dedupe=dedupe) if new else []
+        outcomes = dict(zip((r.id for r in new), stored, strict=True))
+        self._metrics.registered(sum(_is_new(outcomes[r.id], r) for r in new))
         return [
-            self._registration_of(next(outcomes)) if isinstance(item, FileRecord) else item
+            item if isinstance(item, FilegateError) else self._registration_of(outcomes[item.id])
             for item in prepared
         ]
-
-    async def _prepared(
-        self, owner: str, request: RegistrationRequest, dedupe: bool
-    ) -> Registration | FileRecord:
-        """The owner's duplicate (a deduplicated registration) or the new record to add."""
-        validated = self._validated(request)
-        existing = await self._duplicate_of(owner, validated) if dedupe else None
-        if existing is not None:
-            return Registration(existing, None, deduplicated=True)
-        return self._new_record(owner, validated)
 
     def _registration_of(self, stored: FileRecord | QuotaExceeded) -> Registration | FilegateError:
         if isinstance(stored, QuotaExceeded):
             return stored
+        if stored.state is FileState.READY:  # a duplicate: add_many returned it in place
+            return Registration(stored, None, deduplicated=True)
         return Registration(stored, self._upload_for(stored))
 
     async def fresh_upload(self, owner: str, file_id: str) -> SignedRequest:
@@ -177,11 +174,6 @@ class Registrar:
                 "and before the upload deadline.",
             )
         return upload
-
-    async def _duplicate_of(self, owner: str, request: RegistrationRequest) -> FileRecord | None:
-        if self._duplicates is None or request.sha256 is None:
-            return None
-        return await self._duplicates.ready_with_sha256(owner, request.sha256)
 
     def _upload_for(self, record: FileRecord) -> SignedRequest | None:
         remaining = record.upload_expires_at - self._clock.now()
@@ -237,6 +229,19 @@ class Registrar:
             metadata=dict(request.metadata),
             print_size=request.print_size,
         )
+
+
+def _is_new(stored: FileRecord | QuotaExceeded, record: FileRecord) -> bool:
+    return isinstance(stored, FileRecord) and stored.id == record.id
+
+
+def _is_duplicate(stored: FileRecord, record: FileRecord) -> bool:
+    """Whether ``add`` returned an older READY file with ``record``'s declared SHA-256."""
+    return (
+        stored.id != record.id
+        and stored.state is FileState.READY
+        and stored.sha256 == record.declared_sha256
+    )
 
 
 def _same_declaration(a: FileRecord, b: FileRecord) -> bool:

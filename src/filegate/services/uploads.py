@@ -12,6 +12,8 @@ from filegate.domain.ports import Clock, FileRepository, ObjectStore, UploadLedg
 from filegate.domain.states import FileState
 
 _ALREADY_SIGNALLED = frozenset({FileState.UPLOADED, FileState.READY, FileState.REJECTED})
+MAX_ADMITTED = 10_000
+"""Admitted uploads remembered for their commit; beyond this the oldest are forgotten."""
 
 
 class UploadRecorder:
@@ -37,14 +39,24 @@ class UploadRecorder:
         self._clock = clock
         self._grace = grace
         self._metrics = metrics
+        self._admitted: dict[str, FileRecord] = {}
+        """The file each upload in progress was admitted for, so that its commit does not
+        read the row again (the commit's compare-and-set still checks the state)."""
 
     async def admit(self, key: str) -> None:
         """Refuse bytes for a key no file is waiting for (also past its deadline)."""
-        await self._waiting_file(key)
+        record = await self._waiting_file(key)
+        if len(self._admitted) >= MAX_ADMITTED:  # uploads abandoned before their commit
+            del self._admitted[next(iter(self._admitted))]
+        self._admitted[key] = record
 
     async def commit(self, key: str, info: ObjectInfo) -> None:
         """Record the written object and enqueue its event in one step."""
-        record = await self._waiting_file(key)
+        admitted = self._admitted.pop(key, None)
+        if admitted is not None and self._is_waiting(admitted):
+            record = admitted
+        else:  # not admitted by this process, or its deadline moved: read it again
+            record = await self._waiting_file(key)
         event = ObjectCreated(key=key, size=info.size, etag=info.etag)
         if await self._ledger.record_upload(record.id, encode_object_created(event)) is None:
             raise _not_waiting()
@@ -82,10 +94,13 @@ class UploadRecorder:
         record = await self._repository.get_by_key(key)
         if record is None:
             raise not_found()
-        deadline = record.upload_expires_at + self._grace
-        if record.state is not FileState.REGISTERED or self._clock.now() > deadline:
+        if not self._is_waiting(record):
             raise _not_waiting()
         return record
+
+    def _is_waiting(self, record: FileRecord) -> bool:
+        deadline = record.upload_expires_at + self._grace
+        return record.state is FileState.REGISTERED and self._clock.now() <= deadline
 
     async def _reloaded(self, record: FileRecord) -> FileRecord:
         current = await self._repository.get(record.id)

@@ -1,35 +1,30 @@
-"""Verifying uploaded objects: size, checksum, type from the bytes, and a full decode.
+"""Verifying uploaded files, a batch of upload events at a time.
 
-An accepted image's renditions (made by the inspector in the same decode) are stored with
-``ObjectStore.put`` under :func:`~filegate.domain.renditions.rendition_key` *before* the
-READY transition, so a READY file's renditions exist; when the transition loses, or
-anything fails after they were stored, they are deleted again, so none is orphaned.
+A batch costs two database transactions whatever its size: one read loads every file its
+events name (``FileRepository.get_many_by_key``), one write applies every verdict, each its
+own compare-and-set with its history row (``FileRepository.transition_many``). In between,
+each file's object is examined (:mod:`filegate.services.examination`), concurrently.
+
+A verdict whose compare-and-set loses (the file was deleted, or verified by another
+worker, meanwhile) changes nothing, and the renditions stored for it are deleted again,
+unless the file is READY and lists them (the winner's, under the same keys): that costs one
+more read, only when a race was lost. Renditions of verdicts that could not be applied at
+all are deleted too. A failure belongs to the events of its file only, except a failed
+load, which fails the whole batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from filegate.domain.metrics import NO_METRICS, Metrics
-from filegate.domain.models import (
-    Actor,
-    FileRecord,
-    Inspection,
-    ObjectCreated,
-    RejectionReason,
-    Rendition,
-    RenditionFile,
-    StateChange,
-)
+from filegate.domain.models import FileRecord, ObjectCreated, StateChange
 from filegate.domain.ports import (
     EventKeys,
     FileRepository,
@@ -37,25 +32,25 @@ from filegate.domain.ports import (
     LocalPaths,
     ObjectStore,
 )
-from filegate.domain.renditions import rendition_key
 from filegate.domain.sequencer import is_stale
 from filegate.domain.states import AWAITING_VERIFICATION, FileState
+from filegate.services.examination import Examiner
 
 log = logging.getLogger(__name__)
 
-_HASH_CHUNK = 1 << 20
-_EQUIVALENT_TYPES = {"image/heif": "image/heic"}
 
+@dataclass(eq=False)
+class _Job:
+    """One file of a batch to examine, and what became of it (shared by its events)."""
 
-@dataclass(frozen=True)
-class Verdict:
-    """What verification decided for one file."""
-
-    change: StateChange
-
-    @property
-    def ready(self) -> bool:
-        return self.change.target is FileState.READY
+    record: FileRecord
+    event: ObjectCreated
+    change: StateChange | None = None
+    """The verdict to apply, with the event's sequencer; ``None`` while there is none."""
+    seconds: float = 0.0
+    error: Exception | None = None
+    settled: bool = False
+    """The verdict was applied, or lost and its renditions deleted."""
 
 
 class Verifier:
@@ -77,39 +72,111 @@ class Verifier:
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self._repository = repository
-        self._store = store
-        self._inspector = inspector
-        self._local_paths = local_paths
-        self._scratch_dir = scratch_dir
+        self._examiner = Examiner(store, inspector, local_paths, scratch_dir)
         self._event_keys = event_keys
         self._metrics = metrics
 
     async def handle(self, event: ObjectCreated) -> None:
         """Verify the file stored under ``event.key`` unless it is unknown or already final."""
-        key = self._event_keys.key_of_event(event.key) if self._event_keys else event.key
-        record = await self._repository.get_by_key(key) if key else None
-        if record is None or record.state not in AWAITING_VERIFICATION:
-            log.info("event without a waiting file", extra={"key": event.key})
-            return
-        if is_stale(event.sequencer, record.last_sequencer):
-            log.info("stale event dropped", extra={"key": event.key})
-            return
-        started = time.perf_counter()
-        verdict = await self.verify(record)
-        if verdict is None:
-            return
-        seconds = time.perf_counter() - started
-        change = dataclasses.replace(verdict.change, sequencer=event.sequencer)
+        [error] = await self.handle_batch([event], asyncio.Semaphore(1))
+        if error is not None:
+            raise error
+
+    async def handle_batch(
+        self, events: Sequence[ObjectCreated], slots: asyncio.Semaphore
+    ) -> list[Exception | None]:
+        """Verify the files of ``events``; per event, in order, ``None`` when it is dealt
+        with, else the exception :meth:`handle` would have raised for it.
+
+        At most ``slots`` files are examined at once. Events naming the same file share
+        one verification. Raises (for every event) only when the files cannot be loaded.
+        """
+        keys = [self._object_key(event) for event in events]
+        wanted = sorted({key for key in keys if key is not None})
+        records = await self._repository.get_many_by_key(wanted) if wanted else {}
+        plan = _plan(events, keys, records)
+        jobs = list(dict.fromkeys(job for job in plan if job is not None))
         try:
-            updated = await self._repository.transition(record.id, record.state, change)
+            await asyncio.gather(*(self._examine(job, slots) for job in jobs))
+            await self._apply(jobs)
         except BaseException:
-            await self._discard_renditions(record, change.renditions)
+            await self._discard_unsettled(jobs)
             raise
-        if updated is None:
-            log.info("file changed during verification", extra={"file_id": record.id})
-            await self._discard_renditions(record, change.renditions)
+        return [job.error if job is not None else None for job in plan]
+
+    def _object_key(self, event: ObjectCreated) -> str | None:
+        key = self._event_keys.key_of_event(event.key) if self._event_keys else event.key
+        return key or None
+
+    async def _examine(self, job: _Job, slots: asyncio.Semaphore) -> None:
+        async with slots:
+            started = time.perf_counter()
+            try:
+                verdict = await self._examiner.examine(job.record)
+            except Exception as exc:
+                job.error = exc
+                return
+            job.seconds = time.perf_counter() - started
+        if verdict is not None:
+            job.change = dataclasses.replace(verdict.change, sequencer=job.event.sequencer)
+
+    async def _apply(self, jobs: Sequence[_Job]) -> None:
+        """Apply the verdicts of ``jobs`` in one transaction; a lost compare-and-set fails
+        nobody, a failed transaction fails every job with a verdict."""
+        due = [(job, job.change) for job in jobs if job.change is not None]
+        if not due:
             return
-        self._report(updated, change, seconds)
+        changes = [(job.record.id, job.record.state, change) for job, change in due]
+        try:
+            updated = await self._repository.transition_many(changes)
+        except Exception as exc:
+            for job, _ in due:
+                job.error = exc
+            await self._discard_unsettled(jobs)
+            return
+        lost = []
+        for (job, change), record in zip(due, updated, strict=True):
+            if record is None:
+                log.info("file changed during verification", extra={"file_id": job.record.id})
+                lost.append(job)
+            else:
+                job.settled = True
+                self._report(record, change, job.seconds)
+        if lost:
+            await self._settle_lost(lost)
+
+    async def _settle_lost(self, jobs: Sequence[_Job]) -> None:
+        """Delete the renditions of verdicts that lost their compare-and-set, but for those
+        the file, READY now, lists: a rendition's key is fixed by its file, so a verifier
+        that won with the same object has stored and committed the very same keys.
+
+        When the files cannot be read again, the renditions stay (the reconciler removes
+        those of files that are gone).
+        """
+        try:
+            current = await self._repository.get_many_by_key([j.record.object_key for j in jobs])
+        except Exception:
+            log.warning("could not tell whose renditions a lost verdict left", exc_info=True)
+            current = None
+        for job in jobs:
+            if job.change is None or job.settled:
+                continue
+            job.settled = True
+            if current is None:
+                continue
+            now = current.get(job.record.object_key)
+            kept = (
+                {r.name for r in now.renditions} if now and now.state is FileState.READY else set()
+            )
+            unused = [r for r in job.change.renditions if r.name not in kept]
+            await self._examiner.discard_renditions(job.record, unused)
+
+    async def _discard_unsettled(self, jobs: Sequence[_Job]) -> None:
+        """Delete the renditions of every verdict not applied (each job once)."""
+        for job in jobs:
+            if job.change is not None and not job.settled:
+                job.settled = True
+                await self._examiner.discard_renditions(job.record, job.change.renditions)
 
     def _report(self, updated: FileRecord, change: StateChange, seconds: float) -> None:
         """Log and count an applied verdict; a READY file reports its time since registration."""
@@ -128,125 +195,33 @@ class Verifier:
         if updated.state is FileState.READY:
             self._metrics.time_to_ready((updated.updated_at - updated.created_at).total_seconds())
 
-    async def verify(self, record: FileRecord) -> Verdict | None:
-        """The verdict for ``record``'s object, or ``None`` when the object is missing.
 
-        A READY verdict's renditions are already stored (the caller deletes them with
-        :meth:`_discard_renditions` if it cannot apply the verdict); other verdicts store none.
-        """
-        info = await self._store.head(record.object_key)
-        if info is None:
-            log.warning("upload event for a missing object", extra={"file_id": record.id})
-            return None
-        if info.size == 0:
-            return _rejected(RejectionReason.EMPTY_FILE)
-        if info.size != record.declared_size:
-            return _rejected(RejectionReason.SIZE_MISMATCH)
-        with self._renditions_dir() as folder:
-            async with self._local_copy(record.object_key) as (path, sha256):
-                if record.declared_sha256 and sha256 != record.declared_sha256:
-                    return _rejected(RejectionReason.CHECKSUM_MISMATCH, sha256=sha256)
-                inspection = await self._inspector.inspect(path, folder)
-            verdict = _judged(record, inspection, sha256)
-            if verdict.ready and inspection.renditions:
-                stored = await self._store_renditions(record, inspection.renditions)
-                verdict = Verdict(dataclasses.replace(verdict.change, renditions=stored))
-        return verdict
+def _plan(
+    events: Sequence[ObjectCreated],
+    keys: Sequence[str | None],
+    records: Mapping[str, FileRecord],
+) -> list[_Job | None]:
+    """Per event, the job verifying its file, or ``None`` when the event changes nothing.
 
-    @contextmanager
-    def _renditions_dir(self) -> Iterator[Path]:
-        """A fresh directory (under the scratch dir) the inspector writes renditions into."""
-        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="renditions-") as folder:
-            yield Path(folder)
-
-    async def _store_renditions(
-        self, record: FileRecord, files: Sequence[RenditionFile]
-    ) -> tuple[Rendition, ...]:
-        """Put every rendition next to the original; on any failure none is left stored."""
-        stored: list[Rendition] = []
-        try:
-            for item in files:
-                key = rendition_key(record.object_key, item.rendition.name)
-                await self._store.put(key, Path(item.path), item.rendition.content_type)
-                stored.append(item.rendition)
-        except BaseException:
-            await self._discard_renditions(record, [f.rendition for f in files])
-            raise
-        return tuple(stored)
-
-    async def _discard_renditions(
-        self, record: FileRecord, renditions: Sequence[Rendition]
-    ) -> None:
-        """Delete stored renditions whose verdict was not applied; a failure here is logged
-        (the reconciler removes what is left once the grace has passed)."""
-        for rendition in renditions:
-            try:
-                await self._store.delete(rendition_key(record.object_key, rendition.name))
-            except Exception:
-                log.warning(
-                    "could not delete an unused rendition",
-                    extra={"file_id": record.id, "rendition": rendition.name.value},
-                    exc_info=True,
-                )
-
-    @asynccontextmanager
-    async def _local_copy(self, key: str) -> AsyncIterator[tuple[Path, str]]:
-        """A path holding the object's bytes, and their SHA-256."""
-        if self._local_paths is not None:
-            path = self._local_paths.path_of(key)
-            yield path, await asyncio.to_thread(_sha256_of, path)
-            return
-        with tempfile.TemporaryDirectory(dir=self._scratch_dir, prefix="verify-") as folder:
-            path = Path(folder) / "object"
-            yield path, await self._download(key, path)
-
-    async def _download(self, key: str, path: Path) -> str:
-        digest = hashlib.sha256()
-        with path.open("wb") as out:
-            async for chunk in self._store.read(key):
-                digest.update(chunk)
-                await asyncio.to_thread(out.write, chunk)
-        return digest.hexdigest()
+    The first event of a file that is due creates its job; later ones share it.
+    """
+    jobs: dict[str, _Job] = {}
+    plan: list[_Job | None] = []
+    for event, key in zip(events, keys, strict=True):
+        job = jobs.get(key) if key is not None else None
+        if job is None and key is not None:
+            job = _job_for(event, records.get(key))
+            if job is not None:
+                jobs[key] = job
+        plan.append(job)
+    return plan
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _judged(record: FileRecord, inspection: Inspection, sha256: str) -> Verdict:
-    if inspection.reason is not None:
-        return _rejected(inspection.reason, sha256=sha256)
-    detected = inspection.content_type or ""
-    if _canonical(detected) != _canonical(record.declared_type):
-        return _rejected(RejectionReason.TYPE_MISMATCH, sha256=sha256, detected=detected)
-    change = StateChange(
-        target=FileState.READY,
-        actor=Actor.WORKER,
-        detected_type=detected,
-        sha256=sha256,
-        image=inspection.image,
-        placeholder=inspection.placeholder,
-        perceptual_hash=inspection.perceptual_hash,
-    )
-    return Verdict(change)
-
-
-def _rejected(
-    reason: RejectionReason, sha256: str | None = None, detected: str | None = None
-) -> Verdict:
-    change = StateChange(
-        target=FileState.REJECTED,
-        actor=Actor.WORKER,
-        reason=reason.value,
-        sha256=sha256,
-        detected_type=detected,
-    )
-    return Verdict(change)
-
-
-def _canonical(content_type: str) -> str:
-    return _EQUIVALENT_TYPES.get(content_type, content_type)
+def _job_for(event: ObjectCreated, record: FileRecord | None) -> _Job | None:
+    if record is None or record.state not in AWAITING_VERIFICATION:
+        log.info("event without a waiting file", extra={"key": event.key})
+        return None
+    if is_stale(event.sequencer, record.last_sequencer):
+        log.info("stale event dropped", extra={"key": event.key})
+        return None
+    return _Job(record, event)

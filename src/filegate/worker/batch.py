@@ -5,9 +5,11 @@ backoff, or is dead-lettered on its own; a malformed message fails alone. The sa
 processor serves the worker loop and the Lambda handler; :mod:`filegate.worker.settlement`
 says what becomes of each outcome on the queue.
 
-Upload events go to the one :class:`EventHandler`; other work messages (filegate envelopes
-of another ``type``, e.g. ``files.delete``) go to the :class:`TaskHandler` registered for
-their type. A message of a type nobody registered is dead-lettered.
+Upload events go to the one :class:`EventHandler`, all of a batch's at once when it is a
+:class:`BatchEventHandler` (the verifier: one load and one transaction per batch), else one
+by one; other work messages (filegate envelopes of another ``type``, e.g. ``files.delete``)
+go to the :class:`TaskHandler` registered for their type. A message of a type nobody
+registered is dead-lettered.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
 from filegate.domain.messages import Envelope, Work, parse_work
@@ -41,6 +43,22 @@ class EventHandler(Protocol):
         backoff), :class:`PoisonMessage` when the event can never succeed (dead-lettered
         now). Anything else is unexpected: logged and retried like a transient failure,
         until the queue's receive limit dead-letters the message.
+        """
+        ...
+
+
+@runtime_checkable
+class BatchEventHandler(Protocol):
+    """An :class:`EventHandler` that can also act on a batch's upload events together."""
+
+    async def handle_batch(
+        self, events: Sequence[ObjectCreated], slots: asyncio.Semaphore
+    ) -> list[Exception | None]:
+        """Handle distinct events, at most ``slots`` of them at a time where they run
+        concurrently; per event, in order, ``None`` when it is dealt with, else the
+        exception :meth:`EventHandler.handle` would have raised for it alone.
+
+        Raising instead fails every event of the call with that exception.
         """
         ...
 
@@ -164,7 +182,7 @@ class BatchProcessor:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._handler = handler
+        self._events = handler if isinstance(handler, BatchEventHandler) else _OneByOne(handler)
         self._retry = retry
         self._random = random
         self._concurrency = concurrency
@@ -194,32 +212,35 @@ class BatchProcessor:
             if not isinstance(items, Dead):
                 for item in items:
                     unique.setdefault(_key_of(item), item)
+        events = {key: item for key, item in unique.items() if isinstance(item, ObjectCreated)}
+        tasks = {key: item for key, item in unique.items() if isinstance(item, Envelope)}
         # A semaphore per batch, not per processor: a processor may outlive an event loop
         # (one asyncio.run per Lambda invocation) and a semaphore is bound to its loop.
         slots = asyncio.Semaphore(self._concurrency)
-        results = await asyncio.gather(*(self._handle(item, slots) for item in unique.values()))
-        return dict(zip(unique, results, strict=True))
+        handled_events, handled_tasks = await asyncio.gather(
+            self._handle_events(list(events.values()), slots),
+            asyncio.gather(*(self._handle_task(task, slots) for task in tasks.values())),
+        )
+        return dict(zip([*events, *tasks], [*handled_events, *handled_tasks], strict=True))
 
-    async def _handle(self, item: Work, slots: asyncio.Semaphore) -> _Handled:
-        label = item.key if isinstance(item, ObjectCreated) else item.type
+    async def _handle_events(
+        self, events: Sequence[ObjectCreated], slots: asyncio.Semaphore
+    ) -> list[_Handled]:
+        if not events:
+            return []
+        try:
+            errors = await self._events.handle_batch(events, slots)
+        except Exception as exc:
+            errors = [exc] * len(events)
+        return [_failure(event.key, error) for event, error in zip(events, errors, strict=True)]
+
+    async def _handle_task(self, task: Envelope, slots: asyncio.Semaphore) -> _Handled:
         async with slots:
             try:
-                await self._dispatch(item)
-            except PoisonMessage as exc:
-                return _Failure(FailureReason.POISON, str(exc))
-            except BackendUnavailable as exc:
-                log.warning("backend unavailable handling %s: %s", label, exc)
-                return _Failure(FailureReason.BACKEND_UNAVAILABLE, str(exc))
+                await self._tasks[task.type].handle(task)
             except Exception as exc:
-                log.exception("unexpected error handling %s", label)
-                return _Failure(FailureReason.UNEXPECTED, type(exc).__name__)
+                return _failure(task.type, exc)
         return None
-
-    async def _dispatch(self, item: Work) -> None:
-        if isinstance(item, ObjectCreated):
-            await self._handler.handle(item)
-        else:
-            await self._tasks[item.type].handle(item)
 
     def _outcome(
         self,
@@ -238,6 +259,39 @@ class BatchProcessor:
             delay = self._retry.delay(max(message.receive_count, 1), self._random)
             return Retry(message, delay, first.reason, first.detail)
         return Succeeded(message)
+
+
+class _OneByOne:
+    """A :class:`BatchEventHandler` over an :class:`EventHandler`: each event on its own."""
+
+    def __init__(self, handler: EventHandler) -> None:
+        self._handler = handler
+
+    async def handle_batch(
+        self, events: Sequence[ObjectCreated], slots: asyncio.Semaphore
+    ) -> list[Exception | None]:
+        return list(await asyncio.gather(*(self._handle(event, slots) for event in events)))
+
+    async def _handle(self, event: ObjectCreated, slots: asyncio.Semaphore) -> Exception | None:
+        async with slots:
+            try:
+                await self._handler.handle(event)
+            except Exception as exc:
+                return exc
+        return None
+
+
+def _failure(label: str, error: Exception | None) -> _Handled:
+    """What handling ``label`` came to, logged as its kind of failure deserves."""
+    if error is None:
+        return None
+    if isinstance(error, PoisonMessage):
+        return _Failure(FailureReason.POISON, str(error))
+    if isinstance(error, BackendUnavailable):
+        log.warning("backend unavailable handling %s: %s", label, error)
+        return _Failure(FailureReason.BACKEND_UNAVAILABLE, str(error))
+    log.error("unexpected error handling %s", label, exc_info=error)
+    return _Failure(FailureReason.UNEXPECTED, type(error).__name__)
 
 
 def _key_of(item: Work) -> _WorkKey:

@@ -38,7 +38,11 @@ class MemoryRepository:
         record: FileRecord,
         idempotency_key: str | None = None,
         limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> FileRecord:
+        if dedupe and (duplicate := await self._duplicate_of(record)) is not None:
+            return duplicate
         if idempotency_key is not None:
             existing = self._idempotency.get((record.owner, idempotency_key))
             if existing is not None:
@@ -60,7 +64,11 @@ class MemoryRepository:
         return record
 
     async def add_many(
-        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+        self,
+        records: Sequence[FileRecord],
+        limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> list[FileRecord | QuotaExceeded]:
         ids = [r.id for r in records]
         keys = [r.object_key for r in records]
@@ -75,10 +83,14 @@ class MemoryRepository:
         outcomes: list[FileRecord | QuotaExceeded] = []
         for record in records:
             try:
-                outcomes.append(await self.add(record, None, limits))
+                outcomes.append(await self.add(record, None, limits, dedupe=dedupe))
             except QuotaExceeded as refusal:
                 outcomes.append(refusal)
         return outcomes
+
+    async def _duplicate_of(self, record: FileRecord) -> FileRecord | None:
+        sha256 = record.declared_sha256
+        return None if sha256 is None else await self.ready_with_sha256(record.owner, sha256)
 
     async def get(self, file_id: str) -> FileRecord | None:
         return self._files.get(file_id)
@@ -89,6 +101,10 @@ class MemoryRepository:
 
     async def get_by_key(self, object_key: str) -> FileRecord | None:
         return next((f for f in self._files.values() if f.object_key == object_key), None)
+
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        wanted = set(object_keys)
+        return {f.object_key: f for f in self._files.values() if f.object_key in wanted}
 
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
@@ -141,6 +157,14 @@ class MemoryRepository:
             Transition(file_id, expected, change.target, change.reason, change.actor.value, now)
         )
         return updated
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        for _, expected, change in changes:
+            if not can_transition(expected, change.target):
+                raise ValueError(f"transition {expected} -> {change.target} is not allowed")
+        return [await self.transition(*change) for change in changes]
 
     async def history(self, file_id: str) -> list[Transition]:
         return [t for t in self._history if t.file_id == file_id]

@@ -3,20 +3,32 @@
 One class for the ports :class:`~filegate.domain.ports.RetentionRepository`,
 :class:`~filegate.domain.ports.DuplicateFinder`, :class:`~filegate.domain.ports.UsageLedger`
 and :class:`~filegate.domain.ports.ReconcileQueries`, next to ``SqlRepository`` on the same
-tables. Every public method runs in short transactions and raises ``BackendUnavailable``
-for transient database failures.
+tables. Every public method is one transaction
+(:class:`~filegate.adapters.sql.database.Database`; queries are reads, which never take
+SQLite's write lock), but for the usage recount: one write per page of owners.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 
-from filegate.adapters.sql.errors import translate_errors
+from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.repository import record_of
 from filegate.adapters.sql.schema import files
 from filegate.adapters.sql.usage import owners_after, read_usage, recount_owners
@@ -44,8 +56,8 @@ def retained_clause(now: datetime) -> ColumnElement[bool]:
 class SqlLifecycleRepository:
     """Retention deadlines, duplicate lookup, usage counters and reconciler pages in SQL."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def set_retention(
         self, file_id: str, expected_version: int, retention: Retention, now: datetime
@@ -66,8 +78,7 @@ class SqlLifecycleRepository:
             )
             .returning(*files.c)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
+        row = await self._database.write(lambda c: c.execute(statement).first())
         return None if row is None else record_of(row)
 
     async def retention_due(self, now: datetime, limit: int) -> list[FileRecord]:
@@ -94,17 +105,15 @@ class SqlLifecycleRepository:
         return found[0] if found else None
 
     async def usage(self, owner: str) -> Usage:
-        async with translate_errors(), self._engine.connect() as connection:
-            return await read_usage(connection, owner)
+        return await self._database.read(lambda c: read_usage(c, owner))
 
     async def recount_usage(self) -> int:
         """A page of owners per transaction, so no lock is held for long."""
         wrong = 0
         after: str | None = None
         while True:
-            async with translate_errors(), self._engine.begin() as connection:
-                owners = await owners_after(connection, after, _RECOUNT_PAGE)
-                wrong += await recount_owners(connection, owners)
+            owners, wrong_here = await self._database.write(partial(_recount_page, after=after))
+            wrong += wrong_here
             if len(owners) < _RECOUNT_PAGE:
                 return wrong
             after = owners[-1]
@@ -120,19 +129,25 @@ class SqlLifecycleRepository:
         return await self._records(query.order_by(files.c.id).limit(limit))
 
     async def states_by_key(self, object_keys: Sequence[str]) -> dict[str, FileState]:
-        found: dict[str, FileState] = {}
-        unique = sorted(set(object_keys))
-        async with translate_errors(), self._engine.connect() as connection:
-            for start in range(0, len(unique), _KEYS_PER_QUERY):
-                chunk = unique[start : start + _KEYS_PER_QUERY]
-                query = select(files.c.object_key, files.c.state).where(
-                    files.c.object_key.in_(chunk)
-                )
-                for row in (await connection.execute(query)).all():
-                    found[row.object_key] = FileState(row.state)
-        return found
+        return await self._database.read(partial(_states_by_key, object_keys=object_keys))
 
     async def _records(self, query: Select[Any]) -> list[FileRecord]:
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda c: c.execute(query).all())
         return [record_of(row) for row in rows]
+
+
+def _recount_page(connection: Connection, *, after: str | None) -> tuple[list[str], int]:
+    """The next page of owners after ``after``, and how many of them were wrong."""
+    owners = owners_after(connection, after, _RECOUNT_PAGE)
+    return owners, recount_owners(connection, owners)
+
+
+def _states_by_key(connection: Connection, *, object_keys: Sequence[str]) -> dict[str, FileState]:
+    found: dict[str, FileState] = {}
+    unique = sorted(set(object_keys))
+    for start in range(0, len(unique), _KEYS_PER_QUERY):
+        chunk = unique[start : start + _KEYS_PER_QUERY]
+        query = select(files.c.object_key, files.c.state).where(files.c.object_key.in_(chunk))
+        for row in connection.execute(query).all():
+            found[row.object_key] = FileState(row.state)
+    return found

@@ -6,24 +6,33 @@ receipt can delete it or change its visibility; once it is received again, older
 are stale and do nothing. The dead-letter queue lives in the same table under the queue
 name ``{name}-dlq``, with ``dead_reason`` set.
 
-Claims are atomic. On PostgreSQL they lock their rows with ``FOR UPDATE SKIP LOCKED``, so
-workers on many machines take disjoint messages without waiting on one another; on SQLite
-every transaction starts with ``BEGIN IMMEDIATE`` (see ``sql_engine.create_engine``), which
-serialises claimers. All times come from the injected clock, never from the database.
+Every operation is one transaction on a :class:`~filegate.adapters.sql.database.Database`.
+A claim is one statement (:mod:`filegate.adapters.sql.queue_claim`); on PostgreSQL it
+skips rows other claimers hold, so workers on many machines take disjoint messages without
+waiting on one another. All times come from the injected clock, never from the database.
+
+A long-poll does not poll on the hot path: a send wakes the receivers waiting on its queue
+(:mod:`filegate.adapters.sql.queue_signals`). Between wake-ups an idle receiver still looks
+now and then, with an interval that doubles from ``poll_interval`` up to
+``max_poll_interval`` (or sooner, when a message's visibility timeout ends sooner): that
+finds messages no signal announced (a send from another process on SQLite, a timeout that
+ran out).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 
-from filegate.adapters.sql.errors import translate_errors
+from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.queue_claim import Claim, claim, next_visible
+from filegate.adapters.sql.queue_rows import new_message_row
+from filegate.adapters.sql.queue_signals import QueueSignals, signals_for
 from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import (
     DeadMessage,
@@ -39,7 +48,6 @@ _QUEUE_NAME_LENGTH = 100  # the width of queue_messages.queue
 _DLQ_SUFFIX = "-dlq"
 
 _t = queue_messages
-_Claimable = Row[str, str, int]  # id, body, receive_count
 
 
 class SqlQueue:
@@ -47,140 +55,98 @@ class SqlQueue:
 
     ``max_receives`` is SQS's maxReceiveCount: a message may be received that many times;
     the next receive moves it to the dead-letter queue instead of returning it.
-    ``poll_interval`` is how often a long-poll looks for messages while it waits.
+    ``poll_interval`` and ``max_poll_interval`` bound how often an idle long-poll looks
+    without a wake-up (see the module docstring); the interval grows while the queue stays
+    idle, across receives, and starts again at ``poll_interval`` once a message arrives.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         clock: Clock,
         name: str = "events",
         max_receives: int = 5,
-        poll_interval: timedelta = timedelta(milliseconds=200),
+        poll_interval: timedelta = timedelta(milliseconds=50),
+        max_poll_interval: timedelta = timedelta(seconds=2),
     ) -> None:
         if not name or len(name) + len(_DLQ_SUFFIX) > _QUEUE_NAME_LENGTH:
             raise ValueError(f"queue name must have 1 to 96 characters: {name!r}")
         if max_receives < 1:
             raise ValueError("max_receives must be at least 1")
-        if poll_interval <= timedelta(0):
-            raise ValueError("poll_interval must be positive")
-        self._engine = engine
+        if not timedelta(0) < poll_interval <= max_poll_interval:
+            raise ValueError("need 0 < poll_interval <= max_poll_interval")
+        self._database = database
         self._clock = clock
         self._name = name
         self._dlq = name + _DLQ_SUFFIX
         self._max_receives = max_receives
-        self._poll_seconds = poll_interval.total_seconds()
+        self._idle = _Backoff(poll_interval.total_seconds(), max_poll_interval.total_seconds())
+        self.signals: QueueSignals = signals_for(database)
+        """The wake-ups shared by the queues and ledgers on this database."""
 
     async def send_batch(self, bodies: Sequence[str]) -> None:
         """Insert every body in one transaction: all are enqueued, or none."""
         if not bodies:
             return
         now = self._clock.now()
-        rows = [self._new_row(body, now) for body in bodies]
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(insert(_t), rows)
+        rows = [new_message_row(self._name, body, now) for body in bodies]
+        await self._database.write(partial(self._insert, rows=rows))
+        self.signals.committed(self._name)
 
-    def _new_row(self, body: str, now: datetime) -> dict[str, Any]:
-        return {
-            "id": uuid.uuid4().hex,
-            "queue": self._name,
-            "body": body,
-            "sent_at": now,
-            "visible_at": now,
-            "receipt": None,
-            "receive_count": 0,
-            "dead_reason": None,
-        }
+    def _insert(self, connection: Connection, *, rows: list[dict[str, Any]]) -> None:
+        connection.execute(_INSERT, rows)
+        self.signals.notify_in(connection, self._name)
 
     async def receive(
         self, max_messages: int, visibility_timeout: timedelta, wait: timedelta
     ) -> list[Message]:
         """Claim up to ``max_messages`` visible messages, oldest first.
 
-        When none is visible, poll again every ``poll_interval`` until ``wait`` (real time)
-        has passed; a zero ``wait`` returns at once.
+        When none is visible, wait for a wake-up (or the next idle look) until ``wait``
+        (real time) has passed; a zero ``wait`` returns at once. A wait that runs out
+        unannounced returns nothing without a last look: the next receive looks first.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.total_seconds()
         while True:
-            claimed = await self._claim(max_messages, visibility_timeout)
+            ticket = self.signals.ticket(self._name)  # before looking: a send meanwhile sets it
+            claimed, soonest = await self._look(max_messages, visibility_timeout, wait > _ZERO)
             remaining = deadline - loop.time()
+            if claimed:
+                self._idle.reset()
             if claimed or remaining <= 0:
                 return claimed
-            await asyncio.sleep(min(self._poll_seconds, remaining))
+            pause = min(self._idle.next(), remaining, max(soonest, _SHORTEST_PAUSE))
+            if await self.signals.wait(ticket, pause):
+                self._idle.reset()
+            elif pause >= remaining:  # the wait is over and nothing announced a message
+                return []
 
-    async def _claim(self, max_messages: int, visibility_timeout: timedelta) -> list[Message]:
+    async def _look(
+        self, max_messages: int, visibility_timeout: timedelta, waits: bool
+    ) -> tuple[list[Message], float]:
+        """The claimed messages; when none and ``waits``, the seconds until one is visible."""
         now = self._clock.now()
-        claimed: list[Message] = []
-        async with translate_errors(), self._engine.begin() as conn:
-            while len(claimed) < max_messages:
-                seen = [m.id for m in claimed]
-                rows = await self._lock_visible(conn, now, max_messages - len(claimed), seen)
-                exhausted = [r.id for r in rows if r.receive_count >= self._max_receives]
-                alive = [r for r in rows if r.receive_count < self._max_receives]
-                await self._bury(
-                    conn, exhausted, dead_letter_reason(FailureReason.MAX_RECEIVES), now
-                )
-                claimed += await self._lease(conn, alive, now + visibility_timeout)
-                if not exhausted:  # burying freed slots: look again, else we are done
-                    break
-        return claimed
-
-    async def _lock_visible(
-        self, conn: AsyncConnection, now: datetime, limit: int, exclude: list[str]
-    ) -> Sequence[_Claimable]:
-        query = (
-            select(_t.c.id, _t.c.body, _t.c.receive_count)
-            .where(_t.c.queue == self._name, _t.c.visible_at <= now)
-            .order_by(_t.c.sent_at, _t.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # rendered as nothing on SQLite
+        reason = dead_letter_reason(FailureReason.MAX_RECEIVES)
+        spec = Claim(
+            self._name, self._dlq, self._max_receives, reason, now, now + visibility_timeout
         )
-        if exclude:  # with a zero timeout, rows leased by this claim are visible again
-            query = query.where(_t.c.id.not_in(exclude))
-        return (await conn.execute(query)).all()
 
-    async def _lease(
-        self, conn: AsyncConnection, rows: Sequence[_Claimable], until: datetime
-    ) -> list[Message]:
-        if not rows:
-            return []
-        leases = [{"b_id": r.id, "b_receipt": uuid.uuid4().hex, "b_until": until} for r in rows]
-        statement = (
-            update(_t)
-            .where(_t.c.id == bindparam("b_id"))
-            .values(
-                receipt=bindparam("b_receipt"),
-                receive_count=_t.c.receive_count + 1,
-                visible_at=bindparam("b_until"),
-            )
-        )
-        await conn.execute(statement, leases)
-        return [
-            Message(r.id, lease["b_receipt"], r.body, r.receive_count + 1)
-            for r, lease in zip(rows, leases, strict=True)
-        ]
+        def work(connection: Connection) -> tuple[list[Message], datetime | None]:
+            claimed = claim(connection, spec, max_messages)
+            later = next_visible(connection, self._name) if waits and not claimed else None
+            return claimed, later
 
-    async def _bury(
-        self, conn: AsyncConnection, ids: list[str], reason: str, now: datetime
-    ) -> None:
-        if ids:
-            await conn.execute(
-                update(_t)
-                .where(_t.c.queue == self._name, _t.c.id.in_(ids))
-                .values(self._dead_values(reason, now))
-            )
-
-    def _dead_values(self, reason: str, now: datetime) -> dict[str, Any]:
-        return {"queue": self._dlq, "dead_reason": reason, "visible_at": now, "receipt": None}
+        claimed, later = await self._database.write(work)
+        soonest = (later - now).total_seconds() if later is not None and later > now else _NEVER
+        return claimed, soonest
 
     async def delete_batch(self, receipts: Sequence[str]) -> None:
         """Delete the messages holding these receipts; stale receipts match nothing."""
         if not receipts:
             return
-        statement = delete(_t).where(_t.c.queue == self._name, _t.c.receipt.in_(receipts))
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(statement)
+        params = {"queue": self._name, "receipts": list(receipts)}
+        await self._database.write(lambda connection: connection.execute(_DELETE, params))
 
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         """Apply every change in one transaction, in order (stale receipts: nothing)."""
@@ -188,13 +154,21 @@ class SqlQueue:
             return
         now = self._clock.now()
         rows = [{"b_receipt": c.receipt, "b_until": now + c.delay} for c in changes]
+        visible_now = any(c.delay <= _ZERO for c in changes)
         statement = (
             update(_t)
             .where(_t.c.queue == self._name, _t.c.receipt == bindparam("b_receipt"))
             .values(visible_at=bindparam("b_until"))
         )
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(statement, rows)
+
+        def work(connection: Connection) -> None:
+            connection.execute(statement, rows)
+            if visible_now:
+                self.signals.notify_in(connection, self._name)
+
+        await self._database.write(work)
+        if visible_now:
+            self.signals.committed(self._name)
 
     async def dead_letter(self, message: Message, reason: str) -> None:
         """Move ``message`` to the dead-letter queue now, if its receipt is still current."""
@@ -207,8 +181,10 @@ class SqlQueue:
             )
             .values(self._dead_values(reason, self._clock.now()))
         )
-        async with translate_errors(), self._engine.begin() as conn:
-            await conn.execute(statement)
+        await self._database.write(lambda connection: connection.execute(statement))
+
+    def _dead_values(self, reason: str, now: datetime) -> dict[str, Any]:
+        return {"queue": self._dlq, "dead_reason": reason, "visible_at": now, "receipt": None}
 
     async def depth(self) -> QueueDepth:
         """Visible, in-flight and dead counts; the age of the oldest message not dead."""
@@ -220,8 +196,8 @@ class SqlQueue:
             _count_where(_t.c.queue == self._dlq),
             func.min(case((live, _t.c.sent_at))),
         ).where(_t.c.queue.in_([self._name, self._dlq]))
-        async with translate_errors(), self._engine.begin() as conn:
-            visible, in_flight, dead, oldest = (await conn.execute(statement)).one()
+        row = await self._database.read(lambda connection: connection.execute(statement).one())
+        visible, in_flight, dead, oldest = row
         age = (now - oldest).total_seconds() if oldest is not None else None
         return QueueDepth(int(visible), int(in_flight), int(dead), age)
 
@@ -233,8 +209,7 @@ class SqlQueue:
             .order_by(_t.c.sent_at, _t.c.id)
             .limit(limit)
         )
-        async with translate_errors(), self._engine.begin() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [
             DeadMessage(r.id, r.body, r.dead_reason or "", r.receive_count, r.sent_at) for r in rows
         ]
@@ -248,15 +223,22 @@ class SqlQueue:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        async with translate_errors(), self._engine.begin() as conn:
-            ids = list((await conn.execute(pick)).scalars())
-            if ids:
-                await conn.execute(
-                    update(_t)
-                    .where(_t.c.queue == self._dlq, _t.c.id.in_(ids))
-                    .values(self._revived_values(self._clock.now()))
-                )
-        return len(ids)
+        statement = (
+            update(_t)
+            .where(_t.c.id.in_(pick.scalar_subquery()))
+            .values(self._revived_values(self._clock.now()))
+        )
+
+        def work(connection: Connection) -> int:
+            moved = connection.execute(statement).rowcount
+            if moved:
+                self.signals.notify_in(connection, self._name)
+            return moved
+
+        moved = await self._database.write(work)
+        if moved:
+            self.signals.committed(self._name)
+        return moved
 
     def _revived_values(self, now: datetime) -> dict[str, Any]:
         return {
@@ -269,9 +251,38 @@ class SqlQueue:
 
     async def purge_dead(self) -> int:
         """Delete every dead message; return how many there were."""
-        async with translate_errors(), self._engine.begin() as conn:
-            result = await conn.execute(delete(_t).where(_t.c.queue == self._dlq))
-        return result.rowcount
+        statement = delete(_t).where(_t.c.queue == self._dlq)
+        purged: int = await self._database.write(
+            lambda connection: connection.execute(statement).rowcount
+        )
+        return purged
+
+
+class _Backoff:
+    """An interval that doubles from ``first`` up to ``cap`` on each :meth:`next`."""
+
+    def __init__(self, first: float, cap: float) -> None:
+        self._first = first
+        self._cap = cap
+        self._next = first
+
+    def next(self) -> float:
+        interval = self._next
+        self._next = min(interval * 2, self._cap)
+        return interval
+
+    def reset(self) -> None:
+        self._next = self._first
+
+
+_INSERT = insert(_t)
+_DELETE = delete(_t).where(
+    _t.c.queue == bindparam("queue"), _t.c.receipt.in_(bindparam("receipts", expanding=True))
+)
+_ZERO = timedelta(0)
+_NEVER = float("inf")
+_SHORTEST_PAUSE = 0.01
+"""Seconds: a message due sooner is looked for this late (not in a spin on a stopped clock)."""
 
 
 def _count_where(condition: Any) -> Any:

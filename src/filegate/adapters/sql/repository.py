@@ -9,14 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from filegate.adapters.sql.errors import is_unique_violation, translate_errors
+from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.errors import is_unique_violation
 from filegate.adapters.sql.file_columns import (
     hash_column,
     hash_of,
@@ -29,20 +41,27 @@ from filegate.adapters.sql.file_columns import (
 )
 from filegate.adapters.sql.schema import file_transitions, files
 from filegate.adapters.sql.similarity import hamming_sql
-from filegate.adapters.sql.usage import NewFile, apply_change, reserve, reserve_many
+from filegate.adapters.sql.usage import (
+    NewFile,
+    UsageMoved,
+    apply_changes,
+    apply_plan,
+    plan_many,
+    reserve,
+)
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import FileRecord, Page, PrintSize, StateChange, Transition
 from filegate.domain.ports import Clock
-from filegate.domain.quotas import QuotaExceeded, QuotaLimits, usage_change
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, usage_change
 from filegate.domain.similarity import SimilarFile
 from filegate.domain.states import FileState, can_transition
 
 
 class SqlRepository:
-    """A ``FileRepository`` backed by SQLAlchemy Core on an async engine."""
+    """A ``FileRepository`` backed by SQLAlchemy Core on a :class:`Database`."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
-        self._engine = engine
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
         self._clock = clock
 
     async def add(
@@ -50,55 +69,64 @@ class SqlRepository:
         record: FileRecord,
         idempotency_key: str | None = None,
         limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> FileRecord:
-        """Insert the row, its first history row and its usage together.
+        """One transaction: [the duplicate check,] the file row, its first history row,
+        then the usage (one conditional upsert, last: the owner's row is locked only from
+        there to the commit).
 
         A reused ``(owner, idempotency_key)`` returns the first file, also when two adds
-        race (the loser's unique violation is caught and the winner's row re-read), and
-        also when the owner is now over quota. Any other duplicate (id, object key) raises
-        ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
+        race (the loser's unique violation rolls it back and the winner's row is re-read
+        after), and also when the owner is now over quota. Any other duplicate (id, object
+        key) raises ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
         """
-        async with translate_errors():
-            try:
-                async with self._engine.begin() as connection:
-                    await reserve(
-                        connection, record.owner, record.state, record.declared_size, limits
-                    )
-                    await _insert_new(connection, [record], idempotency_key)
-            except QuotaExceeded:
-                existing = await self._first_with_key(record.owner, idempotency_key)
-                if existing is None:
-                    raise
-                return existing
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                existing = await self._first_with_key(record.owner, idempotency_key)
-                if existing is None:
-                    raise ValueError("duplicate file id or object key") from exc
-                return existing
-        return record
+        try:
+            return await self._database.write(
+                partial(_add, record=record, key=idempotency_key, limits=limits, dedupe=dedupe)
+            )
+        except QuotaExceeded:
+            existing = await self._first_with_key(record.owner, idempotency_key)
+            if existing is None:
+                raise
+            return existing
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            existing = await self._first_with_key(record.owner, idempotency_key)
+            if existing is None:
+                raise ValueError("duplicate file id or object key") from exc
+            return existing
 
     async def add_many(
-        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+        self,
+        records: Sequence[FileRecord],
+        limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> list[FileRecord | QuotaExceeded]:
-        """Reserve usage (each owner's row locked once), then insert the admitted files and
-        their first history rows with one ``executemany`` each, in one transaction.
+        """One transaction: [one duplicate query,] the usage read, one ``executemany`` per
+        table, then one usage upsert per owner.
+
+        The usage is read without a lock and the upserts check it is unchanged; if another
+        transaction changed it meanwhile, the batch is rolled back and run again with the
+        rows locked from the start (so a busy owner's batch cannot starve).
         """
         if not records:
             return []
-        new_files = [NewFile(r.owner, r.state, r.declared_size) for r in records]
-        async with translate_errors():
+        try:
             try:
-                async with self._engine.begin() as connection:
-                    refusals = await reserve_many(connection, new_files, limits)
-                    admitted = [r for r, no in zip(records, refusals, strict=True) if no is None]
-                    await _insert_new(connection, admitted, None)
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                raise ValueError("duplicate file id or object key") from exc
-        return [r if no is None else no for r, no in zip(records, refusals, strict=True)]
+                return await self._database.write(
+                    partial(_add_many, records=records, limits=limits, dedupe=dedupe, lock=False)
+                )
+            except UsageMoved:
+                return await self._database.write(
+                    partial(_add_many, records=records, limits=limits, dedupe=dedupe, lock=True)
+                )
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            raise ValueError("duplicate file id or object key") from exc
 
     async def get(self, file_id: str) -> FileRecord | None:
         return await self._one(select(files).where(files.c.id == file_id))
@@ -108,6 +136,13 @@ class SqlRepository:
 
     async def get_by_key(self, object_key: str) -> FileRecord | None:
         return await self._one(select(files).where(files.c.object_key == object_key))
+
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        """The files with these object keys (missing keys absent), in one read."""
+        if not object_keys:
+            return {}
+        rows = await self._all(select(files).where(files.c.object_key.in_(set(object_keys))))
+        return {record.object_key: record for record in rows}
 
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
@@ -127,8 +162,21 @@ class SqlRepository:
     async def transition(
         self, file_id: str, expected: FileState, change: StateChange
     ) -> FileRecord | None:
-        async with translate_errors(), self._engine.begin() as connection:
-            return await compare_and_set(connection, file_id, expected, change, self._clock.now())
+        [updated] = await self.transition_many([(file_id, expected, change)])
+        return updated
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        """Each (file_id, expected, change) as its own compare-and-set, all in one transaction;
+        per item the updated record or None (not in expected / missing: nothing written for it).
+        A forbidden transition raises ValueError before anything is written."""
+        for _, expected, change in changes:
+            _check_allowed(expected, change.target)
+        if not changes:
+            return []
+        now = self._clock.now()
+        return await self._database.write(lambda connection: _set_many(connection, changes, now))
 
     async def history(self, file_id: str) -> list[Transition]:
         query = (
@@ -136,8 +184,7 @@ class SqlRepository:
             .where(file_transitions.c.file_id == file_id)
             .order_by(file_transitions.c.id)
         )
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [_transition_of(row) for row in rows]
 
     async def registered_before(self, deadline: datetime, limit: int) -> list[FileRecord]:
@@ -162,14 +209,11 @@ class SqlRepository:
             .values(multipart_upload_id=upload_id, updated_at=self._clock.now())
             .returning(files)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
-        return None if row is None else record_of(row)
+        return await self._write_returning(statement)
 
     async def count_by_state(self) -> dict[FileState, int]:
         query = select(files.c.state, func.count()).group_by(files.c.state)
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         counts = dict.fromkeys(FileState, 0)
         counts.update({FileState(state): int(count) for state, count in rows})
         return counts
@@ -185,9 +229,7 @@ class SqlRepository:
             )
             .returning(*files.c)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
-        return None if row is None else record_of(row)
+        return await self._write_returning(statement)
 
     async def similar_ready(
         self,
@@ -200,7 +242,7 @@ class SqlRepository:
         """One query: the distance is computed in the database for each of the owner's
         READY files with a hash (:mod:`filegate.adapters.sql.similarity`; linear cost)."""
         signed = hash_column(perceptual_hash)
-        distance = hamming_sql(self._engine.dialect.name, files.c.perceptual_hash, signed)
+        distance = hamming_sql(self._database.dialect, files.c.perceptual_hash, signed)
         query = select(files, distance.label("distance")).where(
             files.c.owner == owner,
             files.c.state == FileState.READY.value,
@@ -210,8 +252,7 @@ class SqlRepository:
         if exclude_id is not None:
             query = query.where(files.c.id != exclude_id)
         query = query.order_by(distance, files.c.created_at.desc(), files.c.id.desc()).limit(limit)
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [SimilarFile(record_of(row), int(row.distance)) for row in rows]
 
     async def _first_with_key(self, owner: str, key: str | None) -> FileRecord | None:
@@ -226,40 +267,135 @@ class SqlRepository:
         return rows[0] if rows else None
 
     async def _all(self, query: Select[Any]) -> list[FileRecord]:
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda connection: connection.execute(query).all())
         return [record_of(row) for row in rows]
 
+    async def _write_returning(self, statement: Any) -> FileRecord | None:
+        row = await self._database.write(lambda connection: connection.execute(statement).first())
+        return None if row is None else record_of(row)
 
-async def compare_and_set(
-    connection: AsyncConnection,
+
+def _add(
+    connection: Connection,
+    *,
+    record: FileRecord,
+    key: str | None,
+    limits: QuotaLimits | None,
+    dedupe: bool,
+) -> FileRecord:
+    if dedupe and record.declared_sha256 is not None:
+        parameters = {"owner": record.owner, "sha256": record.declared_sha256}
+        if (found := connection.execute(_OLDEST_READY_WITH_SHA256, parameters).first()) is not None:
+            return record_of(found)
+    _insert_new(connection, [record], key)
+    reserve(connection, record.owner, record.state, record.declared_size, limits)
+    return record
+
+
+def _add_many(
+    connection: Connection,
+    *,
+    records: Sequence[FileRecord],
+    limits: QuotaLimits | None,
+    dedupe: bool,
+    lock: bool,
+) -> list[FileRecord | QuotaExceeded]:
+    declared = {pair for r in records if (pair := _declared(r)) is not None}
+    found = _ready_duplicates(connection, sorted(declared)) if dedupe and declared else {}
+    duplicates = {r.id: found[pair] for r in records if (pair := _declared(r)) in found}
+    new = [r for r in records if r.id not in duplicates]
+    counted = [NewFile(r.owner, r.state, r.declared_size) for r in new]
+    plan = plan_many(connection, counted, limits, lock=lock)
+    refusals = dict(zip((r.id for r in new), plan.refusals, strict=True))
+    _insert_new(connection, [r for r in new if refusals[r.id] is None], None)
+    apply_plan(connection, plan)
+    return [duplicates.get(r.id) or refusals.get(r.id) or r for r in records]
+
+
+def _declared(record: FileRecord) -> tuple[str, str] | None:
+    """The ``(owner, declared SHA-256)`` a duplicate of ``record`` would have."""
+    sha256 = record.declared_sha256
+    return None if sha256 is None else (record.owner, sha256)
+
+
+def _ready_duplicates(
+    connection: Connection, wanted: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], FileRecord]:
+    """Per (owner, SHA-256) wanted, the owner's oldest READY file with that SHA-256."""
+    owners = {owner for owner, _ in wanted}
+    digests = {digest for _, digest in wanted}
+    query = (
+        select(files)
+        .where(
+            files.c.owner.in_(owners),
+            files.c.sha256.in_(digests),
+            files.c.state == FileState.READY.value,
+        )
+        .order_by(files.c.created_at.desc(), files.c.id.desc())
+    )
+    pairs = set(wanted)
+    found: dict[tuple[str, str], FileRecord] = {}
+    for record in map(record_of, connection.execute(query).all()):
+        if (pair := (record.owner, record.sha256 or "")) in pairs:
+            found[pair] = record  # newest first: the oldest overwrites
+    return found
+
+
+def _check_allowed(expected: FileState, target: FileState) -> None:
+    if not can_transition(expected, target):
+        raise ValueError(f"transition {expected} -> {target} is not allowed")
+
+
+def compare_and_set(
+    connection: Connection,
     file_id: str,
     expected: FileState,
     change: StateChange,
     now: datetime,
 ) -> FileRecord | None:
-    """Within the caller's transaction: the CAS update plus one history row.
+    """Within the caller's transaction: the CAS update, one history row, then the owner's
+    usage (one upsert, so best as the caller's last write).
 
     Raises ``ValueError`` for a forbidden transition; returns ``None`` (nothing written)
     when the file is missing or not in ``expected``.
     """
-    if not can_transition(expected, change.target):
-        raise ValueError(f"transition {expected} -> {change.target} is not allowed")
-    statement = (
-        update(files)
-        .where(files.c.id == file_id, files.c.state == expected.value)
-        .values(_changed_columns(change, now))
-        .returning(*files.c)
-    )
-    row = (await connection.execute(statement)).first()
-    if row is None:
-        return None
-    step = _Step(expected, change.target, change.reason, change.actor.value)
-    await _append_history(connection, file_id, step, now)
-    record = record_of(row)
-    delta = usage_change(expected, change.target, record.declared_size)
-    await apply_change(connection, record.owner, delta)
+    _check_allowed(expected, change.target)
+    [record] = _set_many(connection, [(file_id, expected, change)], now)
     return record
+
+
+def _set_many(
+    connection: Connection,
+    changes: Sequence[tuple[str, FileState, StateChange]],
+    now: datetime,
+) -> list[FileRecord | None]:
+    """Each change its own CAS update (in file-id order, so that two batches lock shared
+    rows in one order), then one ``executemany`` of history rows, then each owner's usage
+    delta, owners in order. Results in the order of ``changes``."""
+    order = sorted(range(len(changes)), key=lambda i: changes[i][0])  # stable: same file in order
+    results: list[FileRecord | None] = [None] * len(changes)
+    history: list[dict[str, Any]] = []
+    deltas: dict[str, Usage] = {}
+    for index in order:
+        file_id, expected, change = changes[index]
+        statement = (
+            update(files)
+            .where(files.c.id == file_id, files.c.state == expected.value)
+            .values(_changed_columns(change, now))
+            .returning(*files.c)
+        )
+        row = connection.execute(statement).first()
+        if row is None:
+            continue
+        record = results[index] = record_of(row)
+        step = _Step(expected, change.target, change.reason, change.actor.value)
+        history.append(_history_row(file_id, step, now))
+        delta = usage_change(expected, change.target, record.declared_size)
+        deltas[record.owner] = deltas.get(record.owner, Usage()) + delta
+    if history:
+        connection.execute(insert(file_transitions), history)
+    apply_changes(connection, deltas)
+    return results
 
 
 def record_of(row: Row[Any]) -> FileRecord:
@@ -368,23 +504,32 @@ class _Step:
     actor: str
 
 
-async def _insert_new(
-    connection: AsyncConnection, records: Sequence[FileRecord], idempotency_key: str | None
+def _insert_new(
+    connection: Connection, records: Sequence[FileRecord], idempotency_key: str | None
 ) -> None:
     """Insert new files and their first history rows (``executemany``, one per table)."""
     if not records:
         return
-    await connection.execute(insert(files), [_row_of(r, idempotency_key) for r in records])
-    await connection.execute(
-        insert(file_transitions),
+    connection.execute(_INSERT_FILES, [_row_of(r, idempotency_key) for r in records])
+    connection.execute(
+        _INSERT_HISTORY,
         [_history_row(r.id, _Step(None, r.state, None, "api"), r.created_at) for r in records],
     )
 
 
-async def _append_history(
-    connection: AsyncConnection, file_id: str, step: _Step, at: datetime
-) -> None:
-    await connection.execute(insert(file_transitions).values(_history_row(file_id, step, at)))
+# Built once: building a statement per call costs more than SQLite takes to run it.
+_INSERT_FILES = insert(files)
+_INSERT_HISTORY = insert(file_transitions)
+_OLDEST_READY_WITH_SHA256 = (
+    select(files)
+    .where(
+        files.c.owner == bindparam("owner"),
+        files.c.sha256 == bindparam("sha256"),
+        files.c.state == FileState.READY.value,
+    )
+    .order_by(files.c.created_at, files.c.id)
+    .limit(1)
+)
 
 
 def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -121,6 +122,14 @@ queue_messages = Table(
     Column("dead_reason", String(200)),
     Index("ix_queue_messages_queue_visible", "queue", "visible_at"),
     Index("ix_queue_messages_queue_sent", "queue", "sent_at"),
+    # Settling a batch finds its rows by receipt; only claimed rows have one (0008).
+    Index(
+        "ix_queue_messages_receipt",
+        "queue",
+        "receipt",
+        sqlite_where=text("receipt IS NOT NULL"),
+        postgresql_where=text("receipt IS NOT NULL"),
+    ),
 )
 
 # Guest sessions, upload grants and rate-limit windows (migration 0003).

@@ -1,22 +1,23 @@
 """``SessionRepository`` and ``PurgeableFiles`` over the ``sessions`` and ``files`` tables.
 
-Every public method runs in one short transaction and raises ``BackendUnavailable`` for
-transient database failures. A claim (session, files, history, grants, and a recount of
-both owners' quota usage) is one transaction; its session row is locked first (``FOR
-UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway), so a claim
-never interleaves with an end of the same session.
+Every public method is one transaction (:class:`~filegate.adapters.sql.database.Database`);
+lookups are reads, which never take SQLite's write lock. A claim (session, files, history,
+grants, and a recount of both owners' quota usage) is one write; its session row is locked
+first (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers
+anyway), so a claim never interleaves with an end of the same session.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from filegate.adapters.sql.errors import is_unique_violation, translate_errors
+from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.errors import is_unique_violation
 from filegate.adapters.sql.repository import record_of
 from filegate.adapters.sql.schema import file_transitions, files, sessions, upload_grants
 from filegate.adapters.sql.usage import recount_owners
@@ -30,22 +31,21 @@ _s = sessions
 class SqlSessionRepository:
     """Guest sessions in SQL; also the ``PurgeableFiles`` query over ``files``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def add(self, session: GuestSession) -> None:
-        async with translate_errors():
-            try:
-                async with self._engine.begin() as connection:
-                    await connection.execute(insert(_s).values(_row_of(session)))
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                raise ValueError(f"session {session.id} exists") from exc
+        statement = insert(_s).values(_row_of(session))
+        try:
+            await self._database.write(lambda connection: connection.execute(statement))
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            raise ValueError(f"session {session.id} exists") from exc
 
     async def get(self, session_id: str) -> GuestSession | None:
-        async with translate_errors(), self._engine.connect() as connection:
-            row = (await connection.execute(select(_s).where(_s.c.id == session_id))).first()
+        query = select(_s).where(_s.c.id == session_id)
+        row = await self._database.read(lambda c: c.execute(query).first())
         return None if row is None else session_of(row)
 
     async def end(self, session_id: str, reason: SessionEnd, now: datetime) -> GuestSession | None:
@@ -55,8 +55,7 @@ class SqlSessionRepository:
             .values(ended_at=now, end_reason=reason.value, purge_requested_at=now)
             .returning(*_s.c)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).first()
+        row = await self._database.write(lambda c: c.execute(statement).first())
         return None if row is None else session_of(row)
 
     async def expired_open(self, now: datetime, limit: int) -> list[GuestSession]:
@@ -66,57 +65,35 @@ class SqlSessionRepository:
             .order_by(_s.c.expires_at, _s.c.id)
             .limit(limit)
         )
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda c: c.execute(query).all())
         return [session_of(row) for row in rows]
 
     async def claim(self, session_id: str, user: str, now: datetime) -> Claim | None:
-        async with translate_errors(), self._engine.begin() as connection:
-            locked = select(_s).where(_s.c.id == session_id).with_for_update()
-            row = (await connection.execute(locked)).first()
-            if row is None or not _claimable(session_of(row), user, now):
-                return None
-            claimed = await _mark_claimed(connection, session_id, user, now)
-            owner = claimed.owner.key
-            moved = await _move_files(connection, owner, user, now)
-            await recount_owners(connection, [owner, user])
-            await connection.execute(
-                update(upload_grants).where(upload_grants.c.owner == owner).values(owner=user)
-            )
-        return Claim(claimed, moved)
+        return await self._database.write(
+            partial(_claim, session_id=session_id, user=user, now=now)
+        )
 
     async def overdue_purges(
         self, requested_before: datetime, now: datetime, limit: int
     ) -> list[GuestSession]:
-        overdue = (
-            select(_s.c.id)
-            .where(
-                _s.c.purged_at.is_(None),
-                _s.c.purge_requested_at < requested_before,
-                _s.c.end_reason != SessionEnd.CLAIMED.value,
-            )
-            .order_by(_s.c.purge_requested_at, _s.c.id)
-            .limit(limit)
+        overdue = _overdue(requested_before)
+        oldest = select(_s.c.id).where(*overdue).order_by(_s.c.purge_requested_at, _s.c.id)
+        # The outer conditions are rechecked on rows a concurrent sweep changed meanwhile
+        # (PostgreSQL), so two sweeps do not both request one purge.
+        bumped = (
+            update(_s)
+            .where(_s.c.id.in_(oldest.limit(limit).scalar_subquery()), *overdue)
+            .values(purge_requested_at=now)
+            .returning(*_s.c)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            ids = [row.id for row in (await connection.execute(overdue)).all()]
-            if not ids:
-                return []
-            bumped = (
-                update(_s)
-                .where(_s.c.id.in_(ids), _s.c.purged_at.is_(None))
-                .values(purge_requested_at=now)
-                .returning(*_s.c)
-            )
-            rows = (await connection.execute(bumped)).all()
+        rows = await self._database.write(lambda c: c.execute(bumped).all())
         return sorted((session_of(row) for row in rows), key=lambda s: s.id)
 
     async def mark_purged(self, session_id: str, now: datetime) -> None:
         statement = (
             update(_s).where(_s.c.id == session_id, _s.c.purged_at.is_(None)).values(purged_at=now)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            await connection.execute(statement)
+        await self._database.write(lambda c: c.execute(statement))
 
     async def purgeable_files(self, owner: str, now: datetime, limit: int) -> list[FileRecord]:
         """Retained files (see :mod:`filegate.domain.retention`) are left out: a pinned file,
@@ -135,9 +112,31 @@ class SqlSessionRepository:
             .order_by(files.c.created_at, files.c.id)
             .limit(limit)
         )
-        async with translate_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda c: c.execute(query).all())
         return [record_of(row) for row in rows]
+
+
+def _overdue(requested_before: datetime) -> tuple[Any, ...]:
+    return (
+        _s.c.purged_at.is_(None),
+        _s.c.purge_requested_at < requested_before,
+        _s.c.end_reason != SessionEnd.CLAIMED.value,
+    )
+
+
+def _claim(connection: Connection, *, session_id: str, user: str, now: datetime) -> Claim | None:
+    locked = select(_s).where(_s.c.id == session_id).with_for_update()
+    row = connection.execute(locked).first()
+    if row is None or not _claimable(session := session_of(row), user, now):
+        return None
+    claimed = _mark_claimed(connection, session, user, now)
+    owner = claimed.owner.key
+    moved = _move_files(connection, owner, user, now)
+    recount_owners(connection, [owner, user])
+    connection.execute(
+        update(upload_grants).where(upload_grants.c.owner == owner).values(owner=user)
+    )
+    return Claim(claimed, moved)
 
 
 def _claimable(session: GuestSession, user: str, now: datetime) -> bool:
@@ -146,38 +145,38 @@ def _claimable(session: GuestSession, user: str, now: datetime) -> bool:
     return session.end_reason is SessionEnd.CLAIMED and session.claimed_by == user
 
 
-async def _mark_claimed(
-    connection: AsyncConnection, session_id: str, user: str, now: datetime
+def _mark_claimed(
+    connection: Connection, session: GuestSession, user: str, now: datetime
 ) -> GuestSession:
-    """End the session as claimed by ``user``; a session already claimed keeps its end time."""
+    """End the (locked) session as claimed by ``user``; one already claimed keeps its end
+    time."""
+    if session.ended_at is not None:
+        return session
     statement = (
         update(_s)
-        .where(_s.c.id == session_id, _s.c.ended_at.is_(None))
+        .where(_s.c.id == session.id)
         .values(ended_at=now, end_reason=SessionEnd.CLAIMED.value, claimed_by=user)
+        .returning(*_s.c)
     )
-    await connection.execute(statement)
-    row = (await connection.execute(select(_s).where(_s.c.id == session_id))).one()
-    return session_of(row)
+    return session_of(connection.execute(statement).one())
 
 
-async def _move_files(
-    connection: AsyncConnection, owner: str, user: str, now: datetime
-) -> tuple[str, ...]:
+def _move_files(connection: Connection, owner: str, user: str, now: datetime) -> tuple[str, ...]:
     """Give every file of ``owner`` to ``user``, with one history row per file.
 
     Idempotency keys are cleared: they were the session's, and could collide with the
     user's own keys under the ``(owner, idempotency_key)`` unique constraint.
     """
-    query = select(files.c.id, files.c.state).where(files.c.owner == owner).order_by(files.c.id)
-    rows = (await connection.execute(query)).all()
-    if not rows:
-        return ()
-    await connection.execute(
+    moved = connection.execute(
         update(files)
         .where(files.c.owner == owner)
         .values(owner=user, idempotency_key=None, updated_at=now, version=files.c.version + 1)
-    )
-    await connection.execute(
+        .returning(files.c.id, files.c.state)
+    ).all()
+    if not moved:
+        return ()
+    rows = sorted(moved, key=lambda row: row.id)
+    connection.execute(
         insert(file_transitions), [_claimed_step(row.id, row.state, now) for row in rows]
     )
     return tuple(row.id for row in rows)

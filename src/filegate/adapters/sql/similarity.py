@@ -6,8 +6,8 @@ distance counts the differing bits of the 64-bit patterns, sign bit included.
 * PostgreSQL (14 or later): ``bit_count(CAST(a # b AS BIT(64)))``, the XOR of the two
   integers as a 64-bit string, its set bits counted, all in the server.
 * SQLite has no bit count: :func:`register_sqlite_functions` gives every connection a
-  deterministic function ``filegate_hamming64(a, b)``, computed in Python (the engine
-  registers it on connect, :mod:`filegate.adapters.sql.engine`).
+  deterministic function ``filegate_hamming64(a, b)``, computed in Python (registered on
+  connect by :mod:`filegate.adapters.sql.database` and :mod:`filegate.adapters.sql.engine`).
 
 Neither database can index a Hamming distance: the query reads the owner's READY files
 with a hash (found through the ``(owner, created_at)`` index) and computes one distance

@@ -3,6 +3,7 @@
 ``INSERT … ON CONFLICT (name) DO UPDATE … WHERE next_due_at <= now + slack RETURNING``
 inserts the first claim, moves a due one forward, and changes nothing (returns no row)
 when another worker already holds this interval: atomic on SQLite and PostgreSQL alike.
+Each claim is one write transaction of that one statement.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from filegate.adapters.sql.errors import translate_errors
+from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.schema import sweep_claims
 from filegate.domain.ports import Clock
 from filegate.domain.sweeps import claim_slack
@@ -23,10 +23,10 @@ _c = sweep_claims
 class SqlSweepClaims:
     """Claims shared by every worker on the database."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
-        self._engine = engine
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
         self._clock = clock
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._insert = postgresql.insert if database.is_postgres else sqlite.insert
 
     async def claim(self, name: str, interval: timedelta, worker: str) -> bool:
         now = self._clock.now()
@@ -41,5 +41,4 @@ class SqlSweepClaims:
             )
             .returning(_c.c.name)
         )
-        async with translate_errors(), self._engine.begin() as connection:
-            return (await connection.execute(statement)).first() is not None
+        return await self._database.write(lambda c: c.execute(statement).first() is not None)

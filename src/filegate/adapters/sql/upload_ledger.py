@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
+from functools import partial
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection, insert
 
-from filegate.adapters.sql.errors import translate_errors
+from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.queue_rows import new_message_id
+from filegate.adapters.sql.queue_rows import new_message_row as _message_row
+from filegate.adapters.sql.queue_signals import signals_for
 from filegate.adapters.sql.repository import compare_and_set
 from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import Actor, FileRecord, StateChange
@@ -22,50 +24,47 @@ from filegate.domain.states import FileState
 _UPLOADED = StateChange(FileState.UPLOADED, Actor.STORE)
 
 
-def _new_message_id() -> str:
-    return uuid.uuid4().hex
-
-
 class SqlUploadLedger:
     """REGISTERED → UPLOADED and the event row in ``queue_messages``, in ONE transaction.
 
     The message is written in the shape the SQL queue reads: queue ``queue_name``,
-    visible now, never received. Either both the transition (with its history row) and
-    the message are committed, or neither is. ``new_message_id`` exists for tests.
+    visible now, never received; its receivers are woken as a send to that queue wakes
+    them (:mod:`filegate.adapters.sql.queue_signals`). Either both the transition (with its
+    history row) and the message are committed, or neither is. ``new_message_id`` exists
+    for tests.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         clock: Clock,
         queue_name: str,
         *,
-        new_message_id: Callable[[], str] = _new_message_id,
+        new_message_id: Callable[[], str] = new_message_id,
     ) -> None:
-        self._engine = engine
+        self._database = database
         self._clock = clock
         self._queue_name = queue_name
         self._new_message_id = new_message_id
+        self._signals = signals_for(database)
 
     async def record_upload(self, file_id: str, event_body: str) -> FileRecord | None:
+        work = partial(self._record, file_id=file_id, event_body=event_body)
+        updated = await self._database.write(work)
+        if updated is not None:
+            self._signals.committed(self._queue_name)
+        return updated
+
+    def _record(
+        self, connection: Connection, *, file_id: str, event_body: str
+    ) -> FileRecord | None:
         now = self._clock.now()
-        async with translate_errors(), self._engine.begin() as connection:
-            updated = await compare_and_set(
-                connection, file_id, FileState.REGISTERED, _UPLOADED, now
-            )
-            if updated is None:
-                return None
-            await connection.execute(
-                insert(queue_messages).values(
-                    id=self._new_message_id(),
-                    queue=self._queue_name,
-                    body=event_body,
-                    sent_at=now,
-                    visible_at=now,
-                    receipt=None,
-                    receive_count=0,
-                )
-            )
+        updated = compare_and_set(connection, file_id, FileState.REGISTERED, _UPLOADED, now)
+        if updated is None:
+            return None
+        row = _message_row(self._queue_name, event_body, now, self._new_message_id())
+        connection.execute(insert(queue_messages).values(row))
+        self._signals.notify_in(connection, self._queue_name)
         return updated
 
 

@@ -26,11 +26,15 @@ class FileRepository(Protocol):
         record: FileRecord,
         idempotency_key: str | None = None,
         limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> FileRecord:
         """Insert ``record`` (state REGISTERED) with its first history row.
 
-        With an ``idempotency_key`` already used by the same owner, insert nothing and
-        return the file created the first time.
+        With ``dedupe`` and a declared SHA-256 equal to one of the owner's READY files
+        (the oldest, if several), insert nothing and return that file instead (checked
+        first, in the same transaction). With an ``idempotency_key`` already used by the
+        same owner, insert nothing and return the file created the first time.
 
         The owner's usage (:mod:`filegate.domain.quotas`) grows in the same transaction;
         with ``limits``, raise :class:`~filegate.domain.quotas.QuotaExceeded` (inserting
@@ -40,9 +44,17 @@ class FileRepository(Protocol):
         ...
 
     async def add_many(
-        self, records: Sequence[FileRecord], limits: QuotaLimits | None = None
+        self,
+        records: Sequence[FileRecord],
+        limits: QuotaLimits | None = None,
+        *,
+        dedupe: bool = False,
     ) -> list[FileRecord | QuotaExceeded]:
         """Insert ``records`` and their first history rows, all in one transaction.
+
+        With ``dedupe``, a record whose declared SHA-256 equals one of its owner's READY
+        files yields that file in place (as :meth:`add` would), is not written and counts
+        nothing.
 
         Items are admitted in order against their owner's quota exactly as :meth:`add`
         would admit them one after another: an item over ``limits`` yields its
@@ -64,6 +76,10 @@ class FileRepository(Protocol):
         """The file stored under ``object_key``."""
         ...
 
+    async def get_many_by_key(self, object_keys: Sequence[str]) -> dict[str, FileRecord]:
+        """The files with these object keys (missing keys absent), in one read."""
+        ...
+
     async def list_owned(
         self, owner: str, state: FileState | None, limit: int, cursor: str | None
     ) -> Page:
@@ -82,6 +98,14 @@ class FileRepository(Protocol):
         when the file is missing or not in ``expected`` (nothing is written). Raises
         ``ValueError`` when the transition itself is not allowed.
         """
+        ...
+
+    async def transition_many(
+        self, changes: Sequence[tuple[str, FileState, StateChange]]
+    ) -> list[FileRecord | None]:
+        """Each (file_id, expected, change) as its own compare-and-set, all in one transaction;
+        per item the updated record or None (not in expected / missing: nothing written for it).
+        A forbidden transition raises ValueError before anything is written."""
         ...
 
     async def history(self, file_id: str) -> list[Transition]:

@@ -27,8 +27,10 @@ from filegate.services.multipart import MultipartService
 router = APIRouter(prefix="/v1/files", tags=["multipart"])
 
 
-def _service(context: ContextDep) -> MultipartService:
-    """The multipart service; these routes are mounted only where the store has one."""
+async def _service(context: ContextDep) -> MultipartService:
+    """The multipart service; these routes are mounted only where the store has one.
+
+    A coroutine so that FastAPI does not run it in its thread pool (see ``api_context``)."""
     if context.multipart is None:
         raise RuntimeError("multipart routes mounted for a store without multipart uploads")
     return context.multipart

@@ -1,0 +1,253 @@
+"""``Database``: whole transactions run in one hop onto the database driver.
+
+The SQL adapters write each transaction as one synchronous function of a SQLAlchemy
+``Connection`` and hand it to :meth:`Database.write` or :meth:`Database.read`, which run it
+and commit (or roll back on an exception) before they return::
+
+    def insert_one(connection: Connection) -> None:
+        connection.execute(insert(files).values(...))
+
+    await database.write(insert_one)
+
+Why functions rather than ``async with engine.begin()``: on SQLite every statement of an
+async driver is a round trip between the event loop and the driver's thread, and those
+hand-offs cost more than the statements. Here a whole transaction is one hand-off:
+
+* **SQLite**: writes run on one dedicated writer thread with its own connection
+  (``BEGIN IMMEDIATE``, so writers from several processes queue on the lock instead of
+  failing when a reader upgrades). Reads run on a small pool of reader threads, each with
+  its own ``query_only`` connection and a plain ``BEGIN``: in WAL mode they read a snapshot
+  and never take, or wait for, the write lock.
+* **PostgreSQL**: the work runs through psycopg's async connection (``run_sync`` on an
+  ``AsyncConnection``): statements are network round trips either way, and the pool of
+  connections gives concurrency.
+
+Transient driver failures leave as ``BackendUnavailable``
+(:func:`~filegate.adapters.sql.errors.translate_errors`); anything else (an integrity
+violation, a ``QuotaExceeded`` raised by the work) propagates unchanged after the rollback.
+A work function must not block on anything but the database: on SQLite it holds the one
+writer thread while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
+
+from filegate.adapters.sql.engine import ensure_parent_dir, sync_url
+from filegate.adapters.sql.errors import translate_errors
+from filegate.adapters.sql.similarity import register_sqlite_functions
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+"""One transaction's statements, run synchronously on a connection inside a transaction."""
+Mode = Literal["read", "write"]
+
+SQLITE_READER_THREADS = 4
+"""Reader connections (and threads) per SQLite database: reads of one process in parallel."""
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+
+class TransactionCounter:
+    """How many transactions each mode has run (thread-safe; read by the metrics)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {"read": 0, "write": 0}
+
+    def add(self, mode: Mode) -> None:
+        with self._lock:
+            self._counts[mode] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+class Database:
+    """Runs transactions (:meth:`write`, :meth:`read`); see the module docstring."""
+
+    dialect: str
+    """``"sqlite"`` or ``"postgresql"``."""
+    url: str
+    """The filegate database URL this database was opened from."""
+    transactions: TransactionCounter
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in one read-write transaction; commit when it returns."""
+        raise NotImplementedError
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` in one read-only transaction (a consistent snapshot)."""
+        raise NotImplementedError
+
+    async def dispose(self) -> None:
+        """Close every connection (and thread); the database is unusable afterwards."""
+        raise NotImplementedError
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+
+class SqliteDatabase(Database):
+    """A writer thread with ``BEGIN IMMEDIATE``; reader threads with plain ``BEGIN``."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str, reader_threads: int = SQLITE_READER_THREADS) -> None:
+        self.url = url
+        self.transactions = TransactionCounter()
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        ensure_parent_dir(url)
+        writer = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
+        self._writer = _ThreadConnections(writer, 1, "filegate-sqlite-write")
+        if in_memory:  # each connection would be a different, empty database
+            self._reader = self._writer
+        else:
+            reader = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
+            self._reader = _ThreadConnections(reader, reader_threads, "filegate-sqlite-read")
+
+    async def write(self, work: Work[T]) -> T:
+        self.transactions.add("write")
+        return await self._writer.run(work)
+
+    async def read(self, work: Work[T]) -> T:
+        self.transactions.add("read")
+        return await self._reader.run(work)
+
+    async def dispose(self) -> None:
+        for connections in {self._writer, self._reader}:
+            await asyncio.to_thread(connections.close)
+
+
+class _ThreadConnections:
+    """Threads that each keep one open connection and run whole transactions on it.
+
+    Keeping the connection (rather than checking one out of a pool per transaction) saves
+    the pool's bookkeeping and its reset-on-return rollback, most of an empty transaction's
+    cost. A connection that the driver invalidated is replaced on its thread's next use.
+    """
+
+    def __init__(self, engine: Engine, threads: int, name: str) -> None:
+        self._engine = engine
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=name)
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+
+    async def run(self, work: Work[T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._in_transaction, work)
+
+    def close(self) -> None:
+        """Wait for running transactions, then close every connection."""
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+        self._engine.dispose()
+
+    def _in_transaction(self, work: Work[T]) -> T:
+        with translate_errors():
+            connection = self._connection()
+            with connection.begin():
+                return work(connection)
+
+    def _connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._engine.connect()
+            self._local.connection = connection
+            with self._lock:
+                self._opened.append(connection)
+        return connection
+
+
+class PostgresDatabase(Database):
+    """psycopg's async driver; each transaction is one ``run_sync`` on a pooled connection."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
+        self.url = url
+        self.transactions = TransactionCounter()
+        # A connect time-out: a server that accepts but never answers (a stalled network)
+        # is then a 503 after that long, not a request that hangs until the client gives up.
+        self.engine: AsyncEngine = create_async_engine(
+            sync_url(url),  # "postgresql+psycopg": an async engine takes psycopg's async side
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+        )
+
+    async def write(self, work: Work[T]) -> T:
+        self.transactions.add("write")
+        async with translate_errors(), self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
+    async def read(self, work: Work[T]) -> T:
+        self.transactions.add("read")
+        async with translate_errors(), self.engine.connect() as connection:
+            return await connection.run_sync(work)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Database:
+    """The :class:`Database` of a filegate ``sqlite://`` or ``postgresql://`` URL."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return SqliteDatabase(url)
+    if backend == "postgresql":
+        return PostgresDatabase(url, pool_size, max_overflow)
+    raise ValueError(f"unsupported database URL scheme: {make_url(url).drivername!r}")
+
+
+def _sqlite_engine(url: str, begin: str, *, query_only: bool, threads: int) -> Engine:
+    """A pysqlite engine with one connection per thread, opening transactions with ``begin``."""
+    engine = create_sync_engine(
+        sync_url(url),
+        poolclass=SingletonThreadPool,
+        pool_size=threads,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # BEGIN is ours (the "begin" hook below)
+        cursor = dbapi_connection.cursor()
+        for pragma in _sqlite_pragmas(query_only):
+            cursor.execute(pragma)
+        cursor.close()
+        register_sqlite_functions(dbapi_connection)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+def _sqlite_pragmas(query_only: bool) -> list[str]:
+    pragmas = [
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "PRAGMA foreign_keys=ON",
+    ]
+    if query_only:
+        pragmas.append("PRAGMA query_only=ON")
+    return pragmas

@@ -1,0 +1,110 @@
+"""``Database``: one transaction per call, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import Connection, Insert, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from filegate.adapters.sql.database import Database, SqliteDatabase, Work, open_database
+from filegate.adapters.sql.schema import rate_windows
+from filegate.domain.clock import ManualClock
+from filegate.domain.errors import BackendUnavailable
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+NOW = ManualClock().now()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    database = open_database(request.getfixturevalue(f"{request.param}_url"))
+    yield database
+    await database.dispose()
+
+
+def _hit(bucket: str) -> Insert:
+    return insert(rate_windows).values(bucket=bucket, window_start=NOW, hits=1)
+
+
+def _buckets(connection: Connection) -> list[str]:
+    rows = connection.execute(select(rate_windows.c.bucket).order_by(rate_windows.c.bucket))
+    return list(rows.scalars())
+
+
+async def test_a_write_commits_when_its_work_returns(database: Database) -> None:
+    await database.write(lambda c: c.execute(_hit("a")))
+    assert await database.read(_buckets) == ["a"]
+
+
+async def test_a_write_whose_work_raises_writes_nothing_and_passes_the_error_on(
+    database: Database,
+) -> None:
+    def insert_then_fail(connection: Connection) -> None:
+        connection.execute(_hit("b"))
+        raise LookupError("the work changed its mind")
+
+    with pytest.raises(LookupError):
+        await database.write(insert_then_fail)
+    assert await database.read(_buckets) == []
+
+
+async def test_an_integrity_error_is_not_mistaken_for_an_outage(database: Database) -> None:
+    await database.write(lambda c: c.execute(_hit("c")))
+    with pytest.raises(IntegrityError):
+        await database.write(lambda c: c.execute(_hit("c")))
+
+
+async def test_concurrent_writes_all_commit(database: Database) -> None:
+    def hit(bucket: str) -> Work[object]:
+        return lambda connection: connection.execute(_hit(bucket))
+
+    await asyncio.gather(*(database.write(hit(f"w{i:02}")) for i in range(40)))
+    count = await database.read(
+        lambda c: c.execute(select(func.count()).select_from(rate_windows)).scalar_one()
+    )
+    assert count == 40
+
+
+async def test_reads_and_writes_are_counted_by_mode(database: Database) -> None:
+    await database.write(lambda c: c.execute(_hit("d")))
+    await database.read(_buckets)
+    await database.read(_buckets)
+    assert database.transactions.snapshot() == {"read": 2, "write": 1}
+
+
+async def test_on_sqlite_a_read_does_not_wait_for_another_process_holding_the_write_lock(
+    sqlite_url: str,
+) -> None:
+    database = SqliteDatabase(sqlite_url)
+    await database.write(lambda c: c.execute(_hit("before")))
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO rate_windows VALUES ('held', '2020-01-01', 1)")
+    try:
+        assert await database.read(_buckets) == ["before"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        await database.dispose()
+
+
+async def test_on_sqlite_a_read_cannot_write(sqlite_url: str) -> None:
+    database = SqliteDatabase(sqlite_url)
+    try:
+        with pytest.raises(BackendUnavailable):
+            await database.read(lambda c: c.execute(_hit("sneaky")))
+    finally:
+        await database.dispose()
+
+
+async def test_an_unreachable_postgres_is_backend_unavailable() -> None:
+    database = open_database("postgresql://postgres@127.0.0.1:1/nowhere")
+    try:
+        with pytest.raises(BackendUnavailable):
+            await database.read(_buckets)
+    finally:
+        await database.dispose()
