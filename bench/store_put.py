@@ -7,8 +7,8 @@ that accepts every key, in its own uvicorn process. Baseline: nginx's WebDAV PUT
 body's chunks to a file, in its own uvicorn process. Neither baseline hashes or fsyncs.
 
 Each repetition sends the same number of PUTs to each side; sides alternate, and which
-goes first alternates between pairs. The row gives each side's median and, in its note,
-the median of the paired ratios (a helper of this module; the harness has none).
+goes first alternates between pairs (the harness's ``interleave`` always starts with
+filegate). The row gives each side's median and the median of the paired ratios.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import statistics
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench import nginx_put, servers
-from bench.harness import Result
+from bench.harness import Medians, Result
 from bench.put_load import Put, put_all
 from bench.store_apps import BARE_PUT_PATH, SIGNING_KEY_ENV, SIGNING_KEY_ID, STORE_ROOT_ENV
 from filegate.adapters.local.store import LocalObjectStore
@@ -127,16 +126,10 @@ def _measure(filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str) -
 
     once(filegate), once(baseline)  # warm-up
     pairs = [_pair(once, filegate, baseline, flip=i % 2 == 1) for i in range(scale.repetitions)]
-    ratio = statistics.median(ours / theirs for ours, theirs in pairs)
+    medians = Medians.of_pairs([ours for ours, _ in pairs], [theirs for _, theirs in pairs])
     size = f"{scale.body_bytes / MIB:g} MiB"
-    note = f"{baseline_is}; {CONNECTIONS} PUTs of {size} at once; median paired ratio {ratio:.2f}"
-    return Result(
-        f"store_put {size}",
-        "MB/s",
-        statistics.median(ours for ours, _ in pairs),
-        statistics.median(theirs for _, theirs in pairs),
-        note,
-    )
+    note = f"{baseline_is}; {CONNECTIONS} PUTs of {size} at once"
+    return Result.of(f"store_put {size}", "MB/s", medians, note)
 
 
 def _pair(
