@@ -1,9 +1,14 @@
-"""``store_put``: streaming signed PUTs of large bodies to the local store, over loopback.
+"""``store_put``: signed PUTs to the local store, 8 at once over loopback, two body sizes.
 
 filegate: the real ``store_router`` (signature and header checks, length bound while
-streaming, SHA-256 on the fly, temporary file, fsync, link into place, sidecar) behind a
-gate that accepts every key. Baseline: a Starlette endpoint in the same server process
-that writes the body's chunks to a file. One client, one PUT at a time.
+streaming, SHA-256 on the fly, temporary file, fsync, atomic publishing) behind a gate
+that accepts every key, in its own uvicorn process. Baseline: nginx's WebDAV PUT to disk
+(one worker process) when ``nginx`` is on ``PATH``, else a bare Starlette PUT writing the
+body's chunks to a file, in its own uvicorn process. Neither baseline hashes or fsyncs.
+
+Each repetition sends the same number of PUTs to each side; sides alternate, and which
+goes first alternates between pairs (the harness's ``interleave`` always starts with
+filegate). The row gives each side's median and the median of the paired ratios.
 """
 
 from __future__ import annotations
@@ -11,86 +16,147 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import tempfile
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
-from bench import servers
-from bench.apps import BASELINE_PUT_PATH, SIGNING_KEY_ENV, SIGNING_KEY_ID, STORE_ROOT_ENV
-from bench.harness import Result, interleave, per_second
-from bench.load import UnexpectedAnswer
+from bench import nginx_put, servers
+from bench.harness import Medians, Result
+from bench.put_load import Put, put_all
+from bench.store_apps import BARE_PUT_PATH, SIGNING_KEY_ENV, SIGNING_KEY_ID, STORE_ROOT_ENV
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import UploadSpec
 
 MIB = 1 << 20
+CONNECTIONS = 8
 URL_TTL = timedelta(minutes=30)
-BASELINE_IS = "Starlette PUT in the same server: body chunks written to a file (no hash, no fsync)"
+CONTENT_TYPE = "image/jpeg"
 
 
 @dataclass(frozen=True)
 class Scale:
     body_bytes: int
-    puts_per_repetition: int
+    puts_per_connection: int
     repetitions: int
 
 
-FULL = Scale(body_bytes=10 * MIB, puts_per_repetition=3, repetitions=15)
-QUICK = Scale(body_bytes=MIB // 4, puts_per_repetition=1, repetitions=1)
+FULL = (Scale(10 * MIB, 3, 8), Scale(MIB, 16, 8))  # even: each side first in half the pairs
+QUICK = (Scale(MIB // 4, 1, 1),)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One server under test: where it listens, where it stores, how to make its PUTs."""
+
+    url: str
+    folder: Path
+    puts: Callable[[bytes, int], list[Put]]
 
 
 def run(quick: bool) -> list[Result]:
-    scale = QUICK if quick else FULL
     key = secrets.token_bytes(32)
     with tempfile.TemporaryDirectory(prefix="bench-store-put-") as tmp:
-        env = {STORE_ROOT_ENV: str(Path(tmp) / "server"), SIGNING_KEY_ENV: key.hex()}
-        spec = servers.uvicorn_factory("bench.apps:store_app", env)
-        with servers.running(spec, log_dir=Path(tmp)) as (url,), httpx.Client(timeout=120) as http:
+        root = Path(tmp)
+        ours = root / "filegate"
+        env = {STORE_ROOT_ENV: str(ours), SIGNING_KEY_ENV: key.hex()}
+        filegate_spec = servers.uvicorn_factory("bench.store_apps:store_app", env)
+        baseline_spec, theirs, baseline_is = _baseline(root / "baseline")
+        with servers.running(filegate_spec, baseline_spec, log_dir=root) as (url, base_url):
             signer = UrlSigner({SIGNING_KEY_ID: key}, SIGNING_KEY_ID)
-            store = LocalObjectStore(Path(tmp) / "signing-only", url, signer, SystemClock())
-            return [_measure(http, store, url, scale)]
+            store = LocalObjectStore(root / "signing-only", url, signer, SystemClock())
+            filegate = _Side(url, ours / "bench", _signed_puts(store))
+            baseline = _Side(base_url, theirs, _bare_puts)
+            return [
+                _measure(filegate, baseline, scale, baseline_is)
+                for scale in (QUICK if quick else FULL)
+            ]
 
 
-def _measure(http: httpx.Client, store: LocalObjectStore, url: str, scale: Scale) -> Result:
+def _baseline(folder: Path) -> tuple[servers.ServerSpec, Path, str]:
+    """nginx when installed, else the bare Starlette PUT; the folder its objects land in."""
+    folder.mkdir()
+    if nginx_put.available():
+        spec = servers.ServerSpec(nginx_put.command(folder))
+        return (
+            spec,
+            folder / "objects" / "put",
+            "nginx dav PUT to disk, 1 worker (no hash, no fsync)",
+        )
+    spec = servers.uvicorn_factory("bench.store_apps:bare_put_app", {STORE_ROOT_ENV: str(folder)})
+    return spec, folder, "bare Starlette PUT, body chunks to a file (no hash, no fsync)"
+
+
+def _signed_puts(store: LocalObjectStore) -> Callable[[bytes, int], list[Put]]:
+    def puts(body: bytes, count: int) -> list[Put]:
+        spec = UploadSpec(len(body), CONTENT_TYPE, hashlib.sha256(body).hexdigest())
+        signed = [
+            store.sign_upload(f"bench/{uuid.uuid4().hex}", spec, URL_TTL) for _ in range(count)
+        ]
+        return [Put(_target(s.url), (("Content-Type", CONTENT_TYPE),), 200) for s in signed]
+
+    return puts
+
+
+def _bare_puts(body: bytes, count: int) -> list[Put]:
+    headers = (("Content-Type", CONTENT_TYPE),)
+    return [Put(BARE_PUT_PATH.format(name=uuid.uuid4().hex), headers, 201) for _ in range(count)]
+
+
+def _target(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def _measure(filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str) -> Result:
     body = os.urandom(scale.body_bytes)
-    spec = UploadSpec(len(body), "image/jpeg", hashlib.sha256(body).hexdigest())
-    megabytes = scale.puts_per_repetition * len(body) / 1e6
 
-    def filegate() -> float:
-        uploads = [
-            store.sign_upload(f"bench/{uuid.uuid4().hex}", spec, URL_TTL)
-            for _ in range(scale.puts_per_repetition)
-        ]
-        started = time.perf_counter()
-        for upload in uploads:
-            _expect_ok(http.put(upload.url, content=body, headers=dict(upload.headers)))
-        return per_second(megabytes, time.perf_counter() - started)
+    def once(side: _Side) -> float:
+        count = CONNECTIONS * scale.puts_per_connection
+        puts = side.puts(body, count)
+        per_connection = [puts[i::CONNECTIONS] for i in range(CONNECTIONS)]
+        try:
+            return put_all(side.url, per_connection, body)
+        finally:
+            _settle(side.folder)
 
-    def baseline() -> float:
-        paths = [
-            BASELINE_PUT_PATH.format(name=uuid.uuid4().hex)
-            for _ in range(scale.puts_per_repetition)
-        ]
-        started = time.perf_counter()
-        for path in paths:
-            _expect_ok(
-                http.put(url + path, content=body, headers={"Content-Type": spec.content_type})
-            )
-        return per_second(megabytes, time.perf_counter() - started)
-
-    medians = interleave(filegate, baseline, scale.repetitions)
-    size = f"{len(body) / MIB:g} MiB"
-    return Result(
-        "store_put", "MB/s", medians.filegate, medians.baseline, f"{BASELINE_IS}; {size} bodies"
-    )
+    once(filegate), once(baseline)  # warm-up
+    pairs = [_pair(once, filegate, baseline, flip=i % 2 == 1) for i in range(scale.repetitions)]
+    medians = Medians.of_pairs([ours for ours, _ in pairs], [theirs for _, theirs in pairs])
+    size = f"{scale.body_bytes / MIB:g} MiB"
+    note = f"{baseline_is}; {CONNECTIONS} PUTs of {size} at once"
+    return Result.of(f"store_put {size}", "MB/s", medians, note)
 
 
-def _expect_ok(answer: httpx.Response) -> None:
-    if answer.status_code != 200:
-        raise UnexpectedAnswer(f"PUT {answer.url.path}: {answer.status_code} {answer.text[:300]}")
+def _pair(
+    once: Callable[[_Side], float], filegate: _Side, baseline: _Side, *, flip: bool
+) -> tuple[float, float]:
+    """One repetition of each side, the baseline first when ``flip``: whichever side runs
+    right after the other's writes was measured slower here, so each takes that place
+    in half the pairs."""
+    if flip:
+        theirs = once(baseline)
+        return once(filegate), theirs
+    return once(filegate), once(baseline)
+
+
+def _settle(folder: Path) -> None:
+    """Between repetitions, outside the timing: flush this side's writes, then remove its
+    objects and flush again, so neither its dirty pages nor the freeing of its blocks
+    (discards, on a filesystem mounted with them) land in the next side's fsyncs."""
+    os.sync()
+    _empty(folder)
+    os.sync()
+
+
+def _empty(folder: Path) -> None:
+    """Remove what ``folder`` holds (not the folder: a server writes into it)."""
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)

@@ -4,45 +4,46 @@ Layout under ``root``::
 
     <key>                  the object; keys are relative paths whose segments never start
                            with a dot, so the store's own files below can never collide
-    <dir>/.<name>.sha256   sidecar: the object's SHA-256 and the fingerprint of its file
+    <dir>/.<name>.sha256   sidecar, only where the filesystem refuses extended attributes
     .tmp/                  uploads in progress (same filesystem, so publishing is a link)
 
-Publishing is ``os.link(temporary, final)``: atomic, and it fails when the key exists, so
-a key is written once and its winner is known. Only the winner writes the sidecar, after
-the link. The sidecar is a cache: it names the file it describes by (inode, size, mtime),
-and a missing or non-matching sidecar (a crash between link and sidecar, an orphan left by
-a crash during a delete) makes ``head`` hash the file once and rewrite it. Extended
-attributes would travel with the inode, but not every filesystem (tmpfs, some network
-and container filesystems, macOS through ``os``) offers them; a sidecar works everywhere.
+An object's SHA-256 is recorded with it (:mod:`~filegate.adapters.local.metadata`): as an
+attribute of its inode, set before the bytes are fsynced, so the record appears with the
+object; else in a sidecar that is only a cache. Publishing is ``os.link(temporary,
+final)``: atomic, and it fails when the key exists, so a key is written once and its
+winner is known (:mod:`~filegate.adapters.local.uploading` says what is durable when).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 from anyio import to_thread
 
 from filegate.adapters.local.disk import (
-    HashingWriter,
     create_exclusive,
     disk_errors,
     fsync_dir,
     make_dirs,
     may_hold,
-    object_info,
     open_at,
     remove_all,
     scan_folder,
+)
+from filegate.adapters.local.metadata import (
+    object_info,
+    record_on_inode,
     sidecar_of,
     write_sidecar_quietly,
 )
+from filegate.adapters.local.uploading import TemporaryObject, finish, receive
 from filegate.adapters.local.url_signing import UrlGrant, UrlSigner
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.filenames import sanitize_filename
@@ -92,6 +93,8 @@ class LocalObjectStore:
         The key's syntax is checked first, so a hostile key touches no disk at all.
         """
         check_key(key)
+        if _free_of_links(self._root, key):
+            return Path(self._root, key)  # already its own real path, inside root
         candidate = os.path.realpath(Path(self._root, key))
         if os.path.commonpath([self._root, candidate]) != self._root:
             raise InvalidObjectKey("key resolves outside the store")
@@ -178,9 +181,12 @@ class LocalObjectStore:
             return await to_thread.run_sync(object_info, key, path, self._tmp)
 
     async def exists(self, key: str) -> bool:
-        """Whether an object is stored under ``key`` (cheaper than :meth:`head`)."""
-        path = self.path_of(key)
-        return await to_thread.run_sync(path.is_file)
+        """Whether an object is stored under ``key`` (cheaper than :meth:`head`).
+
+        Runs on the loop: a lookup of cached folder entries costs microseconds, a thread
+        hand-off milliseconds on a busy machine, and every upload asks this first.
+        """
+        return self.path_of(key).is_file()
 
     def read(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         """Stream the object; raises ``FileNotFoundError`` when it does not exist."""
@@ -253,12 +259,15 @@ class LocalObjectStore:
                 digest.update(block)
                 writer.write(block)
             writer.flush()
+            recorded = record_on_inode(writer.fileno(), digest.hexdigest())
             os.fsync(writer.fileno())
             created = make_dirs(final.parent)
             temporary.replace(final)
             for directory in [final.parent, *created]:
                 fsync_dir(directory)
-            write_sidecar_quietly(final, self._tmp, digest.hexdigest(), os.fstat(writer.fileno()))
+            if not recorded:
+                st = os.fstat(writer.fileno())
+                write_sidecar_quietly(final, self._tmp, digest.hexdigest(), st)
 
     async def write_upload(
         self, key: str, body: AsyncIterator[bytes], spec: UploadSpec
@@ -270,42 +279,21 @@ class LocalObjectStore:
         differs from ``spec.sha256``; ``ALREADY_UPLOADED`` when the key exists. Nothing is
         published unless all holds; the temporary file is removed in every case.
         """
-        final = self.path_of(key)
-        temporary = self._tmp / f"{uuid.uuid4().hex}.part"
-        handle: BinaryIO | None = None
+        check_key(key)
+        temporary = TemporaryObject(self._tmp / f"{uuid.uuid4().hex}.part")
         try:
             with disk_errors():
-                handle = await to_thread.run_sync(create_exclusive, temporary)
-                sha256 = await HashingWriter(handle).drain(body, spec.size)
-                if spec.sha256 is not None and sha256 != spec.sha256.lower():
-                    raise FilegateError(
-                        ErrorCode.CHECKSUM_MISMATCH, "The bytes' SHA-256 differs from the URL's."
-                    )
-                await to_thread.run_sync(self._publish, handle, temporary, final, sha256)
+                last = await receive(body, spec, temporary)
+                sha256 = await to_thread.run_sync(self._finish, key, temporary, last, spec)
         finally:
             # Synchronous on purpose: an await here could be cancelled (client gone).
-            if handle is not None:
-                handle.close()
-            temporary.unlink(missing_ok=True)
+            temporary.discard()
         return WrittenObject(ObjectInfo(key, spec.size, sha256), sha256)
 
-    def _publish(self, handle: BinaryIO, temporary: Path, final: Path, sha256: str) -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
-        if final.exists():
-            raise _already_uploaded()
-        created = make_dirs(final.parent)
-        try:
-            os.link(temporary, final)
-        except FileExistsError as exc:
-            raise _already_uploaded() from exc
-        try:
-            for directory in [final.parent, *created]:
-                fsync_dir(directory)
-        except OSError:
-            final.unlink(missing_ok=True)
-            raise
-        write_sidecar_quietly(final, self._tmp, sha256, os.fstat(handle.fileno()))
+    def _finish(
+        self, key: str, temporary: TemporaryObject, last: list[bytes], spec: UploadSpec
+    ) -> str:
+        return finish(temporary, last, spec, self.path_of(key))
 
 
 def check_key(key: str) -> None:
@@ -328,8 +316,20 @@ def check_key(key: str) -> None:
             raise InvalidObjectKey("key has an empty, dot or overlong segment")
 
 
-def _already_uploaded() -> FilegateError:
-    return FilegateError(ErrorCode.ALREADY_UPLOADED, "An object already exists under this key.")
+def _free_of_links(root: str, key: str) -> bool:
+    """Whether no existing component of ``key`` below ``root`` (a real path) is a symbolic
+    link: then root joined with key is a real path. Costs one ``lstat`` per existing
+    component, where ``realpath`` would also walk every folder above root."""
+    path = root
+    for segment in key.split("/"):
+        path = f"{path}/{segment}"
+        try:
+            mode = os.lstat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return True  # nothing exists below a missing component
+        if stat.S_ISLNK(mode):
+            return False
+    return True
 
 
 def _unbound() -> FilegateError:
