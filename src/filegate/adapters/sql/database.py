@@ -21,7 +21,7 @@ hand-offs cost more than the statements. Here a whole transaction is one hand-of
 * **PostgreSQL**: the work runs on one of a pool of threads, each keeping its own psycopg
   connection (``FILEGATE_DB_POOL_SIZE`` + ``FILEGATE_DB_MAX_OVERFLOW`` of them, opened as
   load needs them). libpq releases the GIL while it waits for the server, so the threads
-  wait in parallel; measured here, this runs a small transaction about 2.5× faster than
+  wait in parallel; measured here, this runs a small transaction about 2.5 times faster than
   SQLAlchemy's asyncio engine on psycopg's async connection (greenlet switches and
   a pool checkout per transaction).
 
