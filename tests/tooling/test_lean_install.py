@@ -62,7 +62,7 @@ def _health_once_up(process: subprocess.Popen[bytes], url: str) -> int | None:
 def test_the_base_distribution_has_no_extra_and_no_tool(lean: Path) -> None:
     names = installed(lean.with_name("python"))
 
-    assert {"filegate", "filegate-client", "fastapi", "sqlalchemy", "greenlet"} <= names
+    assert {"filegate", "filegate-client", "fastapi", "sqlalchemy", "alembic"} <= names
     assert names & (OPTIONAL | TOOLS) == set()
 
 
