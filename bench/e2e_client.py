@@ -37,11 +37,13 @@ _PENDING = frozenset({"registered", "uploaded"})
 @dataclass(frozen=True)
 class Pass:
     """What sending a set of files took: how many, the wall time until the last was seen
-    READY, and each file's latency (seconds from its upload's end to READY)."""
+    READY, each file's latency (seconds from its upload's end to READY), and how many
+    HTTP requests the clients made (registrations, uploads and status reads)."""
 
     files: int
     seconds: float
     latencies: list[float]
+    requests: int = 0
 
     @property
     def rate(self) -> float:
@@ -81,21 +83,22 @@ async def saturate(api: str, user_tokens: Sequence[str], files: Sequence[Photo])
                 file_id, ended = await _send(http, token, photo)
                 uploaded.put_nowait((token, file_id, ended))
 
-    async def watcher() -> tuple[list[float], float]:
-        latencies, seen = [], time.perf_counter()
+    async def watcher() -> tuple[list[float], float, int]:
+        latencies, seen, reads = [], time.perf_counter(), 0
         async with _client(api) as http:
             while (item := await uploaded.get()) is not None:
                 token, file_id, ended = item
-                seen = await _ready(http, token, file_id)
+                seen, polls = await _ready(http, token, file_id)
                 latencies.append(seen - ended)
-        return latencies, seen
+                reads += polls
+        return latencies, seen, reads
 
     started = time.perf_counter()
     watching = asyncio.create_task(watcher())
     await asyncio.gather(*(client(token) for token in user_tokens))
     uploaded.put_nowait(None)
-    latencies, last_seen = await watching
-    return Pass(len(files), last_seen - started, latencies)
+    latencies, last_seen, reads = await watching
+    return Pass(len(files), last_seen - started, latencies, 2 * len(files) + reads)
 
 
 async def paced(api: str, user_tokens: Sequence[str], files: Sequence[Photo], rate: float) -> Pass:
@@ -104,16 +107,17 @@ async def paced(api: str, user_tokens: Sequence[str], files: Sequence[Photo], ra
     async with _client(api) as http:
         started = time.perf_counter()
 
-        async def one(index: int, photo: Photo) -> tuple[float, float]:
+        async def one(index: int, photo: Photo) -> tuple[float, float, int]:
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
             token = user_tokens[index % len(user_tokens)]
             file_id, ended = await _send(http, token, photo)
-            seen = await _ready(http, token, file_id)
-            return seen - ended, seen
+            seen, polls = await _ready(http, token, file_id)
+            return seen - ended, seen, 2 + polls
 
         outcomes = await asyncio.gather(*(one(i, photo) for i, photo in enumerate(files)))
-    last_seen = max(seen for _, seen in outcomes)
-    return Pass(len(files), last_seen - started, [latency for latency, _ in outcomes])
+    last_seen = max(seen for _, seen, _ in outcomes)
+    latencies = [latency for latency, _, _ in outcomes]
+    return Pass(len(files), last_seen - started, latencies, sum(n for _, _, n in outcomes))
 
 
 def _client(api: str) -> httpx.AsyncClient:
@@ -146,18 +150,21 @@ async def _send(http: httpx.AsyncClient, token: str, photo: Photo) -> tuple[str,
     return str(registered["id"]), ended
 
 
-async def _ready(http: httpx.AsyncClient, token: str, file_id: str) -> float:
-    """Long-poll until the file is READY; when that answer arrived (``time.perf_counter``)."""
+async def _ready(http: httpx.AsyncClient, token: str, file_id: str) -> tuple[float, int]:
+    """Long-poll until the file is READY; when that answer arrived (``time.perf_counter``)
+    and how many requests it took."""
+    requests = 0
     while True:
         answer = await http.get(
             f"/v1/files/{file_id}", params={"wait": LONG_POLL_SECONDS}, headers=_auth(token)
         )
+        requests += 1
         _expect(answer, 200)
         state = answer.json()["state"]
         if state not in _PENDING:
             if state != "ready":
                 raise FileRefused(f"file {file_id} ended {state}: {answer.text[:300]}")
-            return time.perf_counter()
+            return time.perf_counter(), requests
 
 
 def _expect(answer: httpx.Response, status: int) -> None:

@@ -34,15 +34,16 @@ class Photo:
     sha256: str
 
 
-def cache_dir(width: int, height: int) -> Path:
-    """The folder holding the corpus of pictures ``width`` x ``height``."""
+def cache_dir(width: int, height: int, root: Path | None = None) -> Path:
+    """The folder holding the corpus of pictures ``width`` x ``height``, in ``root``
+    (default: the system's temporary directory)."""
     name = f"filegate-bench-e2e-{RECIPE}-{width}x{height}"
-    return Path(tempfile.gettempdir()) / name
+    return (root or Path(tempfile.gettempdir())) / name
 
 
-def photos(count: int, width: int, height: int) -> list[Photo]:
+def photos(count: int, width: int, height: int, root: Path | None = None) -> list[Photo]:
     """``count`` distinct JPEGs, made on first use; the same files on every later call."""
-    folder = cache_dir(width, height)
+    folder = cache_dir(width, height, root)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"IMG_{index:05d}.jpg" for index in range(count)]
     missing = [(index, path) for index, path in enumerate(paths) if not path.exists()]
