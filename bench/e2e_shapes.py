@@ -28,7 +28,7 @@ from bench.e2e_counts import pg_transactions
 from bench.registrations import new_secret
 
 POSTGRES_ADMIN_URL = os.environ.get(
-    "FILEGATE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 """Where scratch databases are made (and dropped); the distributed shape needs it."""
 _REGION = "us-east-1"
