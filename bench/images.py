@@ -8,8 +8,9 @@ near what a phone camera writes.
 from __future__ import annotations
 
 import io
+import random
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 _NOISE_SIGMA = 40
 _NOISE_SHARE = 0.4
@@ -18,14 +19,33 @@ _NOISE_SHARE = 0.4
 def photo(width: int, height: int) -> Image.Image:
     """A deterministic-looking RGB picture with photo-like detail, ``width`` x ``height``."""
     size = (width, height)
+    noise = Image.effect_noise(size, _NOISE_SIGMA)
+    return Image.merge("RGB", [Image.blend(c, noise, _NOISE_SHARE) for c in _shapes(size)])
+
+
+def seeded_photo(width: int, height: int, seed: int) -> Image.Image:
+    """Like :func:`photo`, but the same ``seed`` always gives the same pixels.
+
+    The noise is the mean of two seeded uniform noises (triangular, about as wide as
+    :func:`photo`'s), as Pillow's own noise cannot be seeded.
+    """
+    size = (width, height)
+    rng = random.Random(seed)
+    noise = ImageChops.add(_uniform_noise(size, rng), _uniform_noise(size, rng), scale=2.0)
+    return Image.merge("RGB", [Image.blend(c, noise, _NOISE_SHARE) for c in _shapes(size)])
+
+
+def _shapes(size: tuple[int, int]) -> list[Image.Image]:
     shapes = Image.effect_mandelbrot((400, 300), (-2.0, -1.25, 1.0, 1.25), 64)
-    channels = [
+    return [
         shapes.resize(size, Image.Resampling.BICUBIC),
         Image.linear_gradient("L").resize(size),
         Image.radial_gradient("L").resize(size),
     ]
-    noise = Image.effect_noise(size, _NOISE_SIGMA)
-    return Image.merge("RGB", [Image.blend(c, noise, _NOISE_SHARE) for c in channels])
+
+
+def _uniform_noise(size: tuple[int, int], rng: random.Random) -> Image.Image:
+    return Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
 
 
 def jpeg_bytes(image: Image.Image) -> bytes:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bench import (
     decoders,
+    e2e,
     presign,
     queue,
     register,
@@ -28,4 +29,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "decoders": decoders.run,
     "presign": presign.run,
     "similar": similar.run,
+    "e2e": e2e.run,
 }

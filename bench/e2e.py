@@ -1,0 +1,242 @@
+"""``e2e``: photos registered, uploaded and verified end to end by the real server processes,
+against the decode-bound limit of the same files on the same cores.
+
+Per shape (:mod:`bench.e2e_shapes`: embedded, and distributed when PostgreSQL answers),
+each pass on a fresh deployment:
+
+* throughput: concurrent clients send every file (:func:`bench.e2e_client.saturate`) with
+  the default receive batch of 10; files/s from the first registration to the last READY;
+* batch 10 vs batch 1: the same, on a smaller set, once per ``FILEGATE_BATCH_SIZE``, with
+  the database transactions and queue calls per file each pass cost
+  (:mod:`bench.e2e_counts`);
+* latency: files sent at half the measured throughput (:func:`bench.e2e_client.paced`);
+  p50 and p99 of upload end → READY.
+
+Baselines: the decode-bound limit (:mod:`bench.e2e_limit`: SHA-256 and filegate's own
+verifying decode of the same files in two processes), measured just before each shape;
+for latency, one file's SHA-256 and decode on one core. The report also gives the rate of
+filegate's whole inspection (with renditions) in the same pool, the work a worker cannot
+skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import e2e_shapes
+from bench.e2e_client import LONG_POLL_SECONDS, Pass, paced, saturate, tokens
+from bench.e2e_counts import Counts, per_file, scrape
+from bench.e2e_files import Photo, photos
+from bench.e2e_limit import PROCESSES, decode_rate, inspection_rate
+from bench.e2e_shapes import Deployment
+from bench.harness import Result
+
+Start = Callable[[Path, int], AbstractContextManager[Deployment]]
+"""Starts a shape in a folder with a receive batch size (:mod:`bench.e2e_shapes`)."""
+
+DEFAULT_BATCH = 10
+_PACE_SHARE = 0.5
+"""The latency pass sends at this share of the throughput pass's files/s."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    width: int
+    height: int
+    files: int
+    """Files of the embedded throughput pass."""
+    distributed_files: int
+    """Files of the distributed throughput pass (0: no distributed shape)."""
+    batch_files: int
+    """Files of each embedded batch-size pass (the throughput pass's, if equal)."""
+    latency_files: int
+    clients: int
+    inspection_files: int
+
+
+FULL = Scale(
+    width=2000,
+    height=1500,
+    files=1000,
+    distributed_files=200,
+    batch_files=200,
+    latency_files=30,
+    clients=8,
+    inspection_files=40,
+)
+QUICK = Scale(
+    width=640,
+    height=480,
+    files=20,
+    distributed_files=0,
+    batch_files=20,
+    latency_files=5,
+    clients=4,
+    inspection_files=10,
+)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    name: str
+    start: Start
+    files: int
+    batch_files: int
+
+
+@dataclass(frozen=True)
+class _Costs:
+    """What one throughput pass cost the backends, per the servers and per PostgreSQL."""
+
+    counted: Counts
+    pg_transactions: int | None
+
+
+@dataclass(frozen=True)
+class _Throughput:
+    passed: Pass
+    costs: _Costs
+
+
+@dataclass(frozen=True)
+class _Limits:
+    decode: float
+    inspection: float
+
+
+def run(quick: bool) -> list[Result]:
+    scale = QUICK if quick else FULL
+    corpus = photos(
+        max(scale.files, scale.distributed_files) + scale.latency_files, scale.width, scale.height
+    )
+    rows: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        for shape in _shapes(scale):
+            rows += _measure(shape, corpus, scale, Path(tmp) / shape.name)
+    return rows
+
+
+def _shapes(scale: Scale) -> list[_Shape]:
+    shapes = [_Shape("embedded", e2e_shapes.embedded, scale.files, scale.batch_files)]
+    if scale.distributed_files and e2e_shapes.postgres_reachable():
+        files = scale.distributed_files
+        shapes.append(_Shape("distributed", e2e_shapes.distributed, files, files))
+    return shapes
+
+
+def _measure(shape: _Shape, corpus: Sequence[Photo], scale: Scale, tmp: Path) -> list[Result]:
+    files = corpus[: shape.files]
+    limits = _Limits(
+        decode_rate([photo.path for photo in files]),
+        inspection_rate([photo.path for photo in files[: scale.inspection_files]]),
+    )
+    main = _throughput(shape, tmp / "main", DEFAULT_BATCH, files, scale.clients)
+    batched = main
+    if shape.batch_files != shape.files:
+        batched = _throughput(
+            shape, tmp / "batch10", DEFAULT_BATCH, corpus[: shape.batch_files], scale.clients
+        )
+    single = _throughput(shape, tmp / "batch1", 1, corpus[: shape.batch_files], scale.clients)
+    later = corpus[shape.files : shape.files + scale.latency_files]
+    pace = _PACE_SHARE * main.passed.rate
+    latency = _latency(shape, tmp / "latency", later, pace)
+    return [
+        _throughput_row(shape, scale, main.passed, limits),
+        *_latency_rows(shape, latency, pace, limits),
+        *_batch_rows(shape, batched, single),
+    ]
+
+
+def _throughput(
+    shape: _Shape, folder: Path, batch_size: int, files: Sequence[Photo], clients: int
+) -> _Throughput:
+    with shape.start(folder, batch_size) as deployment:
+        user_tokens = tokens(deployment.secret, clients, "bench")
+        before = scrape(deployment.metrics)
+        passed = asyncio.run(saturate(deployment.api, user_tokens, files))
+        counted = scrape(deployment.metrics).since(before)
+    pg = deployment.pg.during if deployment.pg is not None else None
+    return _Throughput(passed, _Costs(counted, pg))
+
+
+def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -> Pass:
+    with shape.start(folder, DEFAULT_BATCH) as deployment:
+        user_tokens = tokens(deployment.secret, len(files), "paced")
+        return asyncio.run(paced(deployment.api, user_tokens, files, rate))
+
+
+def _throughput_row(shape: _Shape, scale: Scale, passed: Pass, limits: _Limits) -> Result:
+    return Result(
+        f"e2e {shape.name}, {passed.files:,} JPEGs {scale.width}x{scale.height}",
+        "files/s",
+        passed.rate,
+        limits.decode,
+        f"decode-bound limit: SHA-256 + filegate's verifying decode of the same files in "
+        f"{PROCESSES} processes (its whole inspection, renditions too: "
+        f"{limits.inspection:.1f} files/s); filegate: batch {DEFAULT_BATCH}, "
+        f"{scale.clients} clients (a user each), {passed.seconds:.1f} s from the first "
+        "registration to the last READY",
+    )
+
+
+def _latency_rows(shape: _Shape, latency: Pass, pace: float, limits: _Limits) -> list[Result]:
+    one_file_ms = 1000 * PROCESSES / limits.decode
+    how = (
+        f"one file's SHA-256 + verifying decode on one core (from the limit); filegate: "
+        f"{latency.files} files sent at {pace:.1f} files/s (half the throughput), "
+        f"client-side, until a long-poll ?wait={LONG_POLL_SECONDS} answers READY "
+        "(the server re-reads every 200 ms)"
+    )
+    return [
+        Result(
+            f"e2e {shape.name}, upload end → READY, {label}",
+            "ms",
+            latency.latency_ms(quantile),
+            one_file_ms,
+            how,
+        )
+        for label, quantile in (("p50", 0.5), ("p99", 0.99))
+    ]
+
+
+def _batch_rows(shape: _Shape, batched: _Throughput, single: _Throughput) -> list[Result]:
+    files = batched.passed.files
+    rows = [
+        Result(
+            f"e2e {shape.name}, batch {DEFAULT_BATCH} vs 1",
+            "files/s",
+            batched.passed.rate,
+            single.passed.rate,
+            f"the same {files:,} files with FILEGATE_BATCH_SIZE=1; "
+            f"per file at batch {DEFAULT_BATCH} / 1: {_per_file_costs(batched, single)}",
+        )
+    ]
+    if batched.costs.pg_transactions is not None and single.costs.pg_transactions is not None:
+        rows.append(
+            Result(
+                f"e2e {shape.name}, PostgreSQL transactions, batch {DEFAULT_BATCH} vs 1",
+                "xact/file",
+                batched.costs.pg_transactions / files,
+                single.costs.pg_transactions / single.passed.files,
+                "pg_stat_database xact_commit + xact_rollback of the pass's own database, "
+                "from provisioning to every process stopped (start-up and stop included)",
+            )
+        )
+    return rows
+
+
+def _per_file_costs(batched: _Throughput, single: _Throughput) -> str:
+    def both(pick: Callable[[_Throughput], float | None]) -> str:
+        return " / ".join(per_file(pick(run), run.passed.files) for run in (batched, single))
+
+    parts = [
+        f"db transactions (counter) {both(lambda run: run.costs.counted.db_transactions)}",
+        f"queue calls (counter) {both(lambda run: run.costs.counted.queue_calls)}",
+        f"client requests {both(lambda run: run.passed.requests)}",
+    ]
+    return "; ".join(parts)
