@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     """Long edge of the preview, in pixels (never enlarged); at least ``thumb_size``."""
 
     batch_size: int = Field(default=10, ge=1, le=10)
-    batch_window_seconds: float = 1.0
+    batch_window_seconds: float = 0.1
     worker_concurrency: int = Field(default=2, ge=1)
     visibility_timeout_seconds: int = 120
     """The queue's own visibility timeout (SQS provisioning, the Lambda shape)."""

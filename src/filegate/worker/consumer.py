@@ -48,7 +48,7 @@ class ConsumerConfig:
     """
 
     batch_size: int = SQS_MAX_BATCH
-    batch_window: timedelta = timedelta(seconds=1)
+    batch_window: timedelta = timedelta(milliseconds=100)
     visibility_timeout: timedelta = timedelta(seconds=120)
     concurrency: int = 2
     shutdown_grace: timedelta = timedelta(seconds=30)
