@@ -81,21 +81,28 @@ class Database:
 
     dialect: str
     """``"sqlite"`` or ``"postgresql"``."""
-    url: str
-    """The filegate database URL this database was opened from."""
-    transactions: TransactionCounter
+
+    def __init__(self, url: str, writer: _ThreadConnections, reader: _ThreadConnections) -> None:
+        self.url = url
+        """The filegate database URL this database was opened from."""
+        self.transactions = TransactionCounter()
+        self._writer = writer
+        self._reader = reader
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in one read-write transaction; commit when it returns."""
-        raise NotImplementedError
+        self.transactions.add("write")
+        return await self._writer.run(work)
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in one read-only transaction (a consistent snapshot)."""
-        raise NotImplementedError
+        self.transactions.add("read")
+        return await self._reader.run(work)
 
     async def dispose(self) -> None:
         """Close every connection (and thread); the database is unusable afterwards."""
-        raise NotImplementedError
+        for connections in {self._writer, self._reader}:
+            await asyncio.to_thread(connections.close)
 
     @property
     def is_postgres(self) -> bool:
@@ -108,29 +115,14 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
 
     def __init__(self, url: str, reader_threads: int = SQLITE_READER_THREADS) -> None:
-        self.url = url
-        self.transactions = TransactionCounter()
-        in_memory = make_url(url).database in (None, "", ":memory:")
         ensure_parent_dir(url)
-        writer = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
-        self._writer = _ThreadConnections(writer, 1, "filegate-sqlite-write")
-        if in_memory:  # each connection would be a different, empty database
-            self._reader = self._writer
-        else:
-            reader = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
-            self._reader = _ThreadConnections(reader, reader_threads, "filegate-sqlite-read")
-
-    async def write(self, work: Work[T]) -> T:
-        self.transactions.add("write")
-        return await self._writer.run(work)
-
-    async def read(self, work: Work[T]) -> T:
-        self.transactions.add("read")
-        return await self._reader.run(work)
-
-    async def dispose(self) -> None:
-        for connections in {self._writer, self._reader}:
-            await asyncio.to_thread(connections.close)
+        engine = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
+        writer = _ThreadConnections(engine, 1, "filegate-sqlite-write")
+        reader = writer  # in memory: each connection would be a different, empty database
+        if make_url(url).database not in (None, "", ":memory:"):
+            engine = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
+            reader = _ThreadConnections(engine, reader_threads, "filegate-sqlite-read")
+        super().__init__(url, writer, reader)
 
 
 class _ThreadConnections:
@@ -182,8 +174,6 @@ class PostgresDatabase(Database):
     dialect = "postgresql"
 
     def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
-        self.url = url
-        self.transactions = TransactionCounter()
         connections = pool_size + max_overflow
         # A connect time-out: a server that accepts but never answers (a stalled network)
         # is then a 503 after that long, not a request that hangs until the client gives up.
@@ -194,18 +184,8 @@ class PostgresDatabase(Database):
             pool_pre_ping=True,
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
         )
-        self._connections = _ThreadConnections(engine, connections, "filegate-postgres")
-
-    async def write(self, work: Work[T]) -> T:
-        self.transactions.add("write")
-        return await self._connections.run(work)
-
-    async def read(self, work: Work[T]) -> T:
-        self.transactions.add("read")
-        return await self._connections.run(work)
-
-    async def dispose(self) -> None:
-        await asyncio.to_thread(self._connections.close)
+        shared = _ThreadConnections(engine, connections, "filegate-postgres")
+        super().__init__(url, shared, shared)
 
 
 def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Database:
