@@ -21,7 +21,6 @@ from filegate.domain.clock import ManualClock
 from filegate.domain.errors import ErrorCode
 from filegate.domain.models import Actor, FileRecord, StateChange
 from filegate.domain.ports import (
-    DuplicateFinder,
     FileRepository,
     ReconcileQueries,
     RetentionRepository,
@@ -39,7 +38,7 @@ SHA = "ab" * 32
 HOUR = timedelta(hours=1)
 
 
-class Lifecycle(RetentionRepository, DuplicateFinder, UsageLedger, ReconcileQueries, Protocol):
+class Lifecycle(RetentionRepository, UsageLedger, ReconcileQueries, Protocol):
     """Every query port the lifecycle adds (one object implements them all)."""
 
 
@@ -231,24 +230,6 @@ async def test_retention_round_trips_through_add(backend: Backend) -> None:
     stored = await backend.files.get(record.id)
     assert stored is not None
     assert (stored.retain_until, stored.pinned) == (until, True)
-
-
-# --- duplicates -----------------------------------------------------------------------
-
-
-async def test_ready_with_sha256_finds_the_owners_oldest_ready_file(backend: Backend) -> None:
-    first = await backend.move(await backend.add(), FileState.UPLOADED, FileState.READY)
-    backend.clock.advance(timedelta(seconds=1))
-    await backend.move(await backend.add(), FileState.UPLOADED, FileState.READY)
-    found = await backend.lifecycle.ready_with_sha256(OWNER, SHA)
-    assert found is not None and found.id == first.id
-
-
-async def test_ready_with_sha256_is_owner_scoped_and_ready_only(backend: Backend) -> None:
-    await backend.move(await backend.add(OTHER), FileState.UPLOADED, FileState.READY)
-    await backend.move(await backend.add(), FileState.REJECTED)
-    await backend.add(declared_sha256=SHA)
-    assert await backend.lifecycle.ready_with_sha256(OWNER, SHA) is None
 
 
 # --- reconciler pages -----------------------------------------------------------------

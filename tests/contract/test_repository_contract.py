@@ -401,6 +401,21 @@ async def test_add_with_dedupe_returns_the_owners_oldest_ready_duplicate(
     assert await repository.add(declared, dedupe=False) == declared
 
 
+async def test_add_with_dedupe_takes_only_a_ready_file_as_the_duplicate(
+    backend: Backend,
+) -> None:
+    repository = backend.files
+    rejected = await repository.add(make_record(state=FileState.UPLOADED))
+    await repository.transition(
+        rejected.id, FileState.UPLOADED, StateChange(FileState.REJECTED, Actor.WORKER, sha256=SHA)
+    )
+    await repository.add(make_record(declared_sha256=SHA))  # registered, not verified
+
+    declared = make_record(declared_sha256=SHA)
+
+    assert await repository.add(declared, dedupe=True) == declared
+
+
 async def test_get_many_by_key_returns_the_files_found_by_their_keys(
     repository: FileRepository,
 ) -> None:

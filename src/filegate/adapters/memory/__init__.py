@@ -7,7 +7,7 @@ everything in this process and lose it on exit. One fake per port, one module pe
 module          fake                         ports
 ==============  ===========================  ===============================================
 ``repository``  ``MemoryRepository``         ``FileRepository``, ``RetentionRepository``,
-                                             ``DuplicateFinder``, ``UsageLedger``,
+                                             ``UsageLedger``,
                                              ``ReconcileQueries``
 ``queue``       ``MemoryQueue``              ``Queue``, ``DeadLetters``
 ``store``       ``MemoryObjectStore``        ``ObjectStore``, ``ObjectLister``

@@ -90,7 +90,7 @@ class MemoryRepository:
 
     async def _duplicate_of(self, record: FileRecord) -> FileRecord | None:
         sha256 = record.declared_sha256
-        return None if sha256 is None else await self.ready_with_sha256(record.owner, sha256)
+        return None if sha256 is None else self._ready_with_sha256(record.owner, sha256)
 
     async def get(self, file_id: str) -> FileRecord | None:
         return self._files.get(file_id)
@@ -246,7 +246,7 @@ class MemoryRepository:
         due = [f for f in self._files.values() if is_due(f, now)]
         return sorted(due, key=lambda f: (f.retain_until or now, f.id))[:limit]
 
-    async def ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
+    def _ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
         matches = [
             f
             for f in self._files.values()

@@ -1,7 +1,7 @@
 """Retention, deduplication, usage and reconciler queries over the ``files`` table.
 
 One class for the ports :class:`~filegate.domain.ports.RetentionRepository`,
-:class:`~filegate.domain.ports.DuplicateFinder`, :class:`~filegate.domain.ports.UsageLedger`
+:class:`~filegate.domain.ports.UsageLedger`
 and :class:`~filegate.domain.ports.ReconcileQueries`, next to ``SqlRepository`` on the same
 tables. Every public method is one transaction
 (:class:`~filegate.adapters.sql.database.Database`; queries are reads, which never take
@@ -89,20 +89,6 @@ class SqlLifecycleRepository:
             .limit(limit)
         )
         return await self._records(query)
-
-    async def ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
-        query = (
-            select(files)
-            .where(
-                files.c.owner == owner,
-                files.c.sha256 == sha256,
-                files.c.state == FileState.READY.value,
-            )
-            .order_by(files.c.created_at, files.c.id)
-            .limit(1)
-        )
-        found = await self._records(query)
-        return found[0] if found else None
 
     async def usage(self, owner: str) -> Usage:
         return await self._database.read(lambda c: read_usage(c, owner))

@@ -15,7 +15,7 @@ module             Protocols
 ``queue``          ``Queue``, ``DeadLetters``, ``UploadLedger``
 ``sessions``       ``SessionRepository``, ``GrantRepository``, ``RateLimiter``,
                    ``PurgeableFiles``
-``lifecycle``      ``RetentionRepository``, ``DuplicateFinder``, ``UsageLedger``,
+``lifecycle``      ``RetentionRepository``, ``UsageLedger``,
                    ``ReconcileQueries``
 ``inspection``     ``ImageInspector``
 ``sweeps``         ``SweepClaims``
@@ -29,7 +29,6 @@ from filegate.domain.ports.clock import Clock
 from filegate.domain.ports.files import FileRepository
 from filegate.domain.ports.inspection import ImageInspector
 from filegate.domain.ports.lifecycle import (
-    DuplicateFinder,
     ReconcileQueries,
     RetentionRepository,
     UsageLedger,
@@ -59,7 +58,6 @@ __all__ = [
     "Clock",
     "DeadLetters",
     "DownloadSigner",
-    "DuplicateFinder",
     "EventKeys",
     "FileRepository",
     "GrantRepository",

@@ -32,16 +32,6 @@ class RetentionRepository(Protocol):
         ...
 
 
-class DuplicateFinder(Protocol):
-    """Finds an owner's verified file with given bytes (owner-scoped deduplication)."""
-
-    async def ready_with_sha256(self, owner: str, sha256: str) -> FileRecord | None:
-        """One of ``owner``'s READY files whose verified SHA-256 is ``sha256``, if any
-        (the oldest, so the answer is stable).
-        """
-        ...
-
-
 class UsageLedger(Protocol):
     """Reading and repairing the per-owner usage counters that :meth:`FileRepository.add`
     and :meth:`FileRepository.transition` keep.
