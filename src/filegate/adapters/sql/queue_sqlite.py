@@ -34,16 +34,6 @@ from filegate.adapters.sql.queue_claim import Claim, Claimed, claim_with
 from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import Message
 
-_COLUMNS = (
-    "id",
-    "queue",
-    "body",
-    "sent_at",
-    "visible_at",
-    "receipt",
-    "receive_count",
-    "dead_reason",
-)
 _INSERT = (
     "INSERT INTO queue_messages (id, queue, body, sent_at, visible_at, receipt, receive_count,"
     " dead_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -86,14 +76,23 @@ def stored(moment: datetime) -> Any:
 
 def insert(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``queue_messages`` rows given as column-to-value mappings (every column)."""
-    values = [tuple(_bound(row, column) for column in _COLUMNS) for row in rows]
+    values = [_bound(row) for row in rows]
     with _driver_errors(connection, _INSERT, values) as driver:
         driver.executemany(_INSERT, values)
 
 
-def _bound(row: Mapping[str, Any], column: str) -> Any:
-    value = row[column]
-    return stored(value) if column in ("sent_at", "visible_at") else value
+def _bound(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The parameters of :data:`_INSERT` for ``row``."""
+    return (
+        row["id"],
+        row["queue"],
+        row["body"],
+        stored(row["sent_at"]),
+        stored(row["visible_at"]),
+        row["receipt"],
+        row["receive_count"],
+        row["dead_reason"],
+    )
 
 
 def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
@@ -109,7 +108,9 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
 
     def take(remaining: int, exclude: list[str]) -> Sequence[Claimed]:
         statement = _CLAIM_AGAIN if exclude else _CLAIM_FIRST
-        bound = params | {"limit": remaining, "exclude": json.dumps(exclude)}
+        bound = params | {"limit": remaining}
+        if exclude:
+            bound["exclude"] = json.dumps(exclude)
         with _driver_errors(connection, statement, bound) as driver:
             rows: list[Claimed] = driver.execute(statement, bound).fetchall()
         return rows
