@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, case, delete, func, select, update
 
 from filegate.adapters.sql.database import Database
-from filegate.adapters.sql.queue_claim import Claim, claim, next_visible
+from filegate.adapters.sql.queue_claim import Claim, next_visible
 from filegate.adapters.sql.queue_rows import new_message_row
 from filegate.adapters.sql.queue_signals import QueueSignals, signals_for
+from filegate.adapters.sql.queue_statements import statements_for
 from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import (
     DeadMessage,
@@ -76,6 +77,7 @@ class SqlQueue:
         if not timedelta(0) < poll_interval <= max_poll_interval:
             raise ValueError("need 0 < poll_interval <= max_poll_interval")
         self._database = database
+        self._statements = statements_for(database)
         self._clock = clock
         self._name = name
         self._dlq = name + _DLQ_SUFFIX
@@ -94,7 +96,7 @@ class SqlQueue:
         self.signals.committed(self._name)
 
     def _insert(self, connection: Connection, *, rows: list[dict[str, Any]]) -> None:
-        connection.execute(_INSERT, rows)
+        self._statements.insert(connection, rows)
         self.signals.notify_in(connection, self._name)
 
     async def receive(
@@ -133,7 +135,7 @@ class SqlQueue:
         )
 
         def work(connection: Connection) -> tuple[list[Message], datetime | None]:
-            claimed = claim(connection, spec, max_messages)
+            claimed = self._statements.claim(connection, spec, max_messages)
             later = next_visible(connection, self._name) if waits and not claimed else None
             return claimed, later
 
@@ -145,24 +147,20 @@ class SqlQueue:
         """Delete the messages holding these receipts; stale receipts match nothing."""
         if not receipts:
             return
-        params = {"queue": self._name, "receipts": list(receipts)}
-        await self._database.write(lambda connection: connection.execute(_DELETE, params))
+        await self._database.write(
+            lambda connection: self._statements.delete(connection, self._name, receipts)
+        )
 
     async def change_visibility_batch(self, changes: Sequence[VisibilityChange]) -> None:
         """Apply every change in one transaction, in order (stale receipts: nothing)."""
         if not changes:
             return
         now = self._clock.now()
-        rows = [{"b_receipt": c.receipt, "b_until": now + c.delay} for c in changes]
+        rows = [(c.receipt, now + c.delay) for c in changes]
         visible_now = any(c.delay <= _ZERO for c in changes)
-        statement = (
-            update(_t)
-            .where(_t.c.queue == self._name, _t.c.receipt == bindparam("b_receipt"))
-            .values(visible_at=bindparam("b_until"))
-        )
 
         def work(connection: Connection) -> None:
-            connection.execute(statement, rows)
+            self._statements.set_visible(connection, self._name, rows)
             if visible_now:
                 self.signals.notify_in(connection, self._name)
 
@@ -275,10 +273,6 @@ class _Backoff:
         self._next = self._first
 
 
-_INSERT = insert(_t)
-_DELETE = delete(_t).where(
-    _t.c.queue == bindparam("queue"), _t.c.receipt.in_(bindparam("receipts", expanding=True))
-)
 _ZERO = timedelta(0)
 _NEVER = float("inf")
 _SHORTEST_PAUSE = 0.01

@@ -15,6 +15,7 @@ so one ``CASE`` on the old ``receive_count`` chooses the branch for every column
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,16 @@ class Claim:
     until: datetime
 
 
+Claimed = Sequence[Any]
+"""One updated row: ``(id, queue, body, receipt, receive_count, sent_at)`` in this order.
+
+``sent_at`` only orders the rows: a ``datetime``, or the text SQLite stores for it (which
+sorts the same way)."""
+
+Take = Callable[[int, list[str]], Sequence[Claimed]]
+"""Runs the claim statement once: ``(limit, ids to exclude)`` to the rows it updated."""
+
+
 def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
     """Lease up to ``limit`` messages, oldest first, burying the exhausted ones they meet.
 
@@ -67,7 +78,6 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
     again for the freed slots, so as many messages come back as a claim without dead
     letters would return.
     """
-    claimed: list[Message] = []
     params = {
         "queue": spec.queue,
         "dlq": spec.dlq,
@@ -76,12 +86,22 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
         "now": spec.now,
         "until": spec.until,
     }
+
+    def take(remaining: int, exclude: list[str]) -> Sequence[Claimed]:
+        statement = _AGAIN if exclude else _FIRST
+        taken = {"limit": remaining, "exclude": exclude}
+        return connection.execute(statement, params | taken).all()
+
+    return claim_with(take, spec.queue, limit)
+
+
+def claim_with(take: Take, queue: str, limit: int) -> list[Message]:
+    """The claim loop of :func:`claim` over ``take`` (one run of the statement, any driver)."""
+    claimed: list[Message] = []
     while len(claimed) < limit:
-        statement = _AGAIN if claimed else _FIRST
-        taken = {"limit": limit - len(claimed), "exclude": [m.id for m in claimed]}
-        rows = connection.execute(statement, params | taken).all()
-        leased = sorted((r for r in rows if r.queue == spec.queue), key=_age)
-        claimed += [Message(r.id, r.receipt, r.body, r.receive_count) for r in leased]
+        rows = take(limit - len(claimed), [m.id for m in claimed])
+        leased = sorted((r for r in rows if r[1] == queue), key=_age)
+        claimed += [Message(r[0], r[3], r[2], r[4]) for r in leased]
         if len(leased) == len(rows):  # nothing buried: nothing more is visible
             break
     return claimed
@@ -120,8 +140,8 @@ _FIRST = _statement(excluding=False)
 _AGAIN = _statement(excluding=True)
 
 
-def _age(row: Any) -> tuple[datetime, str]:
-    return (row.sent_at, row.id)
+def _age(row: Claimed) -> tuple[Any, str]:
+    return (row[5], row[0])
 
 
 def next_visible(connection: Connection, queue: str) -> datetime | None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.queue_rows import new_message_id
 from filegate.adapters.sql.queue_rows import new_message_row as _message_row
 from filegate.adapters.sql.queue_signals import signals_for
+from filegate.adapters.sql.queue_statements import statements_for
 from filegate.adapters.sql.repository import compare_and_set
-from filegate.adapters.sql.schema import queue_messages
 from filegate.domain.models import Actor, FileRecord, StateChange
 from filegate.domain.ports import Clock, FileRepository, Queue
 from filegate.domain.states import FileState
@@ -47,6 +47,7 @@ class SqlUploadLedger:
         self._queue_name = queue_name
         self._new_message_id = new_message_id
         self._signals = signals_for(database)
+        self._statements = statements_for(database)
 
     async def record_upload(self, file_id: str, event_body: str) -> FileRecord | None:
         work = partial(self._record, file_id=file_id, event_body=event_body)
@@ -63,7 +64,7 @@ class SqlUploadLedger:
         if updated is None:
             return None
         row = _message_row(self._queue_name, event_body, now, self._new_message_id())
-        connection.execute(insert(queue_messages).values(row))
+        self._statements.insert(connection, [row])
         self._signals.notify_in(connection, self._queue_name)
         return updated
 
