@@ -143,8 +143,8 @@ def _plain(files: Sequence[Photo], scale: Scale, tmp: Path) -> Result:
         passed.rate,
         limit,
         f"decode-only limit with renditions off: SHA-256 + the verifying decode the worker "
-        f"then runs (libvips shrink-on-load for the perceptual hash's 256 px edge) in {PROCESSES} "
-        f"processes; filegate: FILEGATE_RENDITIONS=false, batch {DEFAULT_BATCH}, "
+        f"then runs (libvips shrink-on-load for the perceptual hash's 256 px edge) in "
+        f"{PROCESSES} processes; filegate: FILEGATE_RENDITIONS=false, batch {DEFAULT_BATCH}, "
         f"{scale.clients} clients, {passed.seconds:.1f} s",
     )
 
@@ -212,8 +212,9 @@ def _throughput_rows(shape: _Shape, scale: Scale, passed: Pass, limits: _Limits)
             "files/s",
             passed.rate,
             limits.decode,
-            f"decode-only limit: SHA-256 + filegate's verifying decode (libvips shrink-on-load for the "
-            f"1600 px preview edge) of the same files in {PROCESSES} processes; {how}",
+            f"decode-only limit: SHA-256 + filegate's verifying decode (libvips "
+            f"shrink-on-load for the 1600 px preview edge) of the same files in "
+            f"{PROCESSES} processes; {how}",
         ),
         Result(
             f"{name}, vs whole inspection",
