@@ -71,7 +71,7 @@ def run(quick: bool) -> list[Result]:
     # One warm-up pair, then the measured pairs; every invocation gets photos of its own.
     corpus = photos((scale.repetitions + 1) * (BATCH + 1), scale.width, scale.height)
     with tempfile.TemporaryDirectory(prefix="bench-batch-cost-") as tmp:
-        batched, single = asyncio.run(_measure(Path(tmp), corpus, scale.repetitions))
+        batched, single = asyncio.run(measure(Path(tmp), corpus, scale.repetitions))
     return rows(batched, single, f"{scale.width}x{scale.height}")
 
 
@@ -114,9 +114,14 @@ def rows(batched: Sequence[float], single: Sequence[float], size: str) -> list[R
     ]
 
 
-async def _measure(
+async def measure(
     tmp: Path, corpus: Sequence[Photo], repetitions: int
 ) -> tuple[list[float], list[float]]:
+    """Milliseconds per invocation at :data:`BATCH` files and at 1, ``repetitions`` pairs
+    after one unmeasured pair; ``corpus`` needs ``(repetitions + 1) * (BATCH + 1)`` photos.
+
+    Raises ``RuntimeError`` when an invocation reports a failure or leaves a file not READY.
+    """
     settings = Settings(data_dir=tmp, decode_workers=1)
     async with open_worker_runtime(settings) as runtime:
         worker = LambdaWorker(runtime.processor(), _NoDeadLetters())
