@@ -7,16 +7,20 @@ each pass on a fresh deployment:
 * throughput: concurrent clients send every file (:func:`bench.e2e_client.saturate`) with
   the default receive batch of 10; files/s from the first registration to the last READY;
 * batch 10 vs batch 1: the same, on a smaller set, once per ``FILEGATE_BATCH_SIZE``, with
-  the database transactions and queue calls per file each pass cost
-  (:mod:`bench.e2e_counts`);
+  the database transactions and queue calls per file each pass cost, split by process
+  kind and label (:mod:`bench.e2e_counts`);
 * latency: files sent at half the measured throughput (:func:`bench.e2e_client.paced`);
   p50 and p99 of upload end → READY.
 
-Baselines: the decode-bound limit (:mod:`bench.e2e_limit`: SHA-256 and filegate's own
-verifying decode of the same files in two processes), measured just before each shape;
-for latency, one file's SHA-256 and decode on one core. The report also gives the rate of
-filegate's whole inspection (with renditions) in the same pool, the work a worker cannot
-skip.
+Then one more embedded throughput pass with ``FILEGATE_RENDITIONS=false``.
+
+Baselines (:mod:`bench.e2e_limit`, the same files in two processes, measured just before
+each shape): the throughput pass is compared twice, with the decode-only limit (SHA-256 and
+filegate's own verifying decode) and with the whole-inspection limit (decode, facts,
+placeholder, hash and both renditions), so that each ratio says what it means. The
+renditions-off pass is compared with the decode-only limit of renditions off (the smaller
+shrink-on-load decode the worker then runs). For latency, one file's SHA-256 and decode on
+one core.
 """
 
 from __future__ import annotations
