@@ -7,16 +7,20 @@ each pass on a fresh deployment:
 * throughput: concurrent clients send every file (:func:`bench.e2e_client.saturate`) with
   the default receive batch of 10; files/s from the first registration to the last READY;
 * batch 10 vs batch 1: the same, on a smaller set, once per ``FILEGATE_BATCH_SIZE``, with
-  the database transactions and queue calls per file each pass cost
-  (:mod:`bench.e2e_counts`);
+  the database transactions and queue calls per file each pass cost, split by process
+  kind and label (:mod:`bench.e2e_counts`);
 * latency: files sent at half the measured throughput (:func:`bench.e2e_client.paced`);
   p50 and p99 of upload end → READY.
 
-Baselines: the decode-bound limit (:mod:`bench.e2e_limit`: SHA-256 and filegate's own
-verifying decode of the same files in two processes), measured just before each shape;
-for latency, one file's SHA-256 and decode on one core. The report also gives the rate of
-filegate's whole inspection (with renditions) in the same pool, the work a worker cannot
-skip.
+Then one more embedded throughput pass with ``FILEGATE_RENDITIONS=false``.
+
+Baselines (:mod:`bench.e2e_limit`, the same files in two processes, measured just before
+each shape): the throughput pass is compared twice, with the decode-only limit (SHA-256 and
+filegate's own verifying decode) and with the whole-inspection limit (decode, facts,
+placeholder, hash and both renditions), so that each ratio says what it means. The
+renditions-off pass is compared with the decode-only limit of renditions off (the smaller
+shrink-on-load decode the worker then runs). For latency, one file's SHA-256 and decode on
+one core.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bench import e2e_shapes
 from bench.e2e_client import LONG_POLL_SECONDS, Pass, paced, saturate, tokens
-from bench.e2e_counts import Counts, per_file, scrape
+from bench.e2e_counts import Counts, Split, per_file, scrape, scrape_split
 from bench.e2e_files import Photo, photos
 from bench.e2e_limit import PROCESSES, decode_rate, inspection_rate
 from bench.e2e_shapes import Deployment
@@ -57,6 +62,8 @@ class Scale:
     latency_files: int
     clients: int
     inspection_files: int
+    plain_files: int
+    """Files of the embedded pass with ``FILEGATE_RENDITIONS=false`` (0: no such pass)."""
 
 
 FULL = Scale(
@@ -68,6 +75,7 @@ FULL = Scale(
     latency_files=30,
     clients=8,
     inspection_files=40,
+    plain_files=1000,
 )
 QUICK = Scale(
     width=640,
@@ -78,6 +86,7 @@ QUICK = Scale(
     latency_files=5,
     clients=4,
     inspection_files=10,
+    plain_files=20,
 )
 
 
@@ -94,6 +103,8 @@ class _Costs:
     """What one throughput pass cost the backends, per the servers and per PostgreSQL."""
 
     counted: Counts
+    split: Split
+    """The same counters by process kind and label."""
     pg_transactions: int | None
 
 
@@ -111,14 +122,35 @@ class _Limits:
 
 def run(quick: bool) -> list[Result]:
     scale = QUICK if quick else FULL
-    corpus = photos(
-        max(scale.files, scale.distributed_files) + scale.latency_files, scale.width, scale.height
-    )
+    largest = max(scale.files, scale.distributed_files, scale.plain_files)
+    corpus = photos(largest + scale.latency_files, scale.width, scale.height)
     rows: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         for shape in _shapes(scale):
             rows += _measure(shape, corpus, scale, Path(tmp) / shape.name)
+        if scale.plain_files:
+            rows.append(_plain(corpus[: scale.plain_files], scale, Path(tmp) / "plain"))
     return rows
+
+
+def _plain(files: Sequence[Photo], scale: Scale, tmp: Path) -> Result:
+    """The embedded throughput pass with renditions off, against the decode the worker then
+    runs (shrunk on load to the perceptual hash's edge)."""
+    limit = decode_rate([photo.path for photo in files], renditions=False)
+    shape = _Shape(
+        "embedded", partial(e2e_shapes.embedded, renditions=False), len(files), len(files)
+    )
+    passed = _throughput(shape, tmp, DEFAULT_BATCH, files, scale.clients).passed
+    return Result(
+        f"e2e embedded, renditions off, {passed.files:,} JPEGs {scale.width}x{scale.height}",
+        "files/s",
+        passed.rate,
+        limit,
+        f"decode-only limit with renditions off: SHA-256 + the verifying decode the worker "
+        f"then runs (libvips shrink-on-load for the perceptual hash's 256 px edge) in "
+        f"{PROCESSES} processes; filegate: FILEGATE_RENDITIONS=false, batch {DEFAULT_BATCH}, "
+        f"{scale.clients} clients, {passed.seconds:.1f} s",
+    )
 
 
 def _shapes(scale: Scale) -> list[_Shape]:
@@ -146,7 +178,7 @@ def _measure(shape: _Shape, corpus: Sequence[Photo], scale: Scale, tmp: Path) ->
     pace = _PACE_SHARE * main.passed.rate
     latency = _latency(shape, tmp / "latency", later, pace)
     return [
-        _throughput_row(shape, scale, main.passed, limits),
+        *_throughput_rows(shape, scale, main.passed, limits),
         *_latency_rows(shape, latency, pace, limits),
         *_batch_rows(shape, batched, single),
     ]
@@ -157,11 +189,12 @@ def _throughput(
 ) -> _Throughput:
     with shape.start(folder, batch_size) as deployment:
         user_tokens = tokens(deployment.secret, clients, "bench")
-        before = scrape(deployment.metrics)
+        before = scrape(deployment.metrics), scrape_split(deployment.processes)
         passed = asyncio.run(saturate(deployment.api, user_tokens, files))
-        counted = scrape(deployment.metrics).since(before)
+        counted = scrape(deployment.metrics).since(before[0])
+        split = scrape_split(deployment.processes).since(before[1])
     pg = deployment.pg.during if deployment.pg is not None else None
-    return _Throughput(passed, _Costs(counted, pg))
+    return _Throughput(passed, _Costs(counted, split, pg))
 
 
 def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -> Pass:
@@ -170,18 +203,33 @@ def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -
         return asyncio.run(paced(deployment.api, user_tokens, files, rate))
 
 
-def _throughput_row(shape: _Shape, scale: Scale, passed: Pass, limits: _Limits) -> Result:
-    return Result(
-        f"e2e {shape.name}, {passed.files:,} JPEGs {scale.width}x{scale.height}",
-        "files/s",
-        passed.rate,
-        limits.decode,
-        f"decode-bound limit: SHA-256 + filegate's verifying decode of the same files in "
-        f"{PROCESSES} processes (its whole inspection, renditions too: "
-        f"{limits.inspection:.1f} files/s); filegate: batch {DEFAULT_BATCH}, "
-        f"{scale.clients} clients (a user each), {passed.seconds:.1f} s from the first "
-        "registration to the last READY",
+def _throughput_rows(shape: _Shape, scale: Scale, passed: Pass, limits: _Limits) -> list[Result]:
+    name = f"e2e {shape.name}, {passed.files:,} JPEGs {scale.width}x{scale.height}"
+    how = (
+        f"filegate: renditions on (the default), batch {DEFAULT_BATCH}, {scale.clients} "
+        f"clients (a user each), {passed.seconds:.1f} s from the first registration to "
+        "the last READY"
     )
+    return [
+        Result(
+            f"{name}, vs decode-only",
+            "files/s",
+            passed.rate,
+            limits.decode,
+            f"decode-only limit: SHA-256 + filegate's verifying decode (libvips "
+            f"shrink-on-load for the 1600 px preview edge) of the same files in "
+            f"{PROCESSES} processes; {how}",
+        ),
+        Result(
+            f"{name}, vs whole inspection",
+            "files/s",
+            passed.rate,
+            limits.inspection,
+            f"whole-inspection limit: SHA-256 + decode, facts, placeholder, perceptual hash "
+            f"and both renditions (filegate's inspect_path) in the same {PROCESSES}-process "
+            f"pool, on the first {scale.inspection_files} files; {how}",
+        ),
+    ]
 
 
 def _latency_rows(shape: _Shape, latency: Pass, pace: float, limits: _Limits) -> list[Result]:
@@ -216,6 +264,10 @@ def _batch_rows(shape: _Shape, batched: _Throughput, single: _Throughput) -> lis
             f"per file at batch {DEFAULT_BATCH} / 1: {_per_file_costs(batched, single)}",
         )
     ]
+    rows += [
+        _counter_row(shape, batched, single, "db transactions", lambda c: c.db_transactions),
+        _counter_row(shape, batched, single, "queue calls", lambda c: c.queue_calls),
+    ]
     if batched.costs.pg_transactions is not None and single.costs.pg_transactions is not None:
         rows.append(
             Result(
@@ -228,6 +280,34 @@ def _batch_rows(shape: _Shape, batched: _Throughput, single: _Throughput) -> lis
             )
         )
     return rows
+
+
+def _counter_row(
+    shape: _Shape,
+    batched: _Throughput,
+    single: _Throughput,
+    what: str,
+    pick: Callable[[Counts], float | None],
+) -> Result:
+    """Per file, a counter at batch 10 against batch 1, with both split by process kind."""
+    counts = [pick(run.costs.counted) for run in (batched, single)]
+    files = [run.passed.files for run in (batched, single)]
+    prefix = what.split()[0]
+    splits = [
+        _only(run.costs.split, prefix).per_file(run.passed.files) for run in (batched, single)
+    ]
+    return Result(
+        f"e2e {shape.name}, {what} (counter), batch {DEFAULT_BATCH} vs 1",
+        f"{what.split()[-1]}/file",
+        (counts[0] or 0.0) / files[0],
+        (counts[1] or 0.0) / files[1],
+        f"filegate's own counters summed over every process's /metrics, during the pass; "
+        f"batch {DEFAULT_BATCH}: {splits[0]}; batch 1: {splits[1]}",
+    )
+
+
+def _only(split: Split, prefix: str) -> Split:
+    return Split({key: value for key, value in split.totals.items() if key[1].startswith(prefix)})
 
 
 def _per_file_costs(batched: _Throughput, single: _Throughput) -> str:

@@ -78,3 +78,53 @@ def pg_transactions(admin_url: str, database: str) -> int:
 def per_file(count: float | None, files: int) -> str:
     """``count`` per file, for the report: ``6.3``, or ``n/a`` when not counted."""
     return "n/a" if count is None else f"{count / files:.2f}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Counter totals by process kind and series, e.g. ``("worker", "db write")``: each
+    label of ``filegate_db_transactions_total{mode}`` and ``filegate_queue_calls_total{op}``
+    of every process of that kind, summed."""
+
+    totals: dict[tuple[str, str], float]
+
+    def since(self, earlier: Split) -> Split:
+        """What was counted between ``earlier`` and this moment (series seen in either)."""
+        keys = self.totals.keys() | earlier.totals.keys()
+        return Split(
+            {key: self.totals.get(key, 0.0) - earlier.totals.get(key, 0.0) for key in keys}
+        )
+
+    def per_file(self, files: int) -> str:
+        """``api: db read 1.00, db write 2.00; worker: ...``; non-zero series, by kind;
+        ``n/a`` when no process counts any."""
+        kinds: dict[str, list[str]] = {}
+        for (kind, series), value in sorted(self.totals.items()):
+            if value:
+                kinds.setdefault(kind, []).append(f"{series} {value / files:.2f}")
+        if not kinds:
+            return "n/a"
+        return "; ".join(f"{kind}: {', '.join(parts)}" for kind, parts in kinds.items())
+
+
+_SERIES = {DB_TRANSACTIONS: ("db", "mode"), QUEUE_CALLS: ("queue", "op")}
+
+
+def split_in(pages: Iterable[tuple[str, str]]) -> Split:
+    """The counters of ``(process kind, exposition text)`` pages, by kind and label."""
+    totals: dict[tuple[str, str], float] = {}
+    for kind, page in pages:
+        for family in text_string_to_metric_families(page):
+            for sample in family.samples:
+                if sample.name in _SERIES:
+                    prefix, label = _SERIES[sample.name]
+                    key = (kind, f"{prefix} {sample.labels.get(label, '?')}")
+                    totals[key] = totals.get(key, 0.0) + sample.value
+    return Split(totals)
+
+
+def scrape_split(processes: Sequence[tuple[str, str]]) -> Split:
+    """:func:`split_in` of the ``/metrics`` pages of ``(process kind, URL)``."""
+    return split_in(
+        (kind, httpx.get(url, timeout=10).raise_for_status().text) for kind, url in processes
+    )

@@ -3,7 +3,8 @@
 Two processes (the cores filegate's servers get) each read a file, hash it with SHA-256
 and run filegate's own verifying decode on it (:func:`filegate.imaging.jpeg.decode_displayed`
 with the strictness and edge of the default settings: libvips, ``fail_on="warning"``,
-shrink-on-load to the preview's size). No HTTP, database, queue, renditions or facts.
+shrink-on-load to the preview's size, or with renditions off to the perceptual hash's).
+No HTTP, database, queue, renditions or facts.
 
 :func:`inspection_rate` is the same pool running filegate's whole inspection
 (:func:`filegate.imaging.inspect.inspect_path`: decode, facts, placeholder, hash and the
@@ -31,14 +32,19 @@ _CHUNK = 4
 
 
 @cache
-def _policy() -> DecodePool:
-    """The decode settings every filegate process starts with by default."""
-    return decode_pool(Settings())
+def _policy(renditions: bool = True) -> DecodePool:
+    """The decode settings every filegate process starts with by default (with
+    ``FILEGATE_RENDITIONS=false`` when ``renditions`` is false)."""
+    return decode_pool(Settings(renditions=renditions))
 
 
-def decode_rate(paths: Sequence[Path]) -> float:
-    """Files/s through SHA-256 + filegate's verifying decode in a pool of two processes."""
-    return _rate(_hash_and_decode, paths)
+def decode_rate(paths: Sequence[Path], renditions: bool = True) -> float:
+    """Files/s through SHA-256 + filegate's verifying decode in a pool of two processes.
+
+    The decode is the one the worker runs with ``renditions`` on or off: with them off,
+    libvips shrinks on load to the perceptual hash's edge instead of the preview's.
+    """
+    return _rate(partial(_hash_and_decode, renditions), paths)
 
 
 def inspection_rate(paths: Sequence[Path]) -> float:
@@ -60,8 +66,8 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fp, "sha256").hexdigest()
 
 
-def _hash_and_decode(path: Path) -> None:
-    policy = _policy()
+def _hash_and_decode(renditions: bool, path: Path) -> None:
+    policy = _policy(renditions)
     _sha256(path)
     jpeg.decode_displayed(path, strict=policy.limits.strict, edge=policy.renditions.largest_edge)
 

@@ -64,14 +64,20 @@ class PgCount:
 
 @dataclass(frozen=True)
 class Deployment:
-    """A running shape: its API, every process's ``/metrics``, the server secret, and
-    where the shape has PostgreSQL, its transaction count."""
+    """A running shape: its API, every process's kind (``serve``: API and worker in one,
+    ``api``, ``worker``) and ``/metrics`` URL, the server secret, and where the shape has
+    PostgreSQL, its transaction count."""
 
     name: str
     api: str
-    metrics: list[str]
+    processes: list[tuple[str, str]]
     secret: str
     pg: PgCount | None = None
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every process's ``/metrics`` URL."""
+        return [url for _, url in self.processes]
 
 
 def _filegate(*args: str) -> list[str]:
@@ -84,17 +90,19 @@ def _serve(*extra: str) -> list[str]:
 
 
 @contextmanager
-def embedded(tmp: Path, batch_size: int) -> Iterator[Deployment]:
-    """``filegate serve`` with its worker, data in ``tmp``."""
+def embedded(tmp: Path, batch_size: int, renditions: bool = True) -> Iterator[Deployment]:
+    """``filegate serve`` with its worker, data in ``tmp``; ``renditions=False`` sets
+    ``FILEGATE_RENDITIONS=false``."""
     tmp.mkdir(parents=True, exist_ok=True)
     secret = new_secret()
     env = {
         "FILEGATE_DATA_DIR": str(tmp / "data"),
         "FILEGATE_SECRET": secret,
         "FILEGATE_BATCH_SIZE": str(batch_size),
+        "FILEGATE_RENDITIONS": str(renditions).lower(),
     }
     with servers.running(servers.ServerSpec(_serve(), env), log_dir=tmp) as (api,):
-        yield Deployment("embedded", api, [f"{api}/metrics"], secret)
+        yield Deployment("embedded", api, [("serve", f"{api}/metrics")], secret)
 
 
 def postgres_reachable() -> bool:
@@ -122,8 +130,9 @@ def distributed(tmp: Path, batch_size: int) -> Iterator[Deployment]:
             worker = servers.ServerSpec(_filegate("worker", "--metrics-port", "{port}"), env)
             specs = (api, *([worker] * WORKERS))
             with servers.running(*specs, log_dir=tmp) as (api_url, *workers):
-                metrics = [f"{url}/metrics" for url in (api_url, *workers)]
-                yield Deployment("distributed", api_url, metrics, secret, count)
+                processes = [("api", f"{api_url}/metrics")]
+                processes += [("worker", f"{url}/metrics") for url in workers]
+                yield Deployment("distributed", api_url, processes, secret, count)
             count.at_stop = _settled_transactions(database)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench import (
+    batch_cost,
     decoders,
     e2e,
     presign,
@@ -30,4 +31,5 @@ BENCHMARKS: dict[str, Benchmark] = {
     "presign": presign.run,
     "similar": similar.run,
     "e2e": e2e.run,
+    "batch_cost": batch_cost.run,
 }

@@ -19,10 +19,13 @@ from bench.e2e_counts import (
     DB_TRANSACTIONS,
     QUEUE_CALLS,
     Counts,
+    Split,
     counts_in,
     per_file,
     pg_transactions,
     scrape,
+    scrape_split,
+    split_in,
 )
 from bench.e2e_files import photos
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -50,6 +53,36 @@ def test_counters_are_summed_over_labels_and_processes() -> None:
     worker = _exposition({"write": 10}, {"receive": 3, "delete": 4})
 
     assert counts_in([api, worker]) == Counts(db_transactions=22, queue_calls=9)
+
+
+def test_counters_are_split_by_process_kind_and_label() -> None:
+    api = _exposition({"read": 5, "write": 7}, {"depth": 1})
+    workers = [_exposition({"write": 10}, {"receive": 3}), _exposition({"write": 2}, {})]
+
+    split = split_in([("api", api), *(("worker", page) for page in workers)])
+
+    assert split.totals == {
+        ("api", "db read"): 5,
+        ("api", "db write"): 7,
+        ("api", "queue depth"): 1,
+        ("worker", "db write"): 12,
+        ("worker", "queue receive"): 3,
+    }
+
+
+def test_a_split_difference_keeps_series_seen_on_either_side_and_shows_non_zero_ones() -> None:
+    later = Split({("api", "db read"): 9, ("worker", "db write"): 4})
+    earlier = Split({("api", "db read"): 5, ("worker", "db write"): 4, ("api", "queue x"): 2})
+
+    moved = later.since(earlier)
+
+    assert moved.totals == {
+        ("api", "db read"): 4,
+        ("worker", "db write"): 0,
+        ("api", "queue x"): -2,
+    }
+    assert moved.per_file(2) == "api: db read 2.00, queue x -1.00"
+    assert Split({("api", "db read"): 0}).per_file(2) == "n/a"
 
 
 def test_counters_a_server_does_not_expose_count_as_missing() -> None:
@@ -82,10 +115,14 @@ def test_the_real_servers_metrics_page_is_read(tmp_path: Path) -> None:
     with e2e_shapes.embedded(tmp_path, batch_size=1) as deployment:
         page = _get(deployment.metrics[0])
         counted = scrape(deployment.metrics)
+        split = scrape_split(deployment.processes)
 
     assert "filegate_registrations_total" in page
     assert (counted.db_transactions is None) == (DB_TRANSACTIONS not in page)
     assert (counted.queue_calls is None) == (QUEUE_CALLS not in page)
+    assert {kind for kind, _ in split.totals} <= {"serve"}
+    db = sum(value for (_, series), value in split.totals.items() if series.startswith("db "))
+    assert counted.db_transactions is None or db == pytest.approx(counted.db_transactions, abs=2)
 
 
 def _get(url: str) -> str:
