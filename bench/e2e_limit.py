@@ -14,6 +14,7 @@ two renditions), the work a worker cannot skip.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -54,7 +55,10 @@ def inspection_rate(paths: Sequence[Path]) -> float:
 
 
 def _rate(work: Callable[[Path], None], paths: Sequence[Path]) -> float:
-    with ProcessPoolExecutor(PROCESSES, initializer=prepare_pillow) as pool:
+    # Spawned, not forked: earlier benchmarks of the same run have started libvips's
+    # threads in this process, and a forked child's decode then waits on them for ever.
+    spawned = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(PROCESSES, mp_context=spawned, initializer=prepare_pillow) as pool:
         list(pool.map(work, paths[:PROCESSES]))  # warm-up: imports, plugins, first decode
         started = time.perf_counter()
         list(pool.map(work, paths, chunksize=_CHUNK))

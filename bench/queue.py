@@ -1,7 +1,7 @@
 """``queue``: the SQL queue, one cycle = send_batch(10), receive(10), delete_batch.
 
-filegate: ``SqlQueue`` on the engine filegate builds, on SQLite (aiosqlite under
-SQLAlchemy, WAL, ``BEGIN IMMEDIATE``) and, when reachable, PostgreSQL. Baselines, on the
+filegate: ``SqlQueue`` on the ``Database`` filegate builds, on SQLite (the writer thread,
+WAL, ``BEGIN IMMEDIATE``) and, when reachable, PostgreSQL. Baselines, on the
 same table (a freshly migrated database of their own) and the same kind of database, do
 the same cycle with the fewest statements: on SQLite the stdlib ``sqlite3`` module with
 the same PRAGMAs and three transactions (insert the rows; select and update them, the

@@ -86,7 +86,7 @@ async def _measure(path: Path, scale: Scale) -> Result:
         plain.close()
         await database.dispose()
     note = f"{BASELINE_IS}; {scale.files:,} files, max distance {MAX_DISTANCE}"
-    return Result("similar", "ms/query", medians.filegate, medians.baseline, note)
+    return Result.of("similar", "ms/query", medians, note)
 
 
 def _python_side(connection: sqlite3.Connection, target: int) -> list[str]:

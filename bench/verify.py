@@ -103,9 +103,7 @@ async def _measure(tmp: Path, image: Image.Image, cases: list[_Case]) -> list[Re
             record = await _stored(store, case.encode(image), case.content_type)
             medians = await _compare(verifier, record, store.path_of(record.object_key), case)
             name = f"verify {case.label} {megapixels:.2g} MP"
-            rows.append(
-                Result(name, "ms/image", medians.filegate, medians.baseline, case.baseline_is)
-            )
+            rows.append(Result.of(name, "ms/image", medians, case.baseline_is))
         photo_record = await _stored(store, jpeg_bytes(image), "image/jpeg")
         without = _timed(_verifier(store, off), photo_record)
         for label, inspector in (("webp", webp), ("jpeg", jpeg)):
