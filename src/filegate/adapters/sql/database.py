@@ -29,7 +29,8 @@ Transient driver failures leave as ``BackendUnavailable``
 (:func:`~filegate.adapters.sql.errors.translate_errors`); anything else (an integrity
 violation, a ``QuotaExceeded`` raised by the work) propagates unchanged after the rollback.
 A work function must not block on anything but the database: on SQLite it holds the one
-writer thread while it runs.
+writer thread while it runs. A caller that is cancelled does not stop its transaction: the
+work runs to its end (commit or rollback) on its thread, and its outcome is dropped.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class Database:
         return await self._writer.run(work)
 
     async def read(self, work: Work[T]) -> T:
-        """Run ``work`` in one read-only transaction (a consistent snapshot)."""
+        """Run ``work`` in one read-only transaction: a consistent snapshot on SQLite; on
+        PostgreSQL at the server's isolation level (by default each statement its own)."""
         self.transactions.add("read")
         return await self._reader.run(work)
 
