@@ -19,10 +19,16 @@ from __future__ import annotations
 
 import sqlite3
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
 
 from filegate.domain.errors import BackendUnavailable
+
+if TYPE_CHECKING:  # the database runs its transactions through this module's translation
+    from sqlalchemy import Insert
+
+    from filegate.adapters.sql.database import Database
 
 _UNIQUE_SQLSTATE = "23505"
 _SQLITE_UNIQUE_NAMES = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
@@ -76,3 +82,14 @@ def is_unique_violation(exc: sa_exc.IntegrityError) -> bool:
     if isinstance(orig, sqlite3.IntegrityError):
         return getattr(orig, "sqlite_errorname", None) in _SQLITE_UNIQUE_NAMES
     return False
+
+
+async def insert_unique(database: Database, statement: Insert, duplicate: str) -> None:
+    """Run ``statement`` in a transaction of its own; a unique or primary-key violation
+    raises ``ValueError(duplicate)`` (any other integrity error passes unchanged)."""
+    try:
+        await database.write(lambda connection: connection.execute(statement))
+    except sa_exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ValueError(duplicate) from exc

@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from filegate.adapters.sql.database import Database
-from filegate.adapters.sql.errors import is_unique_violation
+from filegate.adapters.sql.errors import insert_unique
 from filegate.adapters.sql.schema import grant_files, upload_grants
 from filegate.domain.grants import UploadGrant
 
@@ -34,12 +33,7 @@ class SqlGrantRepository:
 
     async def add(self, grant: UploadGrant) -> None:
         statement = insert(_g).values(_row_of(grant))
-        try:
-            await self._database.write(lambda connection: connection.execute(statement))
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ValueError(f"grant {grant.id} (or its code) exists") from exc
+        await insert_unique(self._database, statement, f"grant {grant.id} (or its code) exists")
 
     async def get(self, grant_id: str) -> UploadGrant | None:
         return await self._database.read(partial(_one_grant, where=_g.c.id == grant_id))

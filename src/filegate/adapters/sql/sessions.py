@@ -14,10 +14,9 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from filegate.adapters.sql.database import Database
-from filegate.adapters.sql.errors import is_unique_violation
+from filegate.adapters.sql.errors import insert_unique
 from filegate.adapters.sql.repository import record_of
 from filegate.adapters.sql.schema import file_transitions, files, sessions, upload_grants
 from filegate.adapters.sql.usage import recount_owners
@@ -36,12 +35,7 @@ class SqlSessionRepository:
 
     async def add(self, session: GuestSession) -> None:
         statement = insert(_s).values(_row_of(session))
-        try:
-            await self._database.write(lambda connection: connection.execute(statement))
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise ValueError(f"session {session.id} exists") from exc
+        await insert_unique(self._database, statement, f"session {session.id} exists")
 
     async def get(self, session_id: str) -> GuestSession | None:
         query = select(_s).where(_s.c.id == session_id)
