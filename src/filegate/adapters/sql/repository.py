@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -282,9 +283,10 @@ def _add(
     limits: QuotaLimits | None,
     dedupe: bool,
 ) -> FileRecord:
-    pair = _declared(record) if dedupe else None
-    if pair is not None and (found := _ready_duplicates(connection, [pair]).get(pair)):
-        return found
+    if dedupe and record.declared_sha256 is not None:
+        parameters = {"owner": record.owner, "sha256": record.declared_sha256}
+        if (found := connection.execute(_OLDEST_READY_WITH_SHA256, parameters).first()) is not None:
+            return record_of(found)
     _insert_new(connection, [record], key)
     reserve(connection, record.owner, record.state, record.declared_size, limits)
     return record
@@ -518,6 +520,16 @@ def _insert_new(
 # Built once: building a statement per call costs more than SQLite takes to run it.
 _INSERT_FILES = insert(files)
 _INSERT_HISTORY = insert(file_transitions)
+_OLDEST_READY_WITH_SHA256 = (
+    select(files)
+    .where(
+        files.c.owner == bindparam("owner"),
+        files.c.sha256 == bindparam("sha256"),
+        files.c.state == FileState.READY.value,
+    )
+    .order_by(files.c.created_at, files.c.id)
+    .limit(1)
+)
 
 
 def _history_row(file_id: str, step: _Step, at: datetime) -> dict[str, Any]:
