@@ -19,6 +19,7 @@ module             Protocols
                    ``ReconcileQueries``
 ``inspection``     ``ImageInspector``
 ``sweeps``         ``SweepClaims``
+``events``         ``EventFeed``, ``EventOutbox``
 ``clock``          ``Clock``
 =================  ==========================================================================
 
@@ -26,6 +27,7 @@ The metrics port, ``Metrics``, lives in :mod:`filegate.domain.metrics`.
 """
 
 from filegate.domain.ports.clock import Clock
+from filegate.domain.ports.events import EventFeed, EventOutbox
 from filegate.domain.ports.files import FileRepository
 from filegate.domain.ports.inspection import ImageInspector
 from filegate.domain.ports.lifecycle import (
@@ -58,6 +60,8 @@ __all__ = [
     "Clock",
     "DeadLetters",
     "DownloadSigner",
+    "EventFeed",
+    "EventOutbox",
     "EventKeys",
     "FileRepository",
     "GrantRepository",
