@@ -64,6 +64,8 @@ class Event:
     subject: str
     occurred_at: datetime
     body: str
+    trace_parent: str | None = None
+    """W3C ``traceparent`` of the trace the event belongs to (its file's), when traced."""
 
 
 @dataclass(frozen=True)
