@@ -83,7 +83,7 @@ class Consumer:
     def __init__(
         self,
         queue: Queue,
-        processor: BatchProcessor,
+        processor: Processor,
         config: ConsumerConfig,
         metrics: Metrics = NO_METRICS,
     ) -> None:

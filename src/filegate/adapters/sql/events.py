@@ -20,7 +20,7 @@ too; an in-process wake-up on SQLite). Readers also look again every
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -186,6 +186,14 @@ class SqlEventLog:
         )
         rows = await self._database.write(lambda c: c.execute(statement).all())
         return [_event_of(row) for row in sorted(rows, key=lambda row: row.seq)]
+
+    def arm(self) -> Callable[[timedelta], Awaitable[bool]]:
+        ticket = self._signals.ticket(EVENTS)
+
+        async def wait(longest: timedelta) -> bool:
+            return await self._signals.wait(ticket, longest.total_seconds())
+
+        return wait
 
     async def mark_relayed(self, event_ids: Sequence[str]) -> None:
         if not event_ids:

@@ -228,3 +228,12 @@ events = Table(
         postgresql_where=text("relayed_at IS NULL"),
     ),
 )
+
+# Configured webhook endpoints that answered 410 Gone (migration 0009).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("gone_in_a_row", Integer, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)

@@ -1,9 +1,10 @@
-"""events: the outbox of notifications (webhooks, the event stream)
+"""events: the outbox of notifications (webhooks, the event stream); webhook_endpoints
 
 An event row is written in the same transaction as the state change that causes it. On
 PostgreSQL ``tx`` defaults to the writing transaction's id (``pg_current_xact_id``), which
 lets readers follow events in the order they became visible; SQLite's single writer commits
-in ``seq`` order, so ``tx`` is 0 there.
+in ``seq`` order, so ``tx`` is 0 there. ``webhook_endpoints`` keeps which configured
+endpoints answered 410 Gone and were disabled.
 
 Revision ID: 0009
 Revises: 0008
@@ -58,5 +59,14 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("name", sa.String(40), primary_key=True),
+        sa.Column("gone_in_a_row", sa.Integer(), nullable=False),
+        sa.Column("disabled_at", UTCDateTime),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("webhook_endpoints")
     op.drop_table("events")
