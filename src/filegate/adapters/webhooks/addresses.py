@@ -100,7 +100,12 @@ class AddressPolicy:
             return None
         if kind in (AddressKind.PRIVATE, AddressKind.SHARED) and self.allow_private:
             return None
-        return f"{address} is {kind}"
+        return f"{_shown(address)} is {kind}"
+
+
+def _shown(address: IPAddress) -> str:
+    inner = embedded_ipv4(address) if isinstance(address, IPv6Address) else None
+    return f"{address} (for {inner})" if inner is not None else str(address)
 
 
 async def system_resolver(host: str, port: int) -> list[IPAddress]:
