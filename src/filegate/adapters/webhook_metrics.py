@@ -34,8 +34,7 @@ class PrometheusDeliveryMetrics:
         )
         self._dropped = Counter(
             "filegate_webhook_dropped",
-            "Deliveries given up, by endpoint and reason (exhausted, disabled, "
-            "unknown_endpoint).",
+            "Deliveries given up, by endpoint and reason (exhausted, disabled, unknown_endpoint).",
             ["endpoint", "reason"],
             registry=registry,
         )

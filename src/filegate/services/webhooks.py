@@ -29,7 +29,7 @@ REPLAY_PAGE = 500
 
 @dataclass(frozen=True)
 class Replayed:
-    """What a replay enqueued: ``events`` matched, ``deliveries`` sent (event × endpoint)."""
+    """What a replay enqueued: ``events`` matched, ``deliveries`` sent (per event and endpoint)."""
 
     events: int
     deliveries: int

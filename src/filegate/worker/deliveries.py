@@ -68,7 +68,7 @@ class DeliveryProcessor:
         self._delays = delays
         self._gone_threshold = gone_threshold
         self._metrics = metrics
-        self._random = random or Random()
+        self._random = random or Random()  # noqa: S311 - retry jitter, not a secret
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._disabled: set[str] = set()
         self._disabled_read_at = -DISABLED_REFRESH_SECONDS

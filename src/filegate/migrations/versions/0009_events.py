@@ -58,7 +58,6 @@ def upgrade() -> None:
         postgresql_where=_UNRELAYED,
     )
 
-
     op.create_table(
         "webhook_endpoints",
         sa.Column("name", sa.String(40), primary_key=True),
