@@ -199,14 +199,18 @@ class Settings(BaseSettings):
     webhook_queue_url: str = ""
     """The queue of webhook deliveries, apart from the upload events so that a slow
     endpoint never holds verification up; empty: the SQL queue ``webhooks`` in the
-    database (required when ``queue_url`` is an SQS queue and webhooks are configured)."""
+    database (``sqs://…`` for the AWS Lambda shape)."""
+    webhook_retry_delays_seconds: tuple[float, ...] = ()
+    """Delays between delivery attempts; empty: the default schedule (about a day)."""
+    webhook_gone_threshold: int = Field(default=3, ge=1)
+    """410 Gone answers in a row after which an endpoint is disabled."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     """Longest a delivery attempt may take, connecting included."""
     webhook_allow_http: bool = False
     """Allow ``http://`` endpoints (development only)."""
     webhook_allow_private: bool = False
     """Allow endpoints on loopback and private addresses (development and tests only)."""
-    webhook_max_receives: int = Field(default=12, ge=2)
+    webhook_max_receives: int = Field(default=20, ge=2)
     """Attempts per delivery on the SQL webhook queue (the retry schedule spans them)."""
 
     @field_validator("log_level", mode="before")

@@ -19,7 +19,7 @@ from filegate.bootstrap.policies import consumer_config
 from filegate.config import Settings, WebhookEndpointSettings
 from filegate.domain.events import EventType
 from filegate.domain.ports import Clock, Queue
-from filegate.domain.webhooks import WebhookEndpoint, check_endpoint_url
+from filegate.domain.webhooks import DEFAULT_RETRY_DELAYS, WebhookEndpoint, check_endpoint_url
 from filegate.services.webhooks import WebhookRelay
 from filegate.worker.consumer import Consumer
 from filegate.worker.deliveries import DeliveryProcessor
@@ -46,8 +46,15 @@ class Webhooks:
     metrics: PrometheusDeliveryMetrics
 
     def processor(self) -> DeliveryProcessor:
+        delays = self.settings.webhook_retry_delays_seconds
         return DeliveryProcessor(
-            self.sender, self.endpoints, self.states, self.clock, metrics=self.metrics
+            self.sender,
+            self.endpoints,
+            self.states,
+            self.clock,
+            delays=tuple(timedelta(seconds=d) for d in delays) or DEFAULT_RETRY_DELAYS,
+            gone_threshold=self.settings.webhook_gone_threshold,
+            metrics=self.metrics,
         )
 
     def consumer(self) -> Consumer:
@@ -114,14 +121,7 @@ async def open_webhooks(
 async def _delivery_queue(
     settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
 ) -> Queue:
-    url = settings.webhook_queue_url
-    if not url:
-        if urlsplit(settings.queue_url).scheme != "sql":
-            raise ConfigurationError(
-                "webhooks with an SQS queue need FILEGATE_WEBHOOK_QUEUE_URL (a queue of "
-                "their own, so that a slow endpoint never delays verification)"
-            )
-        url = f"sql://{WEBHOOK_QUEUE}"
+    url = settings.webhook_queue_url or f"sql://{WEBHOOK_QUEUE}"
     scheme = urlsplit(url).scheme
     if scheme == "sql":
         parts = urlsplit(url)
