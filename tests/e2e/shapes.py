@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,14 +115,19 @@ class Distributed:
 
 
 @contextmanager
-def running_embedded(data_dir: Path) -> Iterator[Embedded]:
-    with running_server(data_dir, env=TEST_ENV) as server:
+def running_embedded(data_dir: Path, extra: Mapping[str, str] | None = None) -> Iterator[Embedded]:
+    with running_server(data_dir, env={**TEST_ENV, **(extra or {})}) as server:
         yield Embedded(server)
 
 
 @contextmanager
 def running_distributed(
-    data_dir: Path, database_url: str, moto_endpoint: str, apis: int = 2, workers: int = 2
+    data_dir: Path,
+    database_url: str,
+    moto_endpoint: str,
+    apis: int = 2,
+    workers: int = 2,
+    extra: Mapping[str, str] | None = None,
 ) -> Iterator[Distributed]:
     """Provision with ``filegate setup``, then run API and worker processes."""
     suffix = uuid.uuid4().hex[:10]
@@ -135,6 +140,7 @@ def running_distributed(
         "FILEGATE_QUEUE_URL": f"sqs://{queue}?{aws}",
         "FILEGATE_VISIBILITY_TIMEOUT_SECONDS": "30",
         "FILEGATE_MULTIPART_THRESHOLD": str(MULTIPART_THRESHOLD),
+        **(extra or {}),
     }
     data_dir.mkdir(parents=True, exist_ok=True)
     run_command(data_dir, env, "setup")
