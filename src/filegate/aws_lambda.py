@@ -1,5 +1,7 @@
 """The AWS Lambda entry points: ``filegate.aws_lambda.handler`` (the verifier, on the
-queue) and ``filegate.aws_lambda.sweep_handler`` (the sweeps, on a schedule).
+queue), ``filegate.aws_lambda.webhook_handler`` (webhook deliveries, on the queue of
+``FILEGATE_WEBHOOK_QUEUE_URL``) and ``filegate.aws_lambda.sweep_handler`` (the sweeps, on a
+schedule).
 
 The handler logic (partial batch responses, dead-lettering) lives in
 :mod:`filegate.worker.aws_lambda`; this module only builds its worker from the
@@ -32,7 +34,26 @@ async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
             raise ConfigurationError(
                 "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
             )
-        yield LambdaWorker(runtime.processor(), route)
+        relay = runtime.webhooks.relay.relay_all if runtime.webhooks is not None else None
+        yield LambdaWorker(runtime.processor(), route, after_batch=relay)
+
+
+@asynccontextmanager
+async def open_webhook_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
+    """The delivery worker: webhook deliveries from the SQS queue of
+    ``FILEGATE_WEBHOOK_QUEUE_URL`` (and its dead-letter queue).
+
+    Raises ``ConfigurationError`` without webhook endpoints or without an ``sqs://``
+    delivery queue.
+    """
+    async with open_worker_runtime(settings) as runtime:
+        webhooks = runtime.webhooks
+        if webhooks is None or webhooks.dead_letter_route is None:
+            raise ConfigurationError(
+                "the webhook Lambda needs FILEGATE_WEBHOOKS and an sqs:// "
+                "FILEGATE_WEBHOOK_QUEUE_URL"
+            )
+        yield LambdaWorker(webhooks.processor(), webhooks.dead_letter_route)
 
 
 def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:
@@ -42,6 +63,9 @@ def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]
 handler = make_handler(_open_worker_from_environment)
 """The Lambda entry point: services are built from the ``FILEGATE_*`` environment on the
 first invocation, once per container."""
+
+webhook_handler = make_handler(lambda: open_webhook_lambda_worker(Settings()))
+"""The webhook delivery Lambda's entry point (on the delivery queue), built like ``handler``."""
 
 
 async def run_scheduled_sweeps(settings: Settings) -> dict[str, str]:

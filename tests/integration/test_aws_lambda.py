@@ -14,20 +14,23 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
+from standardwebhooks import Webhook
 
 from filegate.adapters.sqs.client import SqsClient, sqs_client
 from filegate.adapters.sqs.queue import SqsTuning, connect_sqs_queue
 from filegate.adapters.sqs.url import SqsLocation
-from filegate.aws_lambda import open_lambda_worker
+from filegate.aws_lambda import open_lambda_worker, open_webhook_lambda_worker
 from filegate.bootstrap.runtime import ConfigurationError
-from filegate.config import Settings
+from filegate.config import Settings, WebhookEndpointSettings
+from filegate.domain.deliveries import Delivery, encode_delivery
 from filegate.domain.errors import BackendUnavailable, PoisonMessage
+from filegate.domain.events import Event, EventType, make_event
 from filegate.domain.messages import encode_object_created
 from filegate.domain.models import Message, ObjectCreated
 from filegate.worker.aws_lambda import (
@@ -41,6 +44,7 @@ from filegate.worker.batch import BatchProcessor
 from filegate.worker.retry import RetryPolicy
 from tests.support.moto_server import REGION, aio_session
 from tests.support.sqs_faults import Raising, client_error
+from tests.support.webhook_receiver import Answer, Request, running_receiver
 
 VISIBILITY_SECONDS = 30
 RETRY = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(seconds=100))
@@ -402,3 +406,62 @@ def test_a_malformed_record_becomes_a_message_that_fails_alone_or_unnamed(
     record: object, expected: Message
 ) -> None:
     assert message_from_record(record) == expected
+
+
+def test_the_webhook_lambda_delivers_and_reports_what_failed(
+    queues: Queues, tmp_path: Path
+) -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    def fail_bad(request: Request, earlier: int) -> Answer:
+        return Answer(500) if request.document["data"]["id"] == "bad" else Answer(200)
+
+    location = queues.location
+    aws = f"endpoint_url={location.endpoint_url}&region={REGION}"
+    with running_receiver(fail_bad) as receiver:
+        hook = WebhookEndpointSettings(name="orders", url=receiver.url, secrets=(secret,))
+        settings = Settings(
+            data_dir=tmp_path,
+            webhooks=(hook,),
+            webhook_allow_http=True,
+            webhook_allow_private=True,
+            webhook_queue_url=f"sqs://{location.queue_name}?{aws}",
+        )
+        bodies = [
+            encode_delivery(Delivery.of(_event(file_id), "orders")) for file_id in ("ok", "bad")
+        ]
+        handler = make_handler(lambda: open_webhook_lambda_worker(settings))
+        records = queues.delivered(*bodies)
+        try:
+            response = handler(sqs_event(*records), None)
+        finally:
+            handler.close()
+        requests = receiver.requests
+
+    assert failures(response) == [records[1]["messageId"]]  # retried on its schedule
+    assert sorted(r.document["data"]["id"] for r in requests) == ["bad", "ok"]
+    for request in requests:
+        Webhook(secret).verify(request.body, request.headers)
+
+
+def _event(file_id: str) -> Event:
+    return make_event(
+        EventType.FILE_READY,
+        owner="user:alice",
+        subject=file_id,
+        occurred_at=datetime.now(UTC),
+        data={"id": file_id},
+    )
+
+
+def test_the_webhook_lambda_refuses_a_delivery_queue_that_is_not_sqs(tmp_path: Path) -> None:
+    hook = WebhookEndpointSettings(
+        name="orders", url="https://hooks.example/in", secrets=("whsec_" + "A" * 32,)
+    )
+    settings = Settings(data_dir=tmp_path, webhooks=(hook,))
+    handler = make_handler(lambda: open_webhook_lambda_worker(settings))
+    try:
+        with pytest.raises(ConfigurationError, match="sqs://"):
+            handler(sqs_event(), None)
+    finally:
+        handler.close()

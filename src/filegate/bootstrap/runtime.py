@@ -61,6 +61,7 @@ from filegate.worker.periodic import Sweep
 from filegate.worker.tasks import task_table
 
 EVENT_PRUNE_INTERVAL = timedelta(hours=1)
+RELAY_SWEEP_INTERVAL = timedelta(minutes=1)
 
 __all__ = ["ConfigurationError", "Runtime", "Sweep", "open_runtime", "open_worker_runtime"]
 
@@ -123,6 +124,8 @@ class Runtime:
             self.database.events, self.clock, timedelta(hours=self.settings.event_retention_hours)
         )
         sweeps.append(Sweep("events", pruner.sweep, EVENT_PRUNE_INTERVAL))
+        if self.webhooks is not None:  # workers relay at once; this is the Lambda shape's
+            sweeps.append(Sweep("webhooks", self.webhooks.relay.relay_all, RELAY_SWEEP_INTERVAL))
         return sweeps
 
 

@@ -21,6 +21,7 @@ from filegate.domain.events import EventType
 from filegate.domain.ports import Clock, Queue
 from filegate.domain.webhooks import DEFAULT_RETRY_DELAYS, WebhookEndpoint, check_endpoint_url
 from filegate.services.webhooks import WebhookRelay
+from filegate.worker.aws_lambda import DeadLetterRoute
 from filegate.worker.consumer import Consumer
 from filegate.worker.deliveries import DeliveryProcessor
 
@@ -44,6 +45,8 @@ class Webhooks:
     states: SqlEndpointStates
     sender: HttpWebhookSender
     metrics: PrometheusDeliveryMetrics
+    dead_letter_route: DeadLetterRoute | None = None
+    """The SQS delivery queue, for the webhook Lambda (None on the SQL queue)."""
 
     def processor(self) -> DeliveryProcessor:
         delays = self.settings.webhook_retry_delays_seconds
@@ -103,7 +106,7 @@ async def open_webhooks(
     if len(set(names)) != len(names):
         raise ConfigurationError(f"webhook endpoint names must be unique: {names}")
     endpoints = tuple(endpoint_of(e, settings) for e in settings.webhooks)
-    queue = await _delivery_queue(settings, database, clock, stack)
+    queue, route = await _delivery_queue(settings, database, clock, stack)
     sender = sender_for(settings)
     stack.push_async_callback(sender.close)
     return Webhooks(
@@ -115,12 +118,13 @@ async def open_webhooks(
         states=SqlEndpointStates(database.sql),
         sender=sender,
         metrics=PrometheusDeliveryMetrics(registry),
+        dead_letter_route=route,
     )
 
 
 async def _delivery_queue(
     settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
-) -> Queue:
+) -> tuple[Queue, DeadLetterRoute | None]:
     url = settings.webhook_queue_url or f"sql://{WEBHOOK_QUEUE}"
     scheme = urlsplit(url).scheme
     if scheme == "sql":
@@ -128,11 +132,12 @@ async def _delivery_queue(
         name = (parts.netloc + parts.path).strip("/") or WEBHOOK_QUEUE
         queue = SqlQueue(database.sql, clock, name=name, max_receives=settings.webhook_max_receives)
         stack.push_async_callback(queue.signals.close)
-        return queue
+        return queue, None
     if scheme == "sqs":
         require_extra("aws", "FILEGATE_WEBHOOK_QUEUE_URL", url)
         from filegate.adapters.sqs.queue import open_sqs_queue
         from filegate.adapters.sqs.url import parse_sqs_url
 
-        return await stack.enter_async_context(open_sqs_queue(parse_sqs_url(url)))
+        sqs = await stack.enter_async_context(open_sqs_queue(parse_sqs_url(url)))
+        return sqs, sqs
     raise ConfigurationError(f"unsupported webhook queue URL scheme: {scheme!r}")

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from filegate.domain.models import Message, VisibilityChange
-from filegate.worker.batch import BatchProcessor, Dead
+from filegate.worker.batch import Dead, Processor
 from filegate.worker.settlement import Deleter, Settlement, plan_settlement
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,15 @@ class DeadLetterRoute(Protocol):
 
 @dataclass(frozen=True)
 class LambdaWorker:
-    """What one container needs: the processor, and the queue its events come from."""
+    """What one container needs: the processor, and the queue its events come from.
 
-    processor: BatchProcessor
+    ``after_batch`` runs after each batch is settled (the verifier relays the webhook
+    events its batch caused: a Lambda deployment has no long-running relay).
+    """
+
+    processor: Processor
     queue: DeadLetterRoute
+    after_batch: Callable[[], Awaitable[object]] | None = None
 
 
 WorkerFactory = Callable[[], AbstractAsyncContextManager[LambdaWorker]]
@@ -116,7 +121,18 @@ async def handle_event(event: Mapping[str, Any], worker: LambdaWorker) -> Lambda
     if result.has_unnamed_failure():
         raise UnnamedFailure("a message without a messageId failed; retrying the whole batch")
     failures = await _settle(worker.queue, plan_settlement(result, Deleter.EVENT_SOURCE))
+    if worker.after_batch is not None:
+        await _after(worker.after_batch)
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failures]}
+
+
+async def _after(hook: Callable[[], Awaitable[object]]) -> None:
+    """Run the after-batch hook; its failure never fails the batch (it is retried by the
+    next batch or the scheduled sweeps)."""
+    try:
+        await hook()
+    except Exception:
+        log.warning("after-batch work failed; the next batch or sweep retries it", exc_info=True)
 
 
 async def _settle(queue: DeadLetterRoute, plan: Settlement) -> list[str]:
