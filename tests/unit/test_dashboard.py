@@ -13,6 +13,7 @@ import pytest
 from filegate.adapters.memory import MemoryQueue
 from filegate.adapters.prometheus import PrometheusMetrics
 from filegate.adapters.sql.database import TransactionCounter
+from filegate.adapters.webhook_metrics import PrometheusDeliveryMetrics
 from tests.support.prometheus import (
     exported_names,
     family_names,
@@ -37,9 +38,14 @@ def graphs(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def exposition() -> str:
-    """What a process serves: its metrics, its database's transactions, its queue."""
+    """What a process serves: its metrics, its database's transactions, its queue, and its
+    webhook deliveries (labelled series appear once observed: one of each here)."""
     metrics = PrometheusMetrics()
     metrics.watch_transactions(TransactionCounter().snapshot)
+    deliveries = PrometheusDeliveryMetrics(metrics.registry)
+    deliveries.attempt("orders", "2xx", 0.1, 1.0)
+    deliveries.dropped("orders", "exhausted")
+    deliveries.disabled("orders")
     return (await metrics.render(MemoryQueue())).decode()
 
 
