@@ -474,6 +474,9 @@ MOMENT = datetime(2026, 12, 3, 10, 0, 0, tzinfo=UTC)
         ("soon", None),
         ("-5", None),
         ("1.5", None),
+        ("٣", None),
+        ("99999999999999999999", timedelta(hours=12)),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", timedelta(hours=12)),
     ],
 )
 def test_retry_after_is_read_as_seconds_or_an_http_date(
