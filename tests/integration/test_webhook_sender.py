@@ -32,7 +32,7 @@ from starlette.routing import Route
 from filegate.adapters.webhooks import AddressPolicy, HttpWebhookSender, new_secret
 from filegate.adapters.webhooks.addresses import IPAddress, Resolver, system_resolver
 from filegate.adapters.webhooks.sender import parse_retry_after
-from filegate.domain.webhooks import Delivered, Failed, Gone, WebhookEndpoint
+from filegate.domain.webhooks import Delivered, Failed, Gone, WebhookEndpoint, WebhookSender
 from tests.services import require
 
 BODY = '{"type":"file.ready","timestamp":"2026-12-03T10:00:00.000000Z","data":{"id":"f_1"}}'
@@ -198,7 +198,8 @@ async def test_the_receiver_verifies_the_signature_with_each_of_two_secrets(
 
 async def test_2xx_is_delivered(receiver: Receiver) -> None:
     async with sender_for() as sender:
-        outcome = await sender.send(endpoint(receiver.url("/ok")), EVENT_ID, BODY, now())
+        port: WebhookSender = sender  # mypy checks that the sender implements the port
+        outcome = await port.send(endpoint(receiver.url("/ok")), EVENT_ID, BODY, now())
     assert isinstance(outcome, Delivered)
     assert outcome.status == 204
     assert outcome.seconds >= 0
