@@ -177,3 +177,9 @@ def test_http_is_refused_unless_allowed() -> None:
 def test_malformed_urls_are_refused_with_a_reason(url: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         check_endpoint_url(url, allow_http=True)
+
+
+def test_a_refused_password_is_not_repeated_in_the_message() -> None:
+    with pytest.raises(ValueError, match="user name or password") as refused:
+        check_endpoint_url("https://user:hunter2@shop.example/hooks", allow_http=False)
+    assert "hunter2" not in str(refused.value)

@@ -134,3 +134,9 @@ def test_timestamps_five_minutes_old_are_refused_by_receivers() -> None:
     sent = headers([secret], MSG_ID, now() - timedelta(minutes=6), BODY)
     with pytest.raises(WebhookVerificationError, match="too old"):
         Webhook(secret).verify(BODY, sent)
+
+
+def test_an_endpoint_keeps_its_secrets_out_of_its_repr() -> None:
+    endpoint = WebhookEndpoint("shop", "https://shop.example/h", (KNOWN_SECRET,))
+    assert KNOWN_SECRET not in repr(endpoint)
+    assert "shop.example" in repr(endpoint)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
 from typing import Protocol
@@ -39,12 +39,13 @@ class WebhookEndpoint:
 
     ``secrets`` are ``whsec_<base64>`` keys; every request is signed with each of them, so
     that a receiver can move from an old secret to a new one without losing a delivery.
-    ``max_in_flight`` bounds the deliveries to this endpoint running at once.
+    ``max_in_flight`` bounds the deliveries to this endpoint running at once. The secrets
+    are left out of its ``repr``, so that logging an endpoint does not log them.
     """
 
     name: str
     url: str
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
     events: frozenset[EventType] = frozenset()
     max_in_flight: int = 4
 
@@ -76,7 +77,8 @@ def check_endpoint_url(url: str, *, allow_http: bool) -> None:
     if not parts.hostname:
         raise ValueError(f"webhook URL {url!r} names no host")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"webhook URL {url!r} must not carry a user name or password")
+        # Not echoing the URL: its password would end up in logs.
+        raise ValueError(f"webhook URL to {parts.hostname} must not carry a user name or password")
     if parts.fragment or url.endswith("#"):
         raise ValueError(f"webhook URL {url!r} must not have a fragment")
     try:

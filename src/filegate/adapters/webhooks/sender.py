@@ -28,6 +28,7 @@ from filegate.adapters.webhooks.addresses import (
     vetted_address,
 )
 from filegate.domain.webhooks import (
+    LONGEST_DELAY,
     Delivered,
     DeliveryOutcome,
     Failed,
@@ -38,6 +39,8 @@ from filegate.domain.webhooks import (
 
 EXCERPT_CHARS = 200
 """How much of a failed attempt's response body its detail quotes."""
+
+_LONGEST_SECONDS = int(LONGEST_DELAY.total_seconds())
 
 
 class HttpWebhookSender:
@@ -143,20 +146,21 @@ def _status_detail(response: httpx.Response, excerpt: bytes) -> str:
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     """A ``Retry-After`` header (delay seconds or an HTTP-date) as a wait from ``now``.
 
-    None when absent or unreadable; a date in the past is a wait of zero.
+    None when absent or unreadable; a date in the past is a wait of zero. Waits beyond
+    :data:`~filegate.domain.webhooks.LONGEST_DELAY` are cut to it (no retry waits longer).
     """
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        return timedelta(seconds=min(int(value), _LONGEST_SECONDS))
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:  # "-0000": UTC, as HTTP-dates always are
         moment = moment.replace(tzinfo=UTC)
-    return max(moment - now, timedelta(0))
+    return min(max(moment - now, timedelta(0)), LONGEST_DELAY)
 
 
 async def _read_limited(response: httpx.Response, limit: int) -> bytes:
