@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     print_low_dpi: int = Field(default=150, gt=0)
     """Effective dpi from which it is ``low`` (below: ``too_low``); under ``print_good_dpi``."""
 
+    # The live event stream, GET /v1/events (issue 11).
+    event_stream_max_seconds: float = Field(default=300.0, gt=0)
+    """Longest life of one event stream; the client then reconnects with ``Last-Event-ID``."""
+    event_stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+    """A stream that sent nothing for this long sends a comment line (idle proxies)."""
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:

@@ -21,6 +21,7 @@ from filegate.http.routes import (
     sessions,
     short_links,
 )
+from filegate.http.routes.events import events_router
 from filegate.http.routes.metrics import metrics_router
 from filegate.http.routes.store import store_router
 from filegate.http.routes.web import web_router
@@ -84,6 +85,8 @@ def _api_routers(context: ApiContext) -> list[APIRouter]:
         routers.append(multipart.router)
     if context.served is not None:
         routers.append(store_router(context.served, context.uploads))
+    if context.events is not None:
+        routers.append(events_router(context.events))
     return routers
 
 
