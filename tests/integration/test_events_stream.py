@@ -170,9 +170,9 @@ async def test_a_resumed_stream_gets_exactly_the_missed_events(api: Api, how: st
     missed = [await verified(api) for _ in range(3)]  # while no stream is open
 
     last_id = seen.get("id") or ""
-    resume = {"headers": {"Last-Event-ID": last_id}} if how == "header" else {}
+    headers = {"Last-Event-ID": last_id} if how == "header" else {}
     params = {"last_event_id": last_id} if how == "query" else {}
-    async with stream(api, **resume, **params) as (_, reader):
+    async with stream(api, headers, **params) as (_, reader):
         replayed = await read(reader.events(3))
         later = await verified(api)
         following = await read(reader.event())
