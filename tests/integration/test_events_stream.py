@@ -5,7 +5,6 @@ a time. The stream across two API processes on PostgreSQL is at the end of the f
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from pydantic import SecretStr
 from filegate.bootstrap.policies import api_settings
 from filegate.bootstrap.runtime import open_runtime
 from filegate.config import Settings
+from tests.e2e import flow
 from tests.e2e.server import free_port, run_command, running_server
 from tests.integration.test_app_inprocess import (  # the autouse fixture clears FILEGATE_*
     SECRET,
@@ -278,30 +278,26 @@ async def test_an_event_committed_by_one_process_reaches_a_stream_on_another(
     two_apis: tuple[str, str, str],
 ) -> None:
     uploader_url, streamer_url, token = two_apis
-    auth = {"Authorization": f"Bearer {token}"}
-    data = images.jpeg_bytes(40, 30)
-    declared = {
-        "filename": "a.jpg",
-        "content_type": "image/jpeg",
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
     async with (
         httpx.AsyncClient(timeout=READ_TIMEOUT) as client,
-        client.stream("GET", f"{streamer_url}/v1/events", headers=auth) as response,
+        client.stream("GET", f"{streamer_url}/v1/events", headers=flow.auth(token)) as response,
     ):
         reader = SseReader(response)
         assert response.status_code == 200
         await read(reader.frame())  # open: its cursor is taken
-        file = (await client.post(f"{uploader_url}/v1/files", json=declared, headers=auth)).json()
-        upload = file["upload"]
-        sent = await client.request(
-            upload["method"], upload["url"], headers=upload["headers"], content=data
-        )
-        assert sent.status_code == 200, sent.text
+        file = await asyncio.to_thread(send_photo, uploader_url, token)
         event = await read(reader.event())  # verified by the first process's worker
 
     assert (event.get("event"), subjects([event])) == ("file.ready", [file["id"]])
+
+
+def send_photo(base: str, token: str) -> dict[str, Any]:
+    """Register and upload a photo through ``base``, as a client would: the file."""
+    data = images.jpeg_bytes(40, 30)
+    with httpx.Client(timeout=READ_TIMEOUT) as http:
+        file = flow.register(http, base, token, data)
+        assert flow.upload(http, file, data).status_code == 200
+    return file
 
 
 def test_the_settings_pace_the_stream() -> None:
