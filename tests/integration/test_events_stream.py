@@ -23,6 +23,7 @@ from filegate.config import Settings
 from tests.e2e import flow
 from tests.e2e.server import free_port, run_command, running_server
 from tests.integration.test_app_inprocess import (  # the autouse fixture clears FILEGATE_*
+    APP_ORIGIN,
     SECRET,
     Api,
     assert_problem,
@@ -243,6 +244,20 @@ async def test_an_upload_grant_may_not_follow_the_stream(api: Api) -> None:
     grant = {"Authorization": f"Bearer {issued.json()['token']}"}
     assert_problem(await api.client.get("/v1/events", headers=grant), 403, "FORBIDDEN")
     assert_problem(await api.client.get("/v1/events"), 401, "UNAUTHENTICATED")
+
+
+async def test_a_page_of_another_origin_may_send_last_event_id(tmp_path: Path) -> None:
+    async with serving(tmp_path / "data", cors_origins=(APP_ORIGIN,)) as api:
+        preflight = await api.client.options(
+            "/v1/events",
+            headers={
+                "Origin": APP_ORIGIN,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization,last-event-id",
+            },
+        )
+    assert preflight.status_code == 200, preflight.text
+    assert "last-event-id" in preflight.headers["access-control-allow-headers"].lower()
 
 
 async def test_the_openapi_document_describes_the_stream(api: Api) -> None:

@@ -58,6 +58,7 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
                 "Authorization",
                 "Content-Type",
                 "Idempotency-Key",
+                "Last-Event-ID",
                 "X-Request-ID",
                 "X-Session-Token",
             ],
