@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     # Notifications: the event log, webhooks and the event stream (issue 11).
     event_retention_hours: int = Field(default=7 * 24, ge=1)
     """How long events are kept for streams to resume (``Last-Event-ID``) and for replays."""
+    event_stream_max_seconds: float = Field(default=300.0, gt=0)
+    """Longest life of one event stream; the client then reconnects with ``Last-Event-ID``."""
+    event_stream_keepalive_seconds: float = Field(default=15.0, gt=0)
+    """A stream that sent nothing for this long sends a comment line (idle proxies)."""
     webhooks: tuple[WebhookEndpointSettings, ...] = ()
     """The webhook endpoints (JSON list): ``name``, ``url``, ``secrets``, ``events``,
     ``max_in_flight``."""

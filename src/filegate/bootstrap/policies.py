@@ -16,7 +16,7 @@ from filegate.adapters.oidc import OidcIssuer
 from filegate.config import ConfigurationError, Settings
 from filegate.domain.printing import PrintThresholds
 from filegate.domain.quotas import QuotaLimits
-from filegate.http.context import ApiSettings
+from filegate.http.context import ApiSettings, EventStreamSettings
 from filegate.imaging.inspect import ImageLimits
 from filegate.imaging.renditions import RenditionSpec
 from filegate.services.grants import GrantPolicy
@@ -185,6 +185,10 @@ def api_settings(settings: Settings) -> ApiSettings:
         web_connect_src=settings.web_connect_src,
         max_request_bytes=settings.max_request_bytes,
         print_thresholds=print_thresholds(settings),
+        event_stream=EventStreamSettings(
+            max_duration=timedelta(seconds=settings.event_stream_max_seconds),
+            keepalive=timedelta(seconds=settings.event_stream_keepalive_seconds),
+        ),
     )
 
 

@@ -346,4 +346,5 @@ class _Parts:
             lifecycle=upkeep.api,
             multipart=self._multipart(uploads),
             served=self.store.served,
+            events=self.database.events,
         )

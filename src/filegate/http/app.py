@@ -21,6 +21,7 @@ from filegate.http.routes import (
     sessions,
     short_links,
 )
+from filegate.http.routes.events import events_router
 from filegate.http.routes.metrics import metrics_router
 from filegate.http.routes.store import store_router
 from filegate.http.routes.web import web_router
@@ -57,6 +58,7 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
                 "Authorization",
                 "Content-Type",
                 "Idempotency-Key",
+                "Last-Event-ID",
                 "X-Request-ID",
                 "X-Session-Token",
             ],
@@ -84,6 +86,8 @@ def _api_routers(context: ApiContext) -> list[APIRouter]:
         routers.append(multipart.router)
     if context.served is not None:
         routers.append(store_router(context.served, context.uploads))
+    if context.events is not None:
+        routers.append(events_router(context.events))
     return routers
 
 

@@ -8,8 +8,9 @@ lists only routes that work here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from filegate.domain.ports import FileRepository, ObjectStore, Queue, ServedStore
+from filegate.domain.ports import EventFeed, FileRepository, ObjectStore, Queue, ServedStore
 from filegate.domain.printing import PrintThresholds
 from filegate.http.ports import MetricsExposition, QrCodes, Tokens
 from filegate.services.changes import FileChanges
@@ -29,6 +30,18 @@ from filegate.services.uploads import UploadRecorder
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventStreamSettings:
+    """How ``GET /v1/events`` paces a stream."""
+
+    max_duration: timedelta = timedelta(minutes=5)
+    """A stream ends after this long; the client reconnects with ``Last-Event-ID``."""
+    keepalive: timedelta = timedelta(seconds=15)
+    """After this long with nothing sent, a comment line is sent (idle proxies cut)."""
+    retry: timedelta = timedelta(seconds=3)
+    """The reconnection delay the stream advises (its ``retry:`` field)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApiSettings:
     """The few settings the HTTP layer reads."""
 
@@ -42,6 +55,7 @@ class ApiSettings:
     max_request_bytes: int = 16 * 1024 * 1024
     print_thresholds: PrintThresholds = field(default_factory=PrintThresholds)
     """The dpi a file's ``print_fitness`` is judged by."""
+    event_stream: EventStreamSettings = field(default_factory=EventStreamSettings)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,3 +108,5 @@ class ApiContext:
     """Present when the store takes large files in parts (its routes are mounted then)."""
     served: ServedStore | None = None
     """Present when the API itself serves the store's signed URLs (the local store)."""
+    events: EventFeed | None = None
+    """Present when this shape keeps an event log (``GET /v1/events`` is mounted then)."""

@@ -44,6 +44,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHECKSUM_MISMATCH: 400,
     ErrorCode.LENGTH_MISMATCH: 400,
     ErrorCode.AMBIGUOUS_FRAMING: 400,
+    ErrorCode.INVALID_CURSOR: 400,
     ErrorCode.RANGE_NOT_SATISFIABLE: 416,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNAVAILABLE: 503,

@@ -54,8 +54,8 @@ export class Api {
     return new Api(null).json("POST", "/v1/sessions");
   }
 
-  async fetch(method, path, { body, signal } = {}) {
-    const headers = {};
+  async fetch(method, path, { body, signal, headers: extra = {} } = {}) {
+    const headers = { ...extra };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -97,6 +97,13 @@ export class Api {
   getFile(id, { wait = 0, signal } = {}) {
     const query = wait > 0 ? `?wait=${wait}` : "";
     return this.json("GET", `/v1/files/${id}${query}`, { signal });
+  }
+
+  /** The open event stream (`GET /v1/events`), resuming after `lastEventId` when given;
+   * the response's body is the stream itself. */
+  events(lastEventId, signal) {
+    const headers = lastEventId ? { "Last-Event-ID": lastEventId } : {};
+    return this.fetch("GET", "/v1/events", { signal, headers });
   }
 
   listFiles(limit = 100) {

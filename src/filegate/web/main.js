@@ -14,6 +14,10 @@ import { moment, problem } from "./words.js";
 
 const byId = (id) => document.getElementById(id);
 
+/** `?polling=off`: only the event stream keeps states live (no long polls, no periodic
+ * listing). Read before the address bar is cleaned of tokens. */
+const POLLING = new URLSearchParams(location.search).get("polling") !== "off";
+
 /** What to say when the server stops accepting this page's token. */
 const ENDED = {
   guest: "Your session has ended. Reload the page to start a new one.",
@@ -133,11 +137,12 @@ async function boot() {
   byId("grant-banner").hidden = !grant;
   if (grant) {
     byId("files-heading").textContent = "Sent from this device";
-    watcher = new Watcher(api, model, { lists: false }); // learns each file's outcome
+    // A grant may neither list nor follow the stream: it long-polls what it sent.
+    watcher = new Watcher(api, model, { lists: false, stream: false, polling: POLLING });
     await watcher.start();
   }
   if (!grant) {
-    watcher = new Watcher(api, model);
+    watcher = new Watcher(api, model, { polling: POLLING });
     new PhoneDialog(api, watcher, byId("phone"), announcer);
     if (auth.recalled && auth.mode === "guest" && !(await stillValid(api))) {
       auth = await openGuestSession();
