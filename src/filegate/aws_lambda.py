@@ -32,7 +32,7 @@ async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
             raise ConfigurationError(
                 "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
             )
-        yield LambdaWorker(runtime.processor(), route)
+        yield LambdaWorker(runtime.processor(), route, after_invocation=runtime.tracing.flush)
 
 
 def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:

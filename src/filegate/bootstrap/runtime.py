@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -37,6 +38,7 @@ from filegate.bootstrap.policies import (
     retry_policy,
     sweep_intervals,
 )
+from filegate.bootstrap.tracing import Tracing, open_tracing
 from filegate.bootstrap.upkeep import Upkeep, UpkeepDeps, build_upkeep
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
@@ -57,6 +59,9 @@ from filegate.worker.consumer import Consumer
 from filegate.worker.periodic import Sweep
 from filegate.worker.tasks import task_table
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 __all__ = ["ConfigurationError", "Runtime", "Sweep", "open_runtime", "open_worker_runtime"]
 
 
@@ -71,6 +76,8 @@ class Runtime:
     queues: Queues
     metrics: PrometheusMetrics
     """What this process counts; served at ``GET /metrics``."""
+    tracing: Tracing
+    """What this process traces with (a file's spans; webhook deliveries)."""
     tokens: TokenAuthority
     api: ApiContext
     """The services behind the HTTP API."""
@@ -117,17 +124,24 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, clock: Clock | None = None, *, needs_secret: bool = True
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    needs_secret: bool = True,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime; close clients, pools, engines and decode processes on exit.
+    """Build the runtime; close clients, pools, engines and decode processes on exit (and
+    flush the traces).
 
     The embedded SQLite database is migrated automatically; others need ``filegate migrate``.
     A worker-only process (``needs_secret=False``) signs and verifies nothing, so it runs
-    without the secret when none is configured.
+    without the secret when none is configured. ``tracer_provider`` replaces the tracing
+    the settings ask for (tests record spans in memory with it).
     """
     clock = clock or SystemClock()
     secret = _secret(settings, needs_secret)
     async with AsyncExitStack() as stack:
+        tracing = open_tracing(settings, stack, tracer_provider)
         database = await open_database(settings, clock, stack)
         store = await open_store(settings, clock, secret, stack)
         metrics = PrometheusMetrics()
@@ -143,7 +157,7 @@ async def open_runtime(
         )
         stack.push_async_callback(inspector.close)
         oidc = _oidc(settings, clock, stack)
-        parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc)
+        parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc, tracing)
         yield parts.runtime(inspector)
 
 
@@ -188,6 +202,7 @@ class _Parts:
     queues: Queues
     metrics: PrometheusMetrics
     oidc: OidcVerifier | None
+    tracing: Tracing
 
     def runtime(self, inspector: ProcessPoolInspector) -> Runtime:
         uploads = self._uploads()
@@ -208,6 +223,7 @@ class _Parts:
             store=self.store,
             queues=self.queues,
             metrics=self.metrics,
+            tracing=self.tracing,
             tokens=tokens,
             api=self._api(tokens, registrar, uploads, guests, upkeep),
             verifier=self._verifier(inspector),
@@ -230,6 +246,7 @@ class _Parts:
             self.clock,
             grace=self.settings.expiry_grace,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _registrar(self) -> Registrar:
@@ -242,6 +259,7 @@ class _Parts:
             quotas=quota_limits(settings),
             dedupe=settings.dedupe,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _verifier(self, inspector: ProcessPoolInspector) -> Verifier:
@@ -252,6 +270,7 @@ class _Parts:
             local_paths=self.store.local_paths,
             event_keys=self.store.event_keys,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _guests(self, registrar: Registrar, uploads: UploadRecorder) -> Guests:
