@@ -1,9 +1,10 @@
 """The tracing port over the OpenTelemetry API (:mod:`filegate.domain.tracing`).
 
 Only the API (a base dependency) is imported here: the tracer provider it is given decides
-whether anything is recorded. The API's no-op provider records nothing and yields spans
-without a context, so nothing is written to file rows or messages either; the SDK's
-provider (:mod:`filegate.bootstrap.tracing`, the ``otel`` extra) records and exports.
+whether anything is recorded. The API's no-op provider records nothing: a span that starts
+a trace has no context (so new files and their events carry none), and one given a parent
+passes the parent's context on unchanged. The SDK's provider
+(:mod:`filegate.bootstrap.tracing`, the ``otel`` extra) records and exports.
 """
 
 from __future__ import annotations

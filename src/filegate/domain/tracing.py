@@ -9,8 +9,8 @@ file row (``FileRecord.trace_parent``), in filegate's queue messages
 handles a tracing library's objects; :mod:`filegate.adapters.tracing` implements the port
 with OpenTelemetry.
 
-Opening a span never fails and never slows the work down noticeably; where nothing is
-traced, spans cost nothing and their ``trace_parent`` is ``None``.
+Opening a span never fails and never slows the work down noticeably. Where nothing is
+traced, spans record nothing and one that starts a trace has no ``trace_parent``.
 """
 
 from __future__ import annotations
