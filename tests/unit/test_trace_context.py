@@ -123,9 +123,8 @@ def test_an_invalid_parent_starts_a_new_trace(
 
 
 def test_links_name_the_spans_given(tracer: OtelTracer, exporter: InMemorySpanExporter) -> None:
-    with tracer.span("request") as request:
-        with tracer.span("file", links=(request.trace_parent,)):
-            pass
+    with tracer.span("request") as request, tracer.span("file", links=(request.trace_parent,)):
+        pass
 
     [link] = only(exporter, "file").links
     request_context = only(exporter, "request").context
