@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.support.loopback import serving
 
 TRACES_PATH = "/v1/traces"
 
@@ -35,17 +36,10 @@ class Collector:
 @contextmanager
 def running_collector() -> Iterator[Collector]:
     """A collector answering 200 to protobuf exports on ``TRACES_PATH``, 404 elsewhere."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    collector = Collector(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    collector = Collector("")
+    with serving(_handler(collector)) as url:
+        collector.endpoint = url
         yield collector
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
