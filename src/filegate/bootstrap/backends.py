@@ -70,12 +70,19 @@ def require_extra(extra: str, setting: str, url: str) -> None:
 
 def require_extra_for(extra: str, needed_by: str) -> None:
     """As :func:`require_extra`, for any setting: the message says ``needed_by`` needs it."""
-    missing = [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+    missing = [name for name in EXTRAS[extra] if not _installed(name)]
     if missing:
         raise ConfigurationError(
             f"{needed_by} needs the {extra!r} extra (missing: "
             f"{', '.join(missing)}): pip install 'filegate[{extra}]'"
         )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
