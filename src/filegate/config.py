@@ -6,8 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from filegate.domain.events import EventType
 
 DEFAULT_ALLOWED_TYPES = (
     "image/jpeg",
@@ -23,6 +25,37 @@ DEFAULT_ALLOWED_TYPES = (
 
 KNOWN_DEFAULT_SECRETS = frozenset({"", "changeme", "change-me", "secret", "filegate"})
 MIN_SECRET_LEN = 16
+
+
+class WebhookEndpointSettings(BaseModel):
+    """One webhook endpoint as the operator configures it (see the README's webhooks)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    url: str
+    secrets: tuple[str, ...] = Field(min_length=1)
+    """``whsec_…`` secrets; every request is signed with each (rotation)."""
+    events: tuple[str, ...] = ()
+    """Event types wanted (``file.ready`` …); empty: all."""
+    max_in_flight: int = Field(default=4, ge=1, le=64)
+    """Deliveries to this endpoint at once, per worker process."""
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {t.value for t in EventType}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}; known: {sorted(known)}")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not all(secret.startswith("whsec_") and len(secret) > 20 for secret in value):
+            raise ValueError("webhook secrets look like whsec_<base64> (filegate webhooks secret)")
+        return value
 
 
 class Settings(BaseSettings):
@@ -159,6 +192,29 @@ class Settings(BaseSettings):
     """Effective dpi from which a file's print fitness is ``good``."""
     print_low_dpi: int = Field(default=150, gt=0)
     """Effective dpi from which it is ``low`` (below: ``too_low``); under ``print_good_dpi``."""
+
+    # Notifications: the event log, webhooks and the event stream (issue 11).
+    event_retention_hours: int = Field(default=7 * 24, ge=1)
+    """How long events are kept for streams to resume (``Last-Event-ID``) and for replays."""
+    webhooks: tuple[WebhookEndpointSettings, ...] = ()
+    """The webhook endpoints (JSON list): ``name``, ``url``, ``secrets``, ``events``,
+    ``max_in_flight``."""
+    webhook_queue_url: str = ""
+    """The queue of webhook deliveries, apart from the upload events so that a slow
+    endpoint never holds verification up; empty: the SQL queue ``webhooks`` in the
+    database (``sqs://…`` for the AWS Lambda shape)."""
+    webhook_retry_delays_seconds: tuple[float, ...] = ()
+    """Delays between delivery attempts; empty: the default schedule (about a day)."""
+    webhook_gone_threshold: int = Field(default=3, ge=1)
+    """410 Gone answers in a row after which an endpoint is disabled."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    """Longest a delivery attempt may take, connecting included."""
+    webhook_allow_http: bool = False
+    """Allow ``http://`` endpoints (development only)."""
+    webhook_allow_private: bool = False
+    """Allow endpoints on loopback and private addresses (development and tests only)."""
+    webhook_max_receives: int = Field(default=20, ge=2)
+    """Attempts per delivery on the SQL webhook queue (the retry schedule spans them)."""
 
     @field_validator("log_level", mode="before")
     @classmethod

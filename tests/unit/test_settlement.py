@@ -87,4 +87,5 @@ def test_only_failures_of_the_message_itself_are_permanent() -> None:
         FailureReason.MALFORMED,
         FailureReason.POISON,
         FailureReason.MAX_RECEIVES,
+        FailureReason.DELIVERY_EXHAUSTED,  # a webhook past its whole retry schedule
     }

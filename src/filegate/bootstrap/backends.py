@@ -23,6 +23,7 @@ from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.sql.database import Database as SqlDatabase
 from filegate.adapters.sql.database import open_database as open_sql_database
 from filegate.adapters.sql.engine import is_sqlite
+from filegate.adapters.sql.events import SqlEventLog
 from filegate.adapters.sql.grants import SqlGrantRepository
 from filegate.adapters.sql.lifecycle import SqlLifecycleRepository
 from filegate.adapters.sql.migrate import migrate
@@ -32,6 +33,7 @@ from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.adapters.sql.sweep_claims import SqlSweepClaims
 from filegate.adapters.sql.upload_ledger import SeparateUploadLedger, SqlUploadLedger
+from filegate.bootstrap.notifications import outbox_for
 from filegate.bootstrap.policies import url_signer
 from filegate.config import ConfigurationError as ConfigurationError
 from filegate.config import Settings
@@ -92,6 +94,8 @@ class Database:
     sql: SqlDatabase
     """Runs whole transactions in one hop (:mod:`filegate.adapters.sql.database`)."""
     files: SqlRepository
+    events: SqlEventLog
+    """The outbox the repositories write events to, as streams and the relay read it."""
     queries: SqlLifecycleRepository
     """Retention, usage, duplicates and the reconciler's queries."""
     sessions: SqlSessionRepository
@@ -144,11 +148,13 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
         require_extra("postgres", "FILEGATE_DATABASE_URL", settings.database_url)
     sql = open_sql_database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     stack.push_async_callback(sql.dispose)
+    outbox = outbox_for(settings, sql)
     return Database(
         sql=sql,
-        files=SqlRepository(sql, clock),
+        files=SqlRepository(sql, clock, outbox),
+        events=SqlEventLog(sql, clock),
         queries=SqlLifecycleRepository(sql),
-        sessions=SqlSessionRepository(sql),
+        sessions=SqlSessionRepository(sql, outbox),
         grants=SqlGrantRepository(sql),
         rates=SqlRateLimiter(sql),
         sweep_claims=SqlSweepClaims(sql, clock),

@@ -184,8 +184,12 @@ def api_settings(settings: Settings) -> ApiSettings:
         cors_origins=settings.cors_origins,
         web_connect_src=settings.web_connect_src,
         max_request_bytes=settings.max_request_bytes,
-        print_thresholds=PrintThresholds(settings.print_good_dpi, settings.print_low_dpi),
+        print_thresholds=print_thresholds(settings),
     )
+
+
+def print_thresholds(settings: Settings) -> PrintThresholds:
+    return PrintThresholds(settings.print_good_dpi, settings.print_low_dpi)
 
 
 def url_signer(settings: Settings, secret: str) -> UrlSigner:

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -40,12 +41,14 @@ from filegate.bootstrap.policies import (
 )
 from filegate.bootstrap.tracing import Tracing, open_tracing
 from filegate.bootstrap.upkeep import Upkeep, UpkeepDeps, build_upkeep
+from filegate.bootstrap.webhooks import Webhooks, open_webhooks
 from filegate.config import InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.ports import Clock, FileRepository, Queue
 from filegate.http.app import create_app
 from filegate.http.context import ApiContext, Backends
 from filegate.imaging.pool import ProcessPoolInspector
+from filegate.services.event_retention import EventPruner
 from filegate.services.expiry import ExpirySweeper
 from filegate.services.files import FileService
 from filegate.services.multipart import MultipartService
@@ -61,6 +64,8 @@ from filegate.worker.tasks import task_table
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+
+EVENT_PRUNE_INTERVAL = timedelta(hours=1)
 
 __all__ = ["ConfigurationError", "Runtime", "Sweep", "open_runtime", "open_worker_runtime"]
 
@@ -85,6 +90,8 @@ class Runtime:
     expiry: ExpirySweeper
     guests: Guests
     upkeep: Upkeep
+    webhooks: Webhooks | None = None
+    """The webhook endpoints and their delivery, when any are configured."""
 
     @property
     def repository(self) -> FileRepository:
@@ -119,6 +126,10 @@ class Runtime:
         ]
         if every.reconcile is not None:
             sweeps.append(Sweep("reconcile", self.upkeep.reconciler.run, every.reconcile))
+        pruner = EventPruner(
+            self.database.events, self.clock, timedelta(hours=self.settings.event_retention_hours)
+        )
+        sweeps.append(Sweep("events", pruner.sweep, EVENT_PRUNE_INTERVAL))
         return sweeps
 
 
@@ -158,7 +169,8 @@ async def open_runtime(
         stack.push_async_callback(inspector.close)
         oidc = _oidc(settings, clock, stack)
         parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc, tracing)
-        yield parts.runtime(inspector)
+        webhooks = await open_webhooks(settings, database, clock, metrics.registry, stack)
+        yield replace(parts.runtime(inspector), webhooks=webhooks)
 
 
 def _counted(queues: Queues, count: Callable[[str], None]) -> Queues:

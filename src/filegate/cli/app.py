@@ -19,6 +19,7 @@ from filegate.cli.help_format import hide_flag_types
 from filegate.cli.ops import dlq_app, status
 from filegate.cli.tables import Col, Sheet, print_sheets
 from filegate.cli.upload import upload
+from filegate.cli.webhooks import webhooks_app
 from filegate.config import ConfigurationError, InsecureSecret, Settings, resolve_secret
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
@@ -239,3 +240,4 @@ app.command(rich_help_panel="Files on a server")(upload)
 app.add_typer(files_app, name="files", rich_help_panel="Files on a server")
 app.command(rich_help_panel="Operations")(status)
 app.add_typer(dlq_app, name="dlq", rich_help_panel="Operations")
+app.add_typer(webhooks_app, name="webhooks", rich_help_panel="Operations")

@@ -45,7 +45,7 @@ class Status:
 
 def status(data_dir: DataDir = None, as_json: Json = False) -> None:
     """Files per state, queue depth and oldest message age, dead-letter depth."""
-    report = _with_runtime(data_dir, _status)
+    report = with_runtime(data_dir, _status)
     if as_json:
         typer.echo(json.dumps(_status_json(report), indent=2))
         return
@@ -69,7 +69,7 @@ def list_dead(
     as_json: Json = False,
 ) -> None:
     """Dead messages, oldest first: id, reason, receive count, when sent, start of the body."""
-    dead = _with_runtime(data_dir, lambda runtime: _dead_letters(runtime).list_dead(limit))
+    dead = with_runtime(data_dir, lambda runtime: _dead_letters(runtime).list_dead(limit))
     if as_json:
         typer.echo(json.dumps([_dead_json(d) for d in dead], indent=2))
         return
@@ -101,7 +101,7 @@ def redrive(
     data_dir: DataDir = None,
 ) -> None:
     """Move dead messages back to the queue (oldest first), to be processed again."""
-    moved = _with_runtime(data_dir, lambda runtime: _dead_letters(runtime).redrive(limit))
+    moved = with_runtime(data_dir, lambda runtime: _dead_letters(runtime).redrive(limit))
     out.print(f"redrove {moved} message{'s' if moved != 1 else ''}")
 
 
@@ -113,14 +113,14 @@ def purge(
     """Delete every dead message for good (asks first, unless --yes)."""
     if not yes:
         typer.confirm("Delete every dead message for good?", abort=True, err=True)
-    purged = _with_runtime(data_dir, lambda runtime: _dead_letters(runtime).purge_dead())
+    purged = with_runtime(data_dir, lambda runtime: _dead_letters(runtime).purge_dead())
     out.print(f"purged {purged} message{'s' if purged != 1 else ''}")
 
 
 # --- plumbing ----------------------------------------------------------------------------
 
 
-def _with_runtime(data_dir: Path | None, action: Callable[[Runtime], Awaitable[T]]) -> T:
+def with_runtime(data_dir: Path | None, action: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``action`` on the worker runtime of the deployment; exit 1 if a backend is down,
     2 if its embedded database does not exist."""
     from filegate.bootstrap.runtime import ConfigurationError, open_worker_runtime

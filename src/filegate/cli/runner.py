@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from filegate.bootstrap.logs import configure_logging
 from filegate.bootstrap.runtime import Runtime, open_runtime, open_worker_runtime
+from filegate.bootstrap.webhooks import RELAY_INTERVAL
 from filegate.config import Settings
 from filegate.domain.models import Owner, OwnerKind
 from filegate.http.routes.metrics import metrics_app
@@ -128,7 +129,11 @@ def _worker_jobs(runtime: Runtime, stop: asyncio.Event) -> list[Awaitable[None]]
     """The consumer loop and every periodic sweep."""
     claims, worker = runtime.database.sweep_claims, worker_name()
     sweeps = [run_periodically(s, claims, worker, stop) for s in runtime.sweeps()]
-    return [runtime.consumer().run(stop), *sweeps]
+    jobs: list[Awaitable[None]] = [runtime.consumer().run(stop), *sweeps]
+    if runtime.webhooks is not None:
+        relay = runtime.webhooks.relay.run(stop, RELAY_INTERVAL)
+        jobs.extend([relay, runtime.webhooks.consumer().run(stop)])
+    return jobs
 
 
 async def run_sweeps(settings: Settings, *, force: bool) -> dict[str, Outcome]:

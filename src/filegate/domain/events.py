@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -124,7 +124,9 @@ def make_event(
     )
 
 
-def file_events(records: list[FileRecord], renderer: EventRenderer, at: datetime) -> list[Event]:
+def file_events(
+    records: Sequence[FileRecord], renderer: EventRenderer, at: datetime
+) -> list[Event]:
     """The events of files that have just entered a state with an event (others: none),
     each in its file's trace."""
     events = []

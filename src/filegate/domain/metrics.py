@@ -77,3 +77,36 @@ class NoMetrics:
 
 NO_METRICS: Metrics = NoMetrics()
 """The shared no-op instance (it holds no state)."""
+
+
+class DeliveryMetrics(Protocol):
+    """What webhook delivery counts (``filegate_webhook_*`` on ``/metrics``)."""
+
+    def attempt(self, endpoint: str, status_class: str, seconds: float, age: float) -> None:
+        """One attempt to ``endpoint`` ended (``2xx`` … ``5xx``, ``timeout``, ``error``) after
+        ``seconds``; its event was ``age`` seconds old (the endpoint's backlog age)."""
+        ...
+
+    def dropped(self, endpoint: str, reason: str) -> None:
+        """A delivery was given up (``exhausted``, ``disabled``, ``unknown_endpoint``)."""
+        ...
+
+    def disabled(self, endpoint: str) -> None:
+        """The endpoint was disabled (410 Gone in a row)."""
+        ...
+
+
+class NoDeliveryMetrics:
+    """Counts nothing."""
+
+    def attempt(self, endpoint: str, status_class: str, seconds: float, age: float) -> None:
+        pass
+
+    def dropped(self, endpoint: str, reason: str) -> None:
+        pass
+
+    def disabled(self, endpoint: str) -> None:
+        pass
+
+
+NO_DELIVERY_METRICS: DeliveryMetrics = NoDeliveryMetrics()

@@ -303,6 +303,10 @@ class FailureReason(StrEnum):
     """A store, database or queue was unavailable (retried)."""
     UNEXPECTED = "UNEXPECTED"
     """The handler raised an error it does not declare (retried)."""
+    DELIVERY_FAILED = "DELIVERY_FAILED"
+    """A webhook endpoint did not accept the event this time (retried on its schedule)."""
+    DELIVERY_EXHAUSTED = "DELIVERY_EXHAUSTED"
+    """A webhook endpoint refused the event for its whole retry schedule (permanent)."""
 
     @property
     def permanent(self) -> bool:
@@ -311,7 +315,12 @@ class FailureReason(StrEnum):
 
 
 _PERMANENT_FAILURES = frozenset(
-    {FailureReason.MALFORMED, FailureReason.POISON, FailureReason.MAX_RECEIVES}
+    {
+        FailureReason.MALFORMED,
+        FailureReason.POISON,
+        FailureReason.MAX_RECEIVES,
+        FailureReason.DELIVERY_EXHAUSTED,
+    }
 )
 
 MAX_DEAD_REASON_LENGTH = 200

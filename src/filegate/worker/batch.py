@@ -162,6 +162,13 @@ _WorkKey = tuple[str, str]
 """Identifies equal work within a batch: upload events by object key, tasks by content."""
 
 
+class Processor(Protocol):
+    """What a consumer feeds its batches to: one outcome per message, never raising for a
+    message's failure."""
+
+    async def process(self, messages: Sequence[Message]) -> BatchResult: ...
+
+
 class BatchProcessor:
     """Parses, deduplicates and handles a batch; never raises for a message's failure.
 

@@ -15,7 +15,7 @@ from filegate.domain.errors import BackendUnavailable
 from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import Message, VisibilityChange
 from filegate.domain.ports import Queue
-from filegate.worker.batch import BatchProcessor
+from filegate.worker.batch import Processor
 from filegate.worker.heartbeat import Heartbeat
 from filegate.worker.retry import RetryPolicy
 from filegate.worker.settlement import settle
@@ -83,7 +83,7 @@ class Consumer:
     def __init__(
         self,
         queue: Queue,
-        processor: BatchProcessor,
+        processor: Processor,
         config: ConsumerConfig,
         metrics: Metrics = NO_METRICS,
     ) -> None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-SQS_MAX_VISIBILITY = timedelta(hours=12)
-"""SQS refuses a visibility timeout longer than this, so no delay ever exceeds it."""
+from filegate.domain.ports.queue import SQS_MAX_VISIBILITY
+
+__all__ = ["SQS_MAX_VISIBILITY", "RetryPolicy"]
 
 _MAX_DOUBLINGS = 64  # 2**64 * any base is past every cap; keeps the float finite
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.errors import is_unique_violation
+from filegate.adapters.sql.events import Outbox
 from filegate.adapters.sql.file_columns import (
     hash_column,
     hash_of,
@@ -58,11 +59,16 @@ from filegate.domain.states import FileState, can_transition
 
 
 class SqlRepository:
-    """A ``FileRepository`` backed by SQLAlchemy Core on a :class:`Database`."""
+    """A ``FileRepository`` backed by SQLAlchemy Core on a :class:`Database`.
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    With an ``outbox``, every transition into a state with an event records that event in
+    its own transaction (:mod:`filegate.adapters.sql.events`).
+    """
+
+    def __init__(self, database: Database, clock: Clock, outbox: Outbox | None = None) -> None:
         self._database = database
         self._clock = clock
+        self._outbox = outbox
 
     async def add(
         self,
@@ -176,7 +182,13 @@ class SqlRepository:
         if not changes:
             return []
         now = self._clock.now()
-        return await self._database.write(lambda connection: _set_many(connection, changes, now))
+        outbox = self._outbox
+        updated = await self._database.write(
+            lambda connection: _set_many(connection, changes, now, outbox)
+        )
+        if outbox is not None:
+            outbox.committed()
+        return updated
 
     async def history(self, file_id: str) -> list[Transition]:
         query = (
@@ -368,10 +380,12 @@ def _set_many(
     connection: Connection,
     changes: Sequence[tuple[str, FileState, StateChange]],
     now: datetime,
+    outbox: Outbox | None = None,
 ) -> list[FileRecord | None]:
     """Each change its own CAS update (in file-id order, so that two batches lock shared
-    rows in one order), then one ``executemany`` of history rows, then each owner's usage
-    delta, owners in order. Results in the order of ``changes``."""
+    rows in one order), then one ``executemany`` of history rows and one of the changes'
+    events (with an ``outbox``), then each owner's usage delta, owners in order. Results in
+    the order of ``changes``."""
     order = sorted(range(len(changes)), key=lambda i: changes[i][0])  # stable: same file in order
     results: list[FileRecord | None] = [None] * len(changes)
     history: list[dict[str, Any]] = []
@@ -394,6 +408,8 @@ def _set_many(
         deltas[record.owner] = deltas.get(record.owner, Usage()) + delta
     if history:
         connection.execute(insert(file_transitions), history)
+    if outbox is not None:
+        outbox.files_changed(connection, [r for r in results if r is not None], now)
     apply_changes(connection, deltas)
     return results
 

@@ -201,3 +201,40 @@ owner_usage = Table(
     Column("files", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
 )
+
+# The outbox (migration 0009): events written in the transactions that cause them; see
+# filegate.adapters.sql.events. ``tx`` orders them by visibility on PostgreSQL (the writing
+# transaction's id, a column default there); it is 0 on SQLite, whose one writer commits
+# in ``seq`` order.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("trace_parent", String(64)),
+    Column("tx", BigInteger, nullable=False),
+    Column("relayed_at", UTCDateTime),
+    Column("relay_lease_until", UTCDateTime),
+    Index("ix_events_owner_position", "owner", "tx", "seq"),
+    Index("ix_events_occurred", "occurred_at"),
+    Index(
+        "ix_events_unrelayed",
+        "seq",
+        sqlite_where=text("relayed_at IS NULL"),
+        postgresql_where=text("relayed_at IS NULL"),
+    ),
+)
+
+# Configured webhook endpoints that answered 410 Gone (migration 0009).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("gone_in_a_row", Integer, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)

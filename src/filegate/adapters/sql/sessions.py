@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
 from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.errors import insert_unique
+from filegate.adapters.sql.events import Outbox
 from filegate.adapters.sql.repository import record_of
 from filegate.adapters.sql.schema import file_transitions, files, sessions, upload_grants
 from filegate.adapters.sql.usage import recount_owners
@@ -30,8 +31,9 @@ _s = sessions
 class SqlSessionRepository:
     """Guest sessions in SQL; also the ``PurgeableFiles`` query over ``files``."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, outbox: Outbox | None = None) -> None:
         self._database = database
+        self._outbox = outbox
 
     async def add(self, session: GuestSession) -> None:
         statement = insert(_s).values(_row_of(session))
@@ -49,8 +51,20 @@ class SqlSessionRepository:
             .values(ended_at=now, end_reason=reason.value, purge_requested_at=now)
             .returning(*_s.c)
         )
-        row = await self._database.write(lambda c: c.execute(statement).first())
-        return None if row is None else session_of(row)
+        outbox = self._outbox
+
+        def end_session(connection: Connection) -> GuestSession | None:
+            row = connection.execute(statement).first()
+            if row is None:
+                return None
+            ended = session_of(row)
+            if outbox is not None:
+                outbox.session_ended(connection, ended, now)
+            return ended
+
+        ended = await self._database.write(end_session)
+        self._committed(ended)
+        return ended
 
     async def expired_open(self, now: datetime, limit: int) -> list[GuestSession]:
         query = (
@@ -63,9 +77,15 @@ class SqlSessionRepository:
         return [session_of(row) for row in rows]
 
     async def claim(self, session_id: str, user: str, now: datetime) -> Claim | None:
-        return await self._database.write(
-            partial(_claim, session_id=session_id, user=user, now=now)
+        claim = await self._database.write(
+            partial(_claim, session_id=session_id, user=user, now=now, outbox=self._outbox)
         )
+        self._committed(claim)
+        return claim
+
+    def _committed(self, outcome: object | None) -> None:
+        if outcome is not None and self._outbox is not None:
+            self._outbox.committed()
 
     async def overdue_purges(
         self, requested_before: datetime, now: datetime, limit: int
@@ -118,7 +138,11 @@ def _overdue(requested_before: datetime) -> tuple[Any, ...]:
     )
 
 
-def _claim(connection: Connection, *, session_id: str, user: str, now: datetime) -> Claim | None:
+def _claim(
+    connection: Connection, *, session_id: str, user: str, now: datetime, outbox: Outbox | None
+) -> Claim | None:
+    """The claim, with its event when this call claimed the session (a repeated claim by
+    the same user moves what is left and records nothing)."""
     locked = select(_s).where(_s.c.id == session_id).with_for_update()
     row = connection.execute(locked).first()
     if row is None or not _claimable(session := session_of(row), user, now):
@@ -130,7 +154,10 @@ def _claim(connection: Connection, *, session_id: str, user: str, now: datetime)
     connection.execute(
         update(upload_grants).where(upload_grants.c.owner == owner).values(owner=user)
     )
-    return Claim(claimed, moved)
+    claim = Claim(claimed, moved)
+    if outbox is not None and session.ended_at is None:
+        outbox.session_claimed(connection, claim, now)
+    return claim
 
 
 def _claimable(session: GuestSession, user: str, now: datetime) -> bool:

@@ -19,7 +19,7 @@ module             Protocols
                    ``ReconcileQueries``
 ``inspection``     ``ImageInspector``
 ``sweeps``         ``SweepClaims``
-``events``         ``EventFeed``, ``EventOutbox``
+``events``         ``EventFeed``, ``EventOutbox``, ``EndpointStates``
 ``clock``          ``Clock``
 =================  ==========================================================================
 
@@ -27,7 +27,7 @@ The metrics port, ``Metrics``, lives in :mod:`filegate.domain.metrics`.
 """
 
 from filegate.domain.ports.clock import Clock
-from filegate.domain.ports.events import EventFeed, EventOutbox
+from filegate.domain.ports.events import EndpointStates, EventFeed, EventOutbox
 from filegate.domain.ports.files import FileRepository
 from filegate.domain.ports.inspection import ImageInspector
 from filegate.domain.ports.lifecycle import (
@@ -60,6 +60,7 @@ __all__ = [
     "Clock",
     "DeadLetters",
     "DownloadSigner",
+    "EndpointStates",
     "EventFeed",
     "EventKeys",
     "EventOutbox",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -43,6 +43,11 @@ class EventOutbox(Protocol):
         come back)."""
         ...
 
+    def arm(self) -> Callable[[timedelta], Awaitable[bool]]:
+        """A wait that ends when events commit after this call (in any process on
+        PostgreSQL), or after the time it is given; whether events came."""
+        ...
+
     async def mark_relayed(self, event_ids: Sequence[str]) -> None:
         """These events were handed on: never claim them again."""
         ...
@@ -56,4 +61,27 @@ class EventOutbox(Protocol):
 
     async def prune(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` relayed events that occurred before ``before``; how many."""
+        ...
+
+
+class EndpointStates(Protocol):
+    """Which webhook endpoints are disabled (shared by every worker through the database)."""
+
+    async def disabled(self) -> dict[str, datetime]:
+        """The disabled endpoints, by name, with when they were disabled."""
+        ...
+
+    async def record_gone(self, name: str, now: datetime, threshold: int) -> bool:
+        """Count a 410 Gone answer; disable the endpoint at ``threshold`` in a row.
+
+        Returns whether this call disabled it.
+        """
+        ...
+
+    async def record_delivered(self, name: str) -> None:
+        """A delivery succeeded: the count of 410s in a row starts again."""
+        ...
+
+    async def enable(self, name: str) -> bool:
+        """Enable a disabled endpoint again; whether it was disabled."""
         ...

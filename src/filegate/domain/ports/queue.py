@@ -14,6 +14,9 @@ from filegate.domain.models import (
     VisibilityChange,
 )
 
+SQS_MAX_VISIBILITY = timedelta(hours=12)
+"""SQS refuses a visibility timeout longer than this, so no queue delay ever exceeds it."""
+
 
 class Queue(Protocol):
     """An at-least-once queue with visibility timeouts (SQS semantics)."""
