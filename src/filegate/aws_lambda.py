@@ -35,7 +35,9 @@ async def open_lambda_worker(settings: Settings) -> AsyncIterator[LambdaWorker]:
                 "the Lambda worker consumes an SQS queue: FILEGATE_QUEUE_URL must be sqs://..."
             )
         relay = runtime.webhooks.relay.relay_all if runtime.webhooks is not None else None
-        yield LambdaWorker(runtime.processor(), route, after_batch=relay)
+        yield LambdaWorker(
+            runtime.processor(), route, after_batch=relay, after_invocation=runtime.tracing.flush
+        )
 
 
 @asynccontextmanager
@@ -53,7 +55,11 @@ async def open_webhook_lambda_worker(settings: Settings) -> AsyncIterator[Lambda
                 "the webhook Lambda needs FILEGATE_WEBHOOKS and an sqs:// "
                 "FILEGATE_WEBHOOK_QUEUE_URL"
             )
-        yield LambdaWorker(webhooks.processor(), webhooks.dead_letter_route)
+        yield LambdaWorker(
+            webhooks.processor(),
+            webhooks.dead_letter_route,
+            after_invocation=runtime.tracing.flush,
+        )
 
 
 def _open_worker_from_environment() -> AbstractAsyncContextManager[LambdaWorker]:

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Also serve ``GET /metrics`` on this port (the only way for ``filegate worker``)."""
+    tracing: Literal["off", "otlp"] = "off"
+    """``otlp``: export OpenTelemetry traces (one per file) over OTLP/HTTP, configured by the
+    usual ``OTEL_*`` variables; needs the ``otel`` extra."""
 
     session_ttl_seconds: int = Field(default=6 * 3600, ge=1)
     """Lifetime of a guest session (and of its token)."""

@@ -337,6 +337,25 @@ def test_a_worker_that_failed_to_build_is_built_again_on_the_next_invocation() -
     assert len(attempts) == 2
 
 
+def test_every_invocation_ends_with_the_workers_after_invocation_even_a_failed_one() -> None:
+    ended: list[str] = []
+    events = ScriptedHandler()
+
+    @asynccontextmanager
+    async def worker() -> AsyncIterator[LambdaWorker]:
+        processor = BatchProcessor(events, RETRY)
+        yield LambdaWorker(processor, _NoDeadLetters(), after_invocation=lambda: ended.append("x"))
+
+    handler = make_handler(worker)
+    try:
+        handler(sqs_event(sqs_record("m1", body_for("a"))), None)
+        with pytest.raises(ValueError, match="not an SQS event"):
+            handler({"not": "sqs"}, None)
+    finally:
+        handler.close()
+    assert ended == ["x", "x"]
+
+
 class _NoDeadLetters:
     """A route for a batch that never dead-letters nor retries (it is never called)."""
 

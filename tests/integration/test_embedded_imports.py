@@ -16,6 +16,7 @@ from tests.e2e.server import SECRET
 OPTIONAL_MODULES = (
     "aiobotocore", "botocore", "aiohttp", "boto3", "psycopg",
     "filegate.adapters.s3", "filegate.adapters.sqs", "filegate.bootstrap.provisioning",
+    "opentelemetry.sdk", "opentelemetry.exporter",
 )  # fmt: skip
 
 PROBE = f"""

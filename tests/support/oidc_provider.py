@@ -8,18 +8,19 @@ withdrawn. Tokens are signed with its RSA keys.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.support.loopback import serving
 
 
 @dataclass
@@ -91,12 +92,6 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 def running_provider() -> Iterator[Provider]:
     """A provider serving on a free loopback port until the block ends."""
     provider = Provider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    provider.issuer = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(provider)) as url:
+        provider.issuer = url
         yield provider
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -20,7 +20,10 @@ from tests.tooling.venvs import copy_source, fresh_venv, installed, pip_install
 
 pytestmark = [pytest.mark.tooling, pytest.mark.e2e]
 
-OPTIONAL = {"psycopg", "psycopg-binary", "aiobotocore", "botocore", "aiohttp", "boto3"}
+OPTIONAL = {
+    "psycopg", "psycopg-binary", "aiobotocore", "botocore", "aiohttp", "boto3",
+    "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http",
+}  # fmt: skip
 FIRST_START_TIMEOUT = 300.0
 TOOLS = {"pytest", "mypy", "ruff", "moto", "playwright", "cfn-lint", "hypothesis"}
 
@@ -105,6 +108,21 @@ def test_a_url_needing_a_missing_extra_refuses_to_start_naming_it(
     message = " ".join(result.stderr.split())  # rich wraps long lines
     assert f"{setting}={scheme}://... needs the {extra!r} extra" in message
     assert f"pip install 'filegate[{extra}]'" in message
+
+
+@pytest.mark.timeout(600)
+def test_tracing_without_the_otel_extra_refuses_to_start_naming_it(
+    lean: Path, tmp_path: Path
+) -> None:
+    env = _environment(tmp_path / "data", FILEGATE_TRACING="otlp")
+    result = subprocess.run(
+        [str(lean), "serve"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert "FILEGATE_TRACING=otlp needs the 'otel' extra" in message
+    assert "pip install 'filegate[otel]'" in message
 
 
 @pytest.mark.timeout(600)

@@ -56,6 +56,7 @@ from filegate.worker.aws_lambda import DeadLetterRoute
 EXTRAS: dict[str, tuple[str, ...]] = {
     "aws": ("aiobotocore", "botocore", "aiohttp"),
     "postgres": ("psycopg",),
+    "otel": ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"),
 }
 """The optional packages each extra of the ``filegate`` distribution brings (pyproject.toml)."""
 
@@ -66,13 +67,24 @@ def require_extra(extra: str, setting: str, url: str) -> None:
     The adapters needing an extra are imported inside their openers, after this check, so
     the embedded shape never imports them (nor needs them installed).
     """
-    missing = [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+    require_extra_for(extra, f"{setting}={urlsplit(url).scheme}://...")
+
+
+def require_extra_for(extra: str, needed_by: str) -> None:
+    """As :func:`require_extra`, for any setting: the message says ``needed_by`` needs it."""
+    missing = [name for name in EXTRAS[extra] if not _installed(name)]
     if missing:
-        scheme = urlsplit(url).scheme
         raise ConfigurationError(
-            f"{setting}={scheme}://... needs the {extra!r} extra (missing: "
+            f"{needed_by} needs the {extra!r} extra (missing: "
             f"{', '.join(missing)}): pip install 'filegate[{extra}]'"
         )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)

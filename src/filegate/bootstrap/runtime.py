@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -38,6 +39,7 @@ from filegate.bootstrap.policies import (
     retry_policy,
     sweep_intervals,
 )
+from filegate.bootstrap.tracing import Tracing, open_tracing
 from filegate.bootstrap.upkeep import Upkeep, UpkeepDeps, build_upkeep
 from filegate.bootstrap.webhooks import Webhooks, open_webhooks
 from filegate.config import InsecureSecret, Settings, resolve_secret
@@ -60,6 +62,9 @@ from filegate.worker.consumer import Consumer
 from filegate.worker.periodic import Sweep
 from filegate.worker.tasks import task_table
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 EVENT_PRUNE_INTERVAL = timedelta(hours=1)
 RELAY_SWEEP_INTERVAL = timedelta(minutes=1)
 
@@ -77,6 +82,8 @@ class Runtime:
     queues: Queues
     metrics: PrometheusMetrics
     """What this process counts; served at ``GET /metrics``."""
+    tracing: Tracing
+    """What this process traces with (a file's spans; webhook deliveries)."""
     tokens: TokenAuthority
     api: ApiContext
     """The services behind the HTTP API."""
@@ -131,17 +138,24 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, clock: Clock | None = None, *, needs_secret: bool = True
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    needs_secret: bool = True,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime; close clients, pools, engines and decode processes on exit.
+    """Build the runtime; close clients, pools, engines and decode processes on exit (and
+    flush the traces).
 
     The embedded SQLite database is migrated automatically; others need ``filegate migrate``.
     A worker-only process (``needs_secret=False``) signs and verifies nothing, so it runs
-    without the secret when none is configured.
+    without the secret when none is configured. ``tracer_provider`` replaces the tracing
+    the settings ask for (tests record spans in memory with it).
     """
     clock = clock or SystemClock()
     secret = _secret(settings, needs_secret)
     async with AsyncExitStack() as stack:
+        tracing = open_tracing(settings, stack, tracer_provider)
         database = await open_database(settings, clock, stack)
         store = await open_store(settings, clock, secret, stack)
         metrics = PrometheusMetrics()
@@ -157,8 +171,10 @@ async def open_runtime(
         )
         stack.push_async_callback(inspector.close)
         oidc = _oidc(settings, clock, stack)
-        parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc)
-        webhooks = await open_webhooks(settings, database, clock, metrics.registry, stack)
+        parts = _Parts(settings, clock, secret, database, store, queues, metrics, oidc, tracing)
+        webhooks = await open_webhooks(
+            settings, database, clock, metrics.registry, stack, tracing.tracer
+        )
         yield replace(parts.runtime(inspector), webhooks=webhooks)
 
 
@@ -203,6 +219,7 @@ class _Parts:
     queues: Queues
     metrics: PrometheusMetrics
     oidc: OidcVerifier | None
+    tracing: Tracing
 
     def runtime(self, inspector: ProcessPoolInspector) -> Runtime:
         uploads = self._uploads()
@@ -223,6 +240,7 @@ class _Parts:
             store=self.store,
             queues=self.queues,
             metrics=self.metrics,
+            tracing=self.tracing,
             tokens=tokens,
             api=self._api(tokens, registrar, uploads, guests, upkeep),
             verifier=self._verifier(inspector),
@@ -245,6 +263,7 @@ class _Parts:
             self.clock,
             grace=self.settings.expiry_grace,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _registrar(self) -> Registrar:
@@ -257,6 +276,7 @@ class _Parts:
             quotas=quota_limits(settings),
             dedupe=settings.dedupe,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _verifier(self, inspector: ProcessPoolInspector) -> Verifier:
@@ -267,6 +287,7 @@ class _Parts:
             local_paths=self.store.local_paths,
             event_keys=self.store.event_keys,
             metrics=self.metrics,
+            tracer=self.tracing.tracer,
         )
 
     def _guests(self, registrar: Registrar, uploads: UploadRecorder) -> Guests:

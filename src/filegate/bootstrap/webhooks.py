@@ -19,6 +19,7 @@ from filegate.bootstrap.policies import consumer_config
 from filegate.config import Settings, WebhookEndpointSettings
 from filegate.domain.events import EventType
 from filegate.domain.ports import Clock, Queue
+from filegate.domain.tracing import NO_TRACING, Tracer
 from filegate.domain.webhooks import DEFAULT_RETRY_DELAYS, WebhookEndpoint, check_endpoint_url
 from filegate.services.webhooks import WebhookRelay
 from filegate.worker.aws_lambda import DeadLetterRoute
@@ -47,6 +48,7 @@ class Webhooks:
     metrics: PrometheusDeliveryMetrics
     dead_letter_route: DeadLetterRoute | None = None
     """The SQS delivery queue, for the webhook Lambda (None on the SQL queue)."""
+    tracer: Tracer = NO_TRACING
 
     def processor(self) -> DeliveryProcessor:
         delays = self.settings.webhook_retry_delays_seconds
@@ -58,6 +60,7 @@ class Webhooks:
             delays=tuple(timedelta(seconds=d) for d in delays) or DEFAULT_RETRY_DELAYS,
             gone_threshold=self.settings.webhook_gone_threshold,
             metrics=self.metrics,
+            tracer=self.tracer,
         )
 
     def consumer(self) -> Consumer:
@@ -98,6 +101,7 @@ async def open_webhooks(
     clock: Clock,
     registry: CollectorRegistry,
     stack: AsyncExitStack,
+    tracer: Tracer = NO_TRACING,
 ) -> Webhooks | None:
     """The webhooks of ``settings`` (None without endpoints); closed with ``stack``."""
     if not settings.webhooks:
@@ -119,6 +123,7 @@ async def open_webhooks(
         sender=sender,
         metrics=PrometheusDeliveryMetrics(registry),
         dead_letter_route=route,
+        tracer=tracer,
     )
 
 

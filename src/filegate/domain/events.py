@@ -108,8 +108,10 @@ def make_event(
     occurred_at: datetime,
     data: Mapping[str, Any],
     event_id: str | None = None,
+    trace_parent: str | None = None,
 ) -> Event:
-    """An event whose body carries ``type``, ``occurred_at`` (RFC 3339, UTC) and ``data``."""
+    """An event whose body carries ``type``, ``occurred_at`` (RFC 3339, UTC) and ``data``;
+    ``trace_parent`` is the trace it belongs to (its file's), carried beside the body."""
     body = {"type": type.value, "timestamp": rfc3339(occurred_at), "data": data}
     return Event(
         id=event_id or new_event_id(),
@@ -118,21 +120,29 @@ def make_event(
         subject=subject,
         occurred_at=occurred_at,
         body=json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str),
+        trace_parent=trace_parent,
     )
 
 
 def file_events(
     records: Sequence[FileRecord], renderer: EventRenderer, at: datetime
 ) -> list[Event]:
-    """The events of files that have just entered a state with an event (others: none)."""
+    """The events of files that have just entered a state with an event (others: none),
+    each in its file's trace."""
     events = []
     for record in records:
         type = file_event_type(record.state)
         if type is not None:
             data = renderer.file(record)
-            events.append(
-                make_event(type, owner=record.owner, subject=record.id, occurred_at=at, data=data)
+            event = make_event(
+                type,
+                owner=record.owner,
+                subject=record.id,
+                occurred_at=at,
+                data=data,
+                trace_parent=record.trace_parent,
             )
+            events.append(event)
     return events
 
 

@@ -5,9 +5,12 @@ Three bodies are understood:
 * filegate's own envelope, written by :func:`encode_object_created`::
 
       {"v": 1, "type": "object.created", "key": "...", "size": 123, "etag": "...",
-       "sequencer": "..."}          # sequencer optional; unknown extra fields are ignored
+       "sequencer": "...", "traceparent": "00-..."}
 
+  ``sequencer`` and ``traceparent`` are optional; unknown extra fields are ignored.
   ``v`` is the envelope version: a reader refuses versions it does not know.
+  ``traceparent`` is the W3C trace context of the span that sent the event; a malformed one
+  is ignored (the event is handled as if it carried none), never a poison message.
 * S3 event notifications (``{"Records": [...]}``), several records per body. Keys are
   URL-decoded with ``+`` as space; records other than ``ObjectCreated:*`` are ignored; an
   ``s3:TestEvent`` yields no event. S3-compatible stores that prefix event names with
@@ -35,6 +38,7 @@ from urllib.parse import unquote_plus
 from filegate.domain.errors import PoisonMessage
 from filegate.domain.models import ObjectCreated
 from filegate.domain.sessions import OwnerPurge
+from filegate.domain.tracing import valid_trace_parent
 
 ENVELOPE_VERSION = 1
 OBJECT_CREATED = "object.created"
@@ -70,6 +74,8 @@ def encode_object_created(event: ObjectCreated) -> str:
     }
     if event.sequencer is not None:
         document["sequencer"] = event.sequencer
+    if event.trace_parent is not None:
+        document["traceparent"] = event.trace_parent
     return json.dumps(document, separators=(",", ":"))
 
 
@@ -159,6 +165,7 @@ def _parse_envelope(document: dict[str, Any]) -> Work:
         size=_size(document.get("size")),
         etag=_text(document, "etag"),
         sequencer=_optional_text(document, "sequencer"),
+        trace_parent=valid_trace_parent(document.get("traceparent")),
     )
 
 

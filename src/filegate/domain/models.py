@@ -204,6 +204,8 @@ class FileRecord:
     """64-bit perceptual hash (unsigned) of the picture, for finding near-duplicates."""
     renditions: tuple[Rendition, ...] = ()
     print_size: PrintSize | None = None
+    trace_parent: str | None = None
+    """W3C ``traceparent`` of the file's registration span: the root of the file's trace."""
 
     @property
     def upload_spec(self) -> UploadSpec:
@@ -398,13 +400,15 @@ class ObjectCreated:
     """The one normalised upload event: an object now exists under ``key``.
 
     ``sequencer`` (S3's ordering token, hex) lets a consumer drop stale events; local and
-    client-signalled events carry none.
+    client-signalled events carry none. ``trace_parent`` is the W3C ``traceparent`` of the
+    span that sent the event (filegate's own events, when traced; S3's carry none).
     """
 
     key: str
     size: int
     etag: str
     sequencer: str | None = None
+    trace_parent: str | None = None
 
 
 @dataclass(frozen=True)

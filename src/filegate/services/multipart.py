@@ -118,7 +118,7 @@ class MultipartService:
         if record.multipart_upload_id is None:
             raise FilegateError(ErrorCode.UPLOAD_INCOMPLETE, "No part has been uploaded yet.")
         info = await self._uploads.complete_multipart(_upload(record), parts)
-        return await self._recorder.recover(record, info)
+        return await self._recorder.recover(record, info, via="multipart")
 
     async def _upload_of(self, record: FileRecord) -> MultipartUpload:
         if record.multipart_upload_id is not None:

@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,16 @@ from filegate.domain.ports import Clock, FileRepository, UploadSigner
 from filegate.domain.printing import check_print_size
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
+from filegate.domain.tracing import (
+    BATCH_SIZE,
+    FILE_ID,
+    FILE_REGISTER,
+    FILES_REGISTER_BATCH,
+    NO_TRACING,
+    REGISTRATION_OUTCOME,
+    Span,
+    Tracer,
+)
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_METADATA_BYTES = 16 * 1024
@@ -84,9 +95,11 @@ class Registrar:
         quotas: QuotaLimits | None = None,
         dedupe: bool = False,
         metrics: Metrics = NO_METRICS,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         """``dedupe`` turns deduplication on (the repository checks in the registration's
-        own transaction)."""
+        own transaction). Each registered file starts its own trace with a ``file.register``
+        span, whose context the file row keeps."""
         self._repository = repository
         self._signer = signer
         self._clock = clock
@@ -94,6 +107,7 @@ class Registrar:
         self._quotas = quotas
         self._dedupe = dedupe
         self._metrics = metrics
+        self._tracer = tracer
 
     async def register(
         self,
@@ -115,17 +129,22 @@ class Registrar:
         not read the owner's files pass ``dedupe=False``. One repository call (one
         transaction on SQL), whatever the outcome.
         """
-        record = self._new_record(owner, self._validated(request))
-        dedupe = dedupe and self._dedupe
-        stored = await self._repository.add(record, idempotency_key, self._quotas, dedupe=dedupe)
-        if dedupe and _is_duplicate(stored, record):
-            return Registration(stored, None, deduplicated=True)
-        if stored.id != record.id and not _same_declaration(stored, record):
-            raise FilegateError(
-                ErrorCode.IDEMPOTENCY_CONFLICT,
-                "This Idempotency-Key was used for a different file.",
-                {"file_id": stored.id},
+        validated = self._validated(request)
+        with self._tracer.span(FILE_REGISTER) as span:
+            record = self._new_record(owner, validated, span.trace_parent)
+            dedupe = dedupe and self._dedupe
+            stored = await self._repository.add(
+                record, idempotency_key, self._quotas, dedupe=dedupe
             )
+            _describe(span, stored, record)
+            if dedupe and _is_duplicate(stored, record):
+                return Registration(stored, None, deduplicated=True)
+            if stored.id != record.id and not _same_declaration(stored, record):
+                raise FilegateError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "This Idempotency-Key was used for a different file.",
+                    {"file_id": stored.id},
+                )
         if stored.id == record.id:
             self._metrics.registered(1)
         return Registration(stored, self._upload_for(stored))
@@ -137,22 +156,39 @@ class Registrar:
 
         Outcomes are those of :meth:`register` called for each request in order (without
         idempotency keys), but the valid ones go to one ``add_many`` (one transaction).
+        Each valid request gets its own ``file.register`` span (its file's trace), linked to
+        one ``files.register_batch`` span of the request.
         """
-        prepared: list[FileRecord | FilegateError] = []
-        for request in requests:
-            try:
-                prepared.append(self._new_record(owner, self._validated(request)))
-            except FilegateError as error:
-                prepared.append(error)
-        new = [item for item in prepared if isinstance(item, FileRecord)]
-        dedupe = dedupe and self._dedupe
-        stored = await self._repository.add_many(new, self._quotas, dedupe=dedupe) if new else []
-        outcomes = dict(zip((r.id for r in new), stored, strict=True))
-        self._metrics.registered(sum(_is_new(outcomes[r.id], r) for r in new))
+        with self._tracer.span(FILES_REGISTER_BATCH) as batch, ExitStack() as spans:
+            batch.set(BATCH_SIZE, len(requests))
+            prepared = [self._prepared(owner, r, spans, batch.trace_parent) for r in requests]
+            new = [item for item in prepared if not isinstance(item, FilegateError)]
+            records = [record for record, _ in new]
+            dedupe = dedupe and self._dedupe
+            stored = (
+                await self._repository.add_many(records, self._quotas, dedupe=dedupe)
+                if records
+                else []
+            )
+            for (record, span), outcome in zip(new, stored, strict=True):
+                _describe(span, outcome, record)
+        outcomes = dict(zip((r.id for r in records), stored, strict=True))
+        self._metrics.registered(sum(_is_new(outcomes[r.id], r) for r in records))
         return [
-            item if isinstance(item, FilegateError) else self._registration_of(outcomes[item.id])
+            item if isinstance(item, FilegateError) else self._registration_of(outcomes[item[0].id])
             for item in prepared
         ]
+
+    def _prepared(
+        self, owner: str, request: RegistrationRequest, spans: ExitStack, link: str | None
+    ) -> tuple[FileRecord, Span] | FilegateError:
+        """A valid request's record, with its registration span opened in ``spans``."""
+        try:
+            validated = self._validated(request)
+        except FilegateError as error:
+            return error
+        span = spans.enter_context(self._tracer.span(FILE_REGISTER, links=(link,)))
+        return self._new_record(owner, validated, span.trace_parent), span
 
     def _registration_of(self, stored: FileRecord | QuotaExceeded) -> Registration | FilegateError:
         if isinstance(stored, QuotaExceeded):
@@ -211,7 +247,9 @@ class Registrar:
             print_size=check_print_size(request.print_size) if request.print_size else None,
         )
 
-    def _new_record(self, owner: str, request: RegistrationRequest) -> FileRecord:
+    def _new_record(
+        self, owner: str, request: RegistrationRequest, trace_parent: str | None
+    ) -> FileRecord:
         now = self._clock.now()
         file_id = new_file_id()
         return FileRecord(
@@ -228,7 +266,23 @@ class Registrar:
             upload_expires_at=now + self._policy.upload_window,
             metadata=dict(request.metadata),
             print_size=request.print_size,
+            trace_parent=trace_parent,
         )
+
+
+def _describe(span: Span, stored: FileRecord | QuotaExceeded, record: FileRecord) -> None:
+    """Name on a registration's span the file it came to and how, or why it was refused."""
+    if isinstance(stored, QuotaExceeded):
+        span.fail(stored.code.value)
+        return
+    span.set(FILE_ID, stored.id)
+    if stored.id == record.id:
+        outcome = "new"
+    elif _is_duplicate(stored, record):
+        outcome = "deduplicated"
+    else:
+        outcome = "replayed"
+    span.set(REGISTRATION_OUTCOME, outcome)
 
 
 def _is_new(stored: FileRecord | QuotaExceeded, record: FileRecord) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from filegate.domain.errors import ErrorCode, FilegateError, not_found
@@ -10,6 +11,15 @@ from filegate.domain.metrics import NO_METRICS, Metrics
 from filegate.domain.models import FileRecord, ObjectCreated, ObjectInfo
 from filegate.domain.ports import Clock, FileRepository, ObjectStore, UploadLedger
 from filegate.domain.states import FileState
+from filegate.domain.tracing import (
+    FILE_ID,
+    FILE_UPLOAD_COMMIT,
+    NO_TRACING,
+    UPLOAD_VIA,
+    SpanKind,
+    Tracer,
+    UploadVia,
+)
 
 _ALREADY_SIGNALLED = frozenset({FileState.UPLOADED, FileState.READY, FileState.REJECTED})
 MAX_ADMITTED = 10_000
@@ -20,7 +30,9 @@ class UploadRecorder:
     """Moves files REGISTERED → UPLOADED and enqueues their verification event.
 
     It is the local store's ``UploadGate`` and serves ``POST /v1/files/{id}/complete``.
-    The gate still takes a file's bytes up to ``grace`` past its upload deadline.
+    The gate still takes a file's bytes up to ``grace`` past its upload deadline. Each
+    recorded upload is a ``file.upload_commit`` span in the file's trace, whose context the
+    event carries to the worker.
     """
 
     def __init__(
@@ -32,6 +44,7 @@ class UploadRecorder:
         *,
         grace: timedelta,
         metrics: Metrics = NO_METRICS,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._repository = repository
         self._store = store
@@ -39,6 +52,7 @@ class UploadRecorder:
         self._clock = clock
         self._grace = grace
         self._metrics = metrics
+        self._tracer = tracer
         self._admitted: dict[str, FileRecord] = {}
         """The file each upload in progress was admitted for, so that its commit does not
         read the row again (the commit's compare-and-set still checks the state)."""
@@ -58,7 +72,7 @@ class UploadRecorder:
         else:  # not admitted by this process, or its deadline moved: read it again
             record = await self._waiting_file(key)
         event = ObjectCreated(key=key, size=info.size, etag=info.etag)
-        if await self._ledger.record_upload(record.id, encode_object_created(event)) is None:
+        if await self._record(record, event, "store") is None:
             raise _not_waiting()
         self._metrics.upload_bytes(info.size)
 
@@ -78,17 +92,35 @@ class UploadRecorder:
         info = await self._store.head(record.object_key)
         if info is None:
             raise FilegateError(ErrorCode.UPLOAD_INCOMPLETE, "No bytes have arrived yet.")
-        return await self.recover(record, info)
+        return await self.recover(record, info, via="complete")
 
-    async def recover(self, record: FileRecord, info: ObjectInfo) -> FileRecord:
+    async def recover(
+        self, record: FileRecord, info: ObjectInfo, *, via: UploadVia = "recovered"
+    ) -> FileRecord:
         """Record an object found in the store for a REGISTERED file (a lost or late event).
 
         No deadline applies: the store only took the bytes through a URL that was valid.
-        Returns the file as it is now (unchanged when it was no longer REGISTERED).
+        Returns the file as it is now (unchanged when it was no longer REGISTERED). ``via``
+        names on the span how the bytes were signalled.
         """
         event = ObjectCreated(key=record.object_key, size=info.size, etag=info.etag)
-        updated = await self._ledger.record_upload(record.id, encode_object_created(event))
+        updated = await self._record(record, event, via)
         return updated or await self._reloaded(record)
+
+    async def _record(
+        self, record: FileRecord, event: ObjectCreated, via: UploadVia
+    ) -> FileRecord | None:
+        """The ledger's ``record_upload``, in a span of the file's trace that the event
+        continues."""
+        attributes = {FILE_ID: record.id, UPLOAD_VIA: via}
+        with self._tracer.span(
+            FILE_UPLOAD_COMMIT,
+            parent=record.trace_parent,
+            kind=SpanKind.PRODUCER,
+            attributes=attributes,
+        ) as span:
+            traced = dataclasses.replace(event, trace_parent=span.trace_parent)
+            return await self._ledger.record_upload(record.id, encode_object_created(traced))
 
     async def _waiting_file(self, key: str) -> FileRecord:
         record = await self._repository.get_by_key(key)

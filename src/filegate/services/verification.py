@@ -11,6 +11,10 @@ unless the file is READY and lists them (the winner's, under the same keys): tha
 more read, only when a race was lost. Renditions of verdicts that could not be applied at
 all are deleted too. A failure belongs to the events of its file only, except a failed
 load, which fails the whole batch.
+
+Each file's verification is a ``file.verify`` span in the file's trace: a child of the
+span that sent the event when the message carried its context, else of the file's
+registration span (an S3 notification carries none); the examination is its child.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,20 @@ from filegate.domain.ports import (
 )
 from filegate.domain.sequencer import is_stale
 from filegate.domain.states import AWAITING_VERIFICATION, FileState
+from filegate.domain.tracing import (
+    CONTEXT_FROM,
+    FILE_EXAMINE,
+    FILE_ID,
+    FILE_REASON,
+    FILE_STATE,
+    FILE_VERIFY,
+    NO_SPAN,
+    NO_TRACING,
+    VERIFY_OUTCOME,
+    Span,
+    SpanKind,
+    Tracer,
+)
 from filegate.services.examination import Examiner
 
 log = logging.getLogger(__name__)
@@ -51,6 +70,7 @@ class _Job:
     error: Exception | None = None
     settled: bool = False
     """The verdict was applied, or lost and its renditions deleted."""
+    span: Span = NO_SPAN
 
 
 class Verifier:
@@ -70,11 +90,13 @@ class Verifier:
         event_keys: EventKeys | None = None,
         *,
         metrics: Metrics = NO_METRICS,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._repository = repository
         self._examiner = Examiner(store, inspector, local_paths, scratch_dir)
         self._event_keys = event_keys
         self._metrics = metrics
+        self._tracer = tracer
 
     async def handle(self, event: ObjectCreated) -> None:
         """Verify the file stored under ``event.key`` unless it is unknown or already final."""
@@ -96,13 +118,27 @@ class Verifier:
         records = await self._repository.get_many_by_key(wanted) if wanted else {}
         plan = _plan(events, keys, records)
         jobs = list(dict.fromkeys(job for job in plan if job is not None))
-        try:
-            await asyncio.gather(*(self._examine(job, slots) for job in jobs))
-            await self._apply(jobs)
-        except BaseException:
-            await self._discard_unsettled(jobs)
-            raise
+        with ExitStack() as spans:
+            for job in jobs:
+                job.span = spans.enter_context(self._span_of(job))
+            try:
+                await asyncio.gather(*(self._examine(job, slots) for job in jobs))
+                await self._apply(jobs)
+            except BaseException:
+                await self._discard_unsettled(jobs)
+                raise
+            for job in jobs:
+                _describe_unapplied(job)
         return [job.error if job is not None else None for job in plan]
+
+    def _span_of(self, job: _Job) -> AbstractContextManager[Span]:
+        """The job's ``file.verify`` span, continuing the message's context or the file's."""
+        from_message = job.event.trace_parent is not None
+        parent = job.event.trace_parent if from_message else job.record.trace_parent
+        attributes = {FILE_ID: job.record.id, CONTEXT_FROM: "message" if from_message else "file"}
+        return self._tracer.span(
+            FILE_VERIFY, parent=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        )
 
     def _object_key(self, event: ObjectCreated) -> str | None:
         key = self._event_keys.key_of_event(event.key) if self._event_keys else event.key
@@ -112,7 +148,8 @@ class Verifier:
         async with slots:
             started = time.perf_counter()
             try:
-                verdict = await self._examiner.examine(job.record)
+                with self._tracer.span(FILE_EXAMINE, parent=job.span.trace_parent):
+                    verdict = await self._examiner.examine(job.record)
             except Exception as exc:
                 job.error = exc
                 return
@@ -138,9 +175,11 @@ class Verifier:
         for (job, change), record in zip(due, updated, strict=True):
             if record is None:
                 log.info("file changed during verification", extra={"file_id": job.record.id})
+                job.span.set(VERIFY_OUTCOME, "lost")
                 lost.append(job)
             else:
                 job.settled = True
+                _describe_applied(job.span, change)
                 self._report(record, change, job.seconds)
         if lost:
             await self._settle_lost(lost)
@@ -194,6 +233,21 @@ class Verifier:
         self._metrics.verified(outcome, change.reason, seconds)
         if updated.state is FileState.READY:
             self._metrics.time_to_ready((updated.updated_at - updated.created_at).total_seconds())
+
+
+def _describe_applied(span: Span, change: StateChange) -> None:
+    span.set(VERIFY_OUTCOME, "applied")
+    span.set(FILE_STATE, change.target.value)
+    if change.reason is not None:
+        span.set(FILE_REASON, change.reason)
+
+
+def _describe_unapplied(job: _Job) -> None:
+    """Mark the span of a job that failed, or had nothing to apply."""
+    if job.error is not None:
+        job.span.fail(type(job.error).__name__)
+    elif job.change is None:
+        job.span.set(VERIFY_OUTCOME, "unchanged")
 
 
 def _plan(

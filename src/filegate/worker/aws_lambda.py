@@ -53,6 +53,10 @@ class DeadLetterRoute(Protocol):
         ...
 
 
+def _nothing() -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class LambdaWorker:
     """What one container needs: the processor, and the queue its events come from.
@@ -64,6 +68,9 @@ class LambdaWorker:
     processor: Processor
     queue: DeadLetterRoute
     after_batch: Callable[[], Awaitable[object]] | None = None
+    after_invocation: Callable[[], None] = _nothing
+    """Runs (on a thread) when an invocation's work is done, before Lambda may freeze the
+    process: the composition root exports the invocation's spans with it."""
 
 
 WorkerFactory = Callable[[], AbstractAsyncContextManager[LambdaWorker]]
@@ -94,7 +101,10 @@ class LambdaHandler:
     async def _invoke(self, event: Mapping[str, Any]) -> LambdaResponse:
         if self._worker is None:
             self._worker = await self._stack.enter_async_context(self._open_worker())
-        return await handle_event(event, self._worker)
+        try:
+            return await handle_event(event, self._worker)
+        finally:
+            await asyncio.to_thread(self._worker.after_invocation)
 
     def close(self) -> None:
         """Close the worker's resources and the event loop."""

@@ -29,6 +29,7 @@ from filegate.domain.errors import PoisonMessage
 from filegate.domain.metrics import NO_DELIVERY_METRICS, DeliveryMetrics
 from filegate.domain.models import FailureReason, Message
 from filegate.domain.ports import Clock, EndpointStates
+from filegate.domain.tracing import NO_TRACING, Tracer, webhook_delivery
 from filegate.domain.webhooks import (
     DEFAULT_RETRY_DELAYS,
     Delivered,
@@ -59,6 +60,7 @@ class DeliveryProcessor:
         delays: tuple[timedelta, ...] = DEFAULT_RETRY_DELAYS,
         gone_threshold: int = 3,
         metrics: DeliveryMetrics = NO_DELIVERY_METRICS,
+        tracer: Tracer = NO_TRACING,
         random: Random | None = None,
     ) -> None:
         self._sender = sender
@@ -68,6 +70,7 @@ class DeliveryProcessor:
         self._delays = delays
         self._gone_threshold = gone_threshold
         self._metrics = metrics
+        self._tracer = tracer
         self._random = random or Random()  # noqa: S311 - retry jitter, not a secret
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._disabled: set[str] = set()
@@ -95,7 +98,16 @@ class DeliveryProcessor:
         slots = self._slots.setdefault(endpoint.name, asyncio.Semaphore(endpoint.max_in_flight))
         async with slots:
             now = self._clock.now()
-            outcome = await self._sender.send(endpoint, delivery.event_id, delivery.body, now)
+            with webhook_delivery(
+                self._tracer,
+                delivery.trace_parent,
+                endpoint.name,
+                event_id=delivery.event_id,
+                event_type=delivery.event_type.value,
+            ) as span:
+                outcome = await self._sender.send(endpoint, delivery.event_id, delivery.body, now)
+                if not isinstance(outcome, Delivered):
+                    span.fail(status_class(outcome))
         age = (now - delivery.occurred_at).total_seconds()
         self._metrics.attempt(endpoint.name, status_class(outcome), outcome.seconds, age)
         return outcome

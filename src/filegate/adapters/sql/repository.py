@@ -443,6 +443,7 @@ def record_of(row: Row[Any]) -> FileRecord:
         multipart_upload_id=values["multipart_upload_id"],
         retain_until=values["retain_until"],
         pinned=bool(values["pinned"]),
+        trace_parent=values["trace_parent"],
     )
 
 
@@ -474,6 +475,7 @@ def _row_of(record: FileRecord, idempotency_key: str | None) -> dict[str, Any]:
         "renditions": renditions_column(record.renditions),
         **image_columns(record.image),
         **print_columns(record.print_size),
+        "trace_parent": record.trace_parent,
     }
 
 

@@ -88,6 +88,7 @@ files = Table(
     Column("renditions", JSON),
     Column("print_width_mm", Float),
     Column("print_height_mm", Float),
+    Column("trace_parent", String(55)),
     UniqueConstraint("owner", "idempotency_key", name="uq_files_owner_idempotency_key"),
     Index("ix_files_owner_created", "owner", "created_at", "id"),
     Index("ix_files_state_deadline", "state", "upload_expires_at"),
