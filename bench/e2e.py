@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 
 from bench import e2e_shapes
-from bench.e2e_client import LONG_POLL_SECONDS, Pass, paced, saturate, tokens
+from bench.e2e_client import Pass, paced, saturate, tokens
 from bench.e2e_counts import Counts, Split, per_file, scrape, scrape_split
 from bench.e2e_files import Photo, photos
 from bench.e2e_limit import PROCESSES, decode_rate, inspection_rate
@@ -45,6 +45,8 @@ Start = Callable[[Path, int], AbstractContextManager[Deployment]]
 """Starts a shape in a folder with a receive batch size (:mod:`bench.e2e_shapes`)."""
 
 DEFAULT_BATCH = 10
+PACED_USERS = 20
+"""Users of the latency pass, taking turns (each holds one event stream)."""
 _PACE_SHARE = 0.5
 """The latency pass sends at this share of the throughput pass's files/s."""
 
@@ -199,7 +201,7 @@ def _throughput(
 
 def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -> Pass:
     with shape.start(folder, DEFAULT_BATCH) as deployment:
-        user_tokens = tokens(deployment.secret, len(files), "paced")
+        user_tokens = tokens(deployment.secret, PACED_USERS, "paced")
         return asyncio.run(paced(deployment.api, user_tokens, files, rate))
 
 
@@ -237,8 +239,8 @@ def _latency_rows(shape: _Shape, latency: Pass, pace: float, limits: _Limits) ->
     how = (
         f"one file's SHA-256 + verifying decode on one core (from the limit); filegate: "
         f"{latency.files} files sent at {pace:.1f} files/s (half the throughput), "
-        f"client-side, until a long-poll ?wait={LONG_POLL_SECONDS} answers READY "
-        "(the server re-reads every 200 ms)"
+        f"client-side, until the file.ready event arrives on the user's event stream "
+        f"({PACED_USERS} users taking turns, each following GET /v1/events)"
     )
     return [
         Result(

@@ -8,8 +8,8 @@ workers are never idle; the pass lasts from the first registration to the last R
 send them, to see the latency of a service that is not saturated.
 
 A file's latency is client-side: from the moment its upload's answer arrived to the moment
-a long-poll ``GET /v1/files/{id}?wait=30`` answered it READY (the server re-reads the file
-every 200 ms while it holds a long-poll, which bounds the resolution).
+its ``file.ready`` event arrived on its user's event stream (:mod:`bench.e2e_stream`), as
+the web page learns it; no file is polled.
 """
 
 from __future__ import annotations
@@ -24,14 +24,13 @@ from datetime import timedelta
 import httpx
 
 from bench.e2e_files import Photo
+from bench.e2e_stream import ReadyWatch
 from bench.harness import per_second
 from filegate.adapters.tokens import TokenAuthority
 from filegate.domain.clock import SystemClock
 from filegate.domain.models import Owner, OwnerKind
 
-LONG_POLL_SECONDS = 30
 _TIMEOUT_SECONDS = 120.0
-_PENDING = frozenset({"registered", "uploaded"})
 
 
 @dataclass(frozen=True)
@@ -68,56 +67,42 @@ def tokens(secret: str, users: int, prefix: str) -> list[str]:
 
 
 async def saturate(api: str, user_tokens: Sequence[str], files: Sequence[Photo]) -> Pass:
-    """One client per token sends ``files`` back to back; one watcher follows them, in the
-    order their uploads ended, until each is READY.
-
-    A single watcher keeps the long-polls from adding load while verification lags; a
-    file that turns READY before an earlier one is seen when the watcher reaches it.
-    """
+    """One client per token sends ``files`` back to back, each user following its own event
+    stream; the pass ends when every file's ``file.ready`` has arrived."""
     pending = iter(files)
-    uploaded: asyncio.Queue[tuple[str, str, float] | None] = asyncio.Queue()
 
-    async def client(token: str) -> None:
+    async def client(token: str, watch: ReadyWatch) -> list[tuple[float, float]]:
+        sent = []
         async with _client(api) as http:
             for photo in pending:
-                file_id, ended = await _send(http, token, photo)
-                uploaded.put_nowait((token, file_id, ended))
+                sent.append(await _send(http, token, photo))
+        return [(await watch.ready(file_id), ended) for file_id, ended in sent]
 
-    async def watcher() -> tuple[list[float], float, int]:
-        latencies, seen, reads = [], time.perf_counter(), 0
-        async with _client(api) as http:
-            while (item := await uploaded.get()) is not None:
-                token, file_id, ended = item
-                seen, polls = await _ready(http, token, file_id)
-                latencies.append(seen - ended)
-                reads += polls
-        return latencies, seen, reads
-
-    started = time.perf_counter()
-    watching = asyncio.create_task(watcher())
-    await asyncio.gather(*(client(token) for token in user_tokens))
-    uploaded.put_nowait(None)
-    latencies, last_seen, reads = await watching
-    return Pass(len(files), last_seen - started, latencies, 2 * len(files) + reads)
+    async with ReadyWatch(api, user_tokens) as watch:
+        started = time.perf_counter()
+        per_client = await asyncio.gather(*(client(token, watch) for token in user_tokens))
+    outcomes = [outcome for sent in per_client for outcome in sent]
+    last_seen = max(seen for seen, _ in outcomes)
+    latencies = [seen - ended for seen, ended in outcomes]
+    return Pass(len(files), last_seen - started, latencies, 2 * len(files) + watch.connections)
 
 
 async def paced(api: str, user_tokens: Sequence[str], files: Sequence[Photo], rate: float) -> Pass:
-    """Start one file every ``1 / rate`` seconds (users taking turns), each
-    registered, uploaded and long-polled on its own."""
-    async with _client(api) as http:
+    """Start one file every ``1 / rate`` seconds (users taking turns, each following its
+    event stream), each registered and uploaded on its own."""
+    async with _client(api) as http, ReadyWatch(api, user_tokens) as watch:
         started = time.perf_counter()
 
-        async def one(index: int, photo: Photo) -> tuple[float, float, int]:
+        async def one(index: int, photo: Photo) -> tuple[float, float]:
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
             token = user_tokens[index % len(user_tokens)]
             file_id, ended = await _send(http, token, photo)
-            seen, polls = await _ready(http, token, file_id)
-            return seen - ended, seen, 2 + polls
+            return await watch.ready(file_id) - ended, time.perf_counter()
 
         outcomes = await asyncio.gather(*(one(i, photo) for i, photo in enumerate(files)))
-    last_seen = max(seen for _, seen, _ in outcomes)
-    latencies = [latency for latency, _, _ in outcomes]
-    return Pass(len(files), last_seen - started, latencies, sum(n for _, _, n in outcomes))
+    last_seen = max(seen for _, seen in outcomes)
+    latencies = [latency for latency, _ in outcomes]
+    return Pass(len(files), last_seen - started, latencies, 2 * len(files) + watch.connections)
 
 
 def _client(api: str) -> httpx.AsyncClient:
@@ -148,23 +133,6 @@ async def _send(http: httpx.AsyncClient, token: str, photo: Photo) -> tuple[str,
     if not put.is_success:
         raise FileRefused(f"upload of {photo.path.name}: {put.status_code} {put.text[:300]}")
     return str(registered["id"]), ended
-
-
-async def _ready(http: httpx.AsyncClient, token: str, file_id: str) -> tuple[float, int]:
-    """Long-poll until the file is READY; when that answer arrived (``time.perf_counter``)
-    and how many requests it took."""
-    requests = 0
-    while True:
-        answer = await http.get(
-            f"/v1/files/{file_id}", params={"wait": LONG_POLL_SECONDS}, headers=_auth(token)
-        )
-        requests += 1
-        _expect(answer, 200)
-        state = answer.json()["state"]
-        if state not in _PENDING:
-            if state != "ready":
-                raise FileRefused(f"file {file_id} ended {state}: {answer.text[:300]}")
-            return time.perf_counter(), requests
 
 
 def _expect(answer: httpx.Response, status: int) -> None:

@@ -1,4 +1,5 @@
-"""RetrySchedule: the day-long table of webhook retries, jitter, Retry-After, the 12 h cap."""
+"""RetrySchedule: the day-long table of webhook retries by the event's age, jitter,
+Retry-After, the 12 h cap."""
 
 from __future__ import annotations
 
@@ -25,15 +26,15 @@ seeds = st.integers(min_value=0, max_value=2**32)
 retries = st.integers(min_value=1, max_value=len(DEFAULT_RETRY_DELAYS))
 
 
-class FixedDraw(Random):
-    """A Random whose every draw in [0, 1) is ``draw`` (0: lowest jitter, ~1: highest)."""
+class FixedUniform(Random):
+    """A Random whose uniform draws are ``value``, kept within the range asked for."""
 
-    def __init__(self, draw: float) -> None:
-        super().__init__()
-        self.draw = draw
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
 
-    def random(self) -> float:
-        return self.draw
+    def uniform(self, a: float, b: float) -> float:
+        return min(max(self.value, a), b)
 
 
 def test_default_schedule_spans_about_a_day_in_eight_attempts() -> None:
@@ -43,63 +44,86 @@ def test_default_schedule_spans_about_a_day_in_eight_attempts() -> None:
     assert SCHEDULE.delays[-1] == timedelta(hours=10)
 
 
+def offset(attempt: int) -> timedelta:
+    """How old the event is when retry ``attempt`` (1: the first retry) is due, nominally."""
+    return sum(DEFAULT_RETRY_DELAYS[:attempt], timedelta(0))
+
+
 def test_without_jitter_each_retry_waits_its_nominal_delay() -> None:
     plain = RetrySchedule(jitter=0.0)
-    delays = [plain.delay_before(n, None, Random(1)) for n in range(1, 8)]
-    assert delays == list(DEFAULT_RETRY_DELAYS)
+    waits = [plain.delay_at(offset(n - 1), None, Random(1)) for n in range(1, 8)]
+    assert waits == list(DEFAULT_RETRY_DELAYS)
 
 
-def test_jitter_bounds_are_plus_and_minus_twenty_percent() -> None:
-    assert SCHEDULE.delay_before(2, None, FixedDraw(0.0)) == timedelta(minutes=4)
-    assert SCHEDULE.delay_before(2, None, FixedDraw(0.5)) == timedelta(minutes=5)
-    assert SCHEDULE.delay_before(4, None, FixedDraw(0.0)) == timedelta(hours=1.6)
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (timedelta(0), timedelta(seconds=5)),  # the first retry 5 s after the event
+        (timedelta(seconds=2), timedelta(seconds=3)),
+        (timedelta(seconds=5), timedelta(minutes=5)),  # exactly at an offset: the next one
+        (timedelta(seconds=6), timedelta(seconds=299)),
+        (timedelta(seconds=305), timedelta(minutes=30)),
+    ],
+)
+def test_the_next_attempt_is_due_at_the_next_offset_past_the_events_age(
+    age: timedelta, expected: timedelta
+) -> None:
+    assert RetrySchedule(jitter=0.0).delay_at(age, None, Random(1)) == expected
+
+
+def test_jitter_bounds_are_plus_and_minus_twenty_percent_of_the_step() -> None:
+    at_second = offset(1)  # waiting for retry 2, whose step is 5 min
+    assert SCHEDULE.delay_at(at_second, None, FixedUniform(-1.0)) == timedelta(minutes=4)
+    assert SCHEDULE.delay_at(at_second, None, FixedUniform(1.0)) == timedelta(minutes=6)
+    assert SCHEDULE.delay_at(offset(3), None, FixedUniform(-1.0)) == timedelta(hours=1.6)
 
 
 @given(retries, seeds)
-def test_every_delay_lies_within_the_jitter_of_its_nominal_delay(attempt: int, seed: int) -> None:
+def test_every_wait_lies_within_the_jitter_of_its_nominal_delay(attempt: int, seed: int) -> None:
     nominal = DEFAULT_RETRY_DELAYS[attempt - 1]
-    delay = SCHEDULE.delay_before(attempt, None, Random(seed))
-    assert delay is not None
-    assert nominal * 0.8 <= delay <= nominal * 1.2
+    wait = SCHEDULE.delay_at(offset(attempt - 1), None, Random(seed))
+    assert wait is not None
+    assert nominal * 0.8 <= wait <= nominal * 1.2
 
 
 def test_jitter_spreads_a_burst_of_retries() -> None:
     random = Random(7)
-    delays = {SCHEDULE.delay_before(3, None, random) for _ in range(50)}
-    assert len(delays) > 40
+    waits = {SCHEDULE.delay_at(offset(2), None, random) for _ in range(50)}
+    assert len(waits) > 40
 
 
-def test_after_the_last_retry_the_schedule_gives_up() -> None:
-    assert SCHEDULE.delay_before(7, None, Random(1)) is not None
-    assert SCHEDULE.delay_before(8, None, Random(1)) is None
-    assert SCHEDULE.delay_before(1000, timedelta(seconds=1), Random(1)) is None
+def test_past_the_schedule_the_delivery_is_given_up() -> None:
+    assert SCHEDULE.delay_at(offset(7) - timedelta(seconds=1), None, Random(1)) is not None
+    assert SCHEDULE.delay_at(offset(7), None, Random(1)) is None
+    assert SCHEDULE.delay_at(timedelta(days=30), timedelta(seconds=1), Random(1)) is None
 
 
-def test_retry_after_longer_than_the_delay_is_a_lower_bound() -> None:
-    wait = SCHEDULE.delay_before(1, timedelta(minutes=2), FixedDraw(0.99))
+def test_retry_after_longer_than_the_wait_is_a_lower_bound() -> None:
+    wait = SCHEDULE.delay_at(timedelta(0), timedelta(minutes=2), FixedUniform(1.0))
     assert wait == timedelta(minutes=2)
 
 
-def test_retry_after_shorter_than_the_delay_changes_nothing() -> None:
-    with_header = SCHEDULE.delay_before(3, timedelta(seconds=1), FixedDraw(0.5))
-    assert with_header == SCHEDULE.delay_before(3, None, FixedDraw(0.5)) == timedelta(minutes=30)
+def test_retry_after_shorter_than_the_wait_changes_nothing() -> None:
+    with_header = SCHEDULE.delay_at(offset(2), timedelta(seconds=1), FixedUniform(0.0))
+    assert with_header == SCHEDULE.delay_at(offset(2), None, FixedUniform(0.0))
+    assert with_header == timedelta(minutes=30)
 
 
 @given(retries, seeds, st.integers(min_value=0, max_value=10**8))
-def test_no_delay_exceeds_twelve_hours(attempt: int, seed: int, retry_after: int) -> None:
-    delay = SCHEDULE.delay_before(attempt, timedelta(seconds=retry_after), Random(seed))
-    assert delay is not None
-    assert delay <= LONGEST_DELAY == timedelta(hours=12)
+def test_no_wait_exceeds_twelve_hours(attempt: int, seed: int, retry_after: int) -> None:
+    wait = SCHEDULE.delay_at(offset(attempt - 1), timedelta(seconds=retry_after), Random(seed))
+    assert wait is not None
+    assert wait <= LONGEST_DELAY == timedelta(hours=12)
 
 
 def test_a_long_table_is_capped_at_twelve_hours() -> None:
     schedule = RetrySchedule(delays=(timedelta(days=2),), jitter=0.0)
-    assert schedule.delay_before(1, None, Random(1)) == timedelta(hours=12)
+    assert schedule.delay_at(timedelta(0), None, Random(1)) == timedelta(hours=12)
 
 
-def test_attempts_count_from_one() -> None:
-    with pytest.raises(ValueError, match="from 1"):
-        SCHEDULE.delay_before(0, None, Random(1))
+def test_a_wait_is_never_negative() -> None:
+    schedule = RetrySchedule(delays=(timedelta(seconds=1),))
+    assert schedule.delay_at(timedelta(seconds=0.99), None, FixedUniform(-1.0)) == timedelta(0)
 
 
 @pytest.mark.parametrize("jitter", [-0.1, 1.0, 2.0])

@@ -20,7 +20,12 @@ from filegate.config import Settings, WebhookEndpointSettings
 from filegate.domain.events import EventType
 from filegate.domain.ports import Clock, Queue
 from filegate.domain.tracing import NO_TRACING, Tracer
-from filegate.domain.webhooks import DEFAULT_RETRY_DELAYS, WebhookEndpoint, check_endpoint_url
+from filegate.domain.webhooks import (
+    DEFAULT_RETRY_DELAYS,
+    RetrySchedule,
+    WebhookEndpoint,
+    check_endpoint_url,
+)
 from filegate.services.webhooks import WebhookRelay
 from filegate.worker.aws_lambda import DeadLetterRoute
 from filegate.worker.consumer import Consumer
@@ -57,7 +62,9 @@ class Webhooks:
             self.endpoints,
             self.states,
             self.clock,
-            delays=tuple(timedelta(seconds=d) for d in delays) or DEFAULT_RETRY_DELAYS,
+            schedule=RetrySchedule(
+                tuple(timedelta(seconds=d) for d in delays) or DEFAULT_RETRY_DELAYS
+            ),
             gone_threshold=self.settings.webhook_gone_threshold,
             metrics=self.metrics,
             tracer=self.tracer,

@@ -10,26 +10,20 @@ The message carries the event's whole body, so a delivery needs no database read
 survives the event's pruning. Its ``id`` is the webhook-id: the same on every attempt,
 every replay, every endpoint.
 
-**Retries follow the event's age**, not the message's receive count: retry ``n`` is due
-once the event is as old as the sum of the schedule's first ``n`` delays, so a delivery
-deferred for other reasons (its endpoint busy, a worker stopping) never skips ahead in the
-schedule, and a delivery still failing past the schedule's span is given up.
+Retries follow the event's age (:meth:`~filegate.domain.webhooks.RetrySchedule.delay_at`),
+which the message carries as ``occurred_at``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from itertools import accumulate
-from random import Random
+from datetime import datetime
 
 from filegate.domain.errors import PoisonMessage
 from filegate.domain.events import Event, EventType, rfc3339
 
 WEBHOOK_DELIVER = "webhook.deliver"
-LONGEST_DELAY = timedelta(hours=12)
-"""SQS hides a message at most this long, so no retry waits longer."""
 
 
 @dataclass(frozen=True)
@@ -96,25 +90,3 @@ def _text(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError("expected a non-empty string")
     return value
-
-
-def next_retry(
-    delays: tuple[timedelta, ...],
-    age: timedelta,
-    retry_after: timedelta | None,
-    random: Random,
-    jitter: float = 0.2,
-) -> timedelta | None:
-    """How long from now until the next attempt of a delivery whose event is ``age`` old,
-    or None when the schedule (``delays`` between attempts) is spent.
-
-    The next attempt is due at the first cumulative offset of the schedule past ``age``;
-    the wait is jittered by ±``jitter`` of that step, is at least ``retry_after`` (the
-    receiver's ``Retry-After``) and at most :data:`LONGEST_DELAY`.
-    """
-    for step, offset in zip(delays, accumulate(delays), strict=True):
-        if offset > age:
-            wait = offset - age + step * random.uniform(-jitter, jitter)
-            wait = max(wait, retry_after or timedelta(0), timedelta(0))
-            return min(wait, LONGEST_DELAY)
-    return None

@@ -10,6 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import accumulate
 from random import Random
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -134,22 +135,24 @@ class RetrySchedule:
         """The sum of the nominal delays: how long after the first attempt the last comes."""
         return sum(self.delays, timedelta(0))
 
-    def delay_before(
-        self, attempt: int, retry_after: timedelta | None, random: Random
+    def delay_at(
+        self, age: timedelta, retry_after: timedelta | None, random: Random
     ) -> timedelta | None:
-        """The wait before retry ``attempt`` (1: the first retry), or None: give up.
+        """How long from now until the next attempt of a delivery whose event is ``age``
+        old, or None: the schedule is spent, give up.
 
-        The nominal delay times a factor drawn uniformly from ``[1 - jitter, 1 + jitter]``;
-        at least ``retry_after`` (the receiver's ``Retry-After``), and at most
-        :data:`LONGEST_DELAY`.
+        Attempt *n + 1* is due when the event is as old as the first *n* delays together
+        (the schedule follows the event's age, not a count of attempts, so a delivery
+        deferred for other reasons never skips ahead). The wait is moved by a draw from
+        ``[-jitter, +jitter]`` of its step, is at least ``retry_after`` (the receiver's
+        ``Retry-After``) and at most :data:`LONGEST_DELAY`.
         """
-        if attempt < 1:
-            raise ValueError(f"retry attempts count from 1, got {attempt}")
-        if attempt > len(self.delays):
-            return None
-        factor = random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
-        delay = max(self.delays[attempt - 1] * factor, retry_after or timedelta(0))
-        return min(delay, LONGEST_DELAY)
+        for step, offset in zip(self.delays, accumulate(self.delays), strict=True):
+            if offset > age:
+                wait = offset - age + step * random.uniform(-self.jitter, self.jitter)
+                wait = max(wait, retry_after or timedelta(0), timedelta(0))
+                return min(wait, LONGEST_DELAY)
+        return None
 
 
 @dataclass(frozen=True)

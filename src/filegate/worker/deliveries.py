@@ -8,7 +8,7 @@ outcome of each message follows its attempt:
 * 410 Gone: counted; at ``gone_threshold`` in a row the endpoint is disabled (a log line,
   a metric) and its deliveries are dropped from then on; until then retried as a failure;
 * anything else (another status, a time-out, a refused address): retried when the event's
-  age reaches the schedule's next step (:func:`~filegate.domain.deliveries.next_retry`),
+  age reaches the schedule's next step (:meth:`~filegate.domain.webhooks.RetrySchedule.delay_at`),
   honouring ``Retry-After``; past the schedule, dead-lettered as ``DELIVERY_EXHAUSTED``
   (``filegate dlq`` lists them; ``filegate webhooks replay`` sends them again);
 * a malformed body is dead-lettered as ``MALFORMED``; a delivery to an endpoint no longer
@@ -24,17 +24,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 from random import Random
 
-from filegate.domain.deliveries import Delivery, next_retry, parse_delivery
+from filegate.domain.deliveries import Delivery, parse_delivery
 from filegate.domain.errors import PoisonMessage
 from filegate.domain.metrics import NO_DELIVERY_METRICS, DeliveryMetrics
 from filegate.domain.models import FailureReason, Message
 from filegate.domain.ports import Clock, EndpointStates
 from filegate.domain.tracing import NO_TRACING, Tracer, webhook_delivery
 from filegate.domain.webhooks import (
-    DEFAULT_RETRY_DELAYS,
     Delivered,
     DeliveryOutcome,
     Gone,
+    RetrySchedule,
     WebhookEndpoint,
     WebhookSender,
     status_class,
@@ -42,6 +42,8 @@ from filegate.domain.webhooks import (
 from filegate.worker.batch import BatchResult, Dead, MessageOutcome, Retry, Succeeded
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SCHEDULE = RetrySchedule()
 
 DISABLED_REFRESH_SECONDS = 30.0
 """How often a worker re-reads which endpoints are disabled (other workers disable too)."""
@@ -57,7 +59,7 @@ class DeliveryProcessor:
         states: EndpointStates,
         clock: Clock,
         *,
-        delays: tuple[timedelta, ...] = DEFAULT_RETRY_DELAYS,
+        schedule: RetrySchedule = DEFAULT_SCHEDULE,
         gone_threshold: int = 3,
         metrics: DeliveryMetrics = NO_DELIVERY_METRICS,
         tracer: Tracer = NO_TRACING,
@@ -67,7 +69,7 @@ class DeliveryProcessor:
         self._endpoints = {endpoint.name: endpoint for endpoint in endpoints}
         self._states = states
         self._clock = clock
-        self._delays = delays
+        self._schedule = schedule
         self._gone_threshold = gone_threshold
         self._metrics = metrics
         self._tracer = tracer
@@ -133,7 +135,7 @@ class DeliveryProcessor:
         self, message: Message, delivery: Delivery, retry_after: timedelta | None, detail: str
     ) -> MessageOutcome:
         age = self._clock.now() - delivery.occurred_at
-        delay = next_retry(self._delays, age, retry_after, self._random)
+        delay = self._schedule.delay_at(age, retry_after, self._random)
         if delay is None:
             log.warning(
                 "webhook %s to %s given up after its schedule: %s",
