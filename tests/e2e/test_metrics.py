@@ -33,6 +33,7 @@ from tests.e2e.server import (
     start_process,
     stop,
 )
+from tests.e2e.webhooks import endpoint, hooks_env
 from tests.support import images
 from tests.support.prometheus import (
     Samples,
@@ -43,6 +44,7 @@ from tests.support.prometheus import (
     samples,
     value,
 )
+from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +55,13 @@ QUICK_BATCHES = {"FILEGATE_BATCH_WINDOW_SECONDS": "0.05"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, webhook_receiver: Receiver
+) -> Iterator[RunningServer]:
+    """A server with a webhook endpoint, so that it exports the webhook metrics too."""
     data_dir = tmp_path_factory.mktemp("metrics") / "data"
-    with running_server(data_dir, QUICK_BATCHES) as running:
+    hooks = hooks_env(endpoint("metrics", webhook_receiver))
+    with running_server(data_dir, {**hooks, **QUICK_BATCHES}) as running:
         yield running
 
 

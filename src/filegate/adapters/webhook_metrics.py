@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from filegate.adapters.prometheus import HTTP_BUCKETS
+
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "timeout", "error")
+DROP_REASONS = ("exhausted", "disabled", "unknown_endpoint")
 
 
 class PrometheusDeliveryMetrics:
     """``filegate_webhook_*``: attempts by endpoint and status class, their latency, the age
     of the events being delivered per endpoint, deliveries given up, endpoints disabled."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, endpoints: Sequence[str] = ()) -> None:
         self._attempts = Counter(
             "filegate_webhook_attempts",
             "Webhook delivery attempts, by endpoint and status class (2xx, 4xx, 5xx, timeout, "
@@ -44,6 +49,18 @@ class PrometheusDeliveryMetrics:
             ["endpoint"],
             registry=registry,
         )
+        for endpoint in endpoints:
+            self._initialise(endpoint)
+
+    def _initialise(self, endpoint: str) -> None:
+        """Every series of ``endpoint`` from zero, so that rates and increases start at once."""
+        for status_class in STATUS_CLASSES:
+            self._attempts.labels(endpoint, status_class)
+        for reason in DROP_REASONS:
+            self._dropped.labels(endpoint, reason)
+        self._seconds.labels(endpoint)
+        self._age.labels(endpoint)
+        self._disabled.labels(endpoint)
 
     def attempt(self, endpoint: str, status_class: str, seconds: float, age: float) -> None:
         self._attempts.labels(endpoint, status_class).inc()

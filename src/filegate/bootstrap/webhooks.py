@@ -128,7 +128,7 @@ async def open_webhooks(
         relay=WebhookRelay(database.events, queue, endpoints),
         states=SqlEndpointStates(database.sql),
         sender=sender,
-        metrics=PrometheusDeliveryMetrics(registry),
+        metrics=PrometheusDeliveryMetrics(registry, [e.name for e in endpoints]),
         dead_letter_route=route,
         tracer=tracer,
     )
