@@ -129,6 +129,7 @@ MATRIX: dict[str, tuple[Call, tuple[str, ...]]] = {
         OK_USERS,
     ),
     "usage": (Call("GET", "/v1/usage"), OK_USERS),
+    "events": (Call("GET", "/v1/events"), OK_USERS),
     "sign parts": (
         Call("POST", "/v1/files/{a_registered}/parts", {"part_numbers": [1]}),
         (NO_PARTS,) * 6,
@@ -214,7 +215,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    env = {"FILEGATE_BATCH_WINDOW_SECONDS": "0.2", "FILEGATE_SESSION_RATE_PER_MINUTE": "0"}
+    env = {
+        "FILEGATE_BATCH_WINDOW_SECONDS": "0.2",
+        "FILEGATE_SESSION_RATE_PER_MINUTE": "0",
+        "FILEGATE_EVENT_STREAM_MAX_SECONDS": "0.5",  # a 200 stream ends, so its cell is read
+    }
     data_dir = tmp_path_factory.mktemp("matrix") / "data"
     with running_server(data_dir, env=env) as server, httpx.Client(timeout=30) as http:
         yield _world(server, http)

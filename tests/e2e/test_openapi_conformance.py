@@ -41,7 +41,10 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def conformance_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("conformance") / "data") as running:
+    # An event stream answers until its maximum duration: a short one, so each generated
+    # request to GET /v1/events gets its whole (finite) answer.
+    env = {"FILEGATE_EVENT_STREAM_MAX_SECONDS": "1"}
+    with running_server(tmp_path_factory.mktemp("conformance") / "data", env) as running:
         yield running
 
 
