@@ -46,7 +46,7 @@ run: $(BASE) ## Start filegate with embedded defaults (SQLite, ./filegate-data, 
 	$(BIN)/filegate serve --dev
 
 test: $(DEV) ## The whole suite (PostgreSQL tests skip locally when it is absent; fail under CI).
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 chaos: $(DEV) ## Faults and crashes under load (tests/chaos, bounded: 5 minutes); prints its figures.
 	timeout 300 $(BIN)/pytest tests/chaos
