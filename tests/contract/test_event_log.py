@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 
 from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.engine import sync_url
-from filegate.adapters.sql.events import Outbox, SqlEventLog
-from filegate.adapters.sql.queue_signals import signals_for
+from filegate.adapters.sql.events import Outbox, SqlEventLog, owner_wakeup
+from filegate.adapters.sql.queue_signals import PostgresQueueSignals, signals_for
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.bootstrap.notifications import ApiEventRenderer
@@ -150,7 +150,9 @@ async def test_follow_waits_for_an_event_and_wakes_when_it_commits(log: Log) -> 
     woken = signals.counts.woken
 
     waiting = asyncio.create_task(log.events.follow(ALICE, start, 10, timedelta(seconds=30)))
-    while signals.waiting("~events") == 0:  # the follower looked, found nothing, and waits
+    while (
+        signals.waiting(owner_wakeup(ALICE)) == 0
+    ):  # the follower looked, found nothing, and waits
         await asyncio.sleep(0.01)
     await log.move(record, FileState.DELETED)
 
@@ -249,11 +251,39 @@ async def test_on_postgres_a_stream_never_passes_an_event_still_being_committed(
         await database.dispose()
 
 
-def _event(subject: str) -> Event:
+def _event(subject: str, owner: str = ALICE) -> Event:
     return make_event(
         EventType.FILE_DELETED,
-        owner=ALICE,
+        owner=owner,
         subject=subject,
         occurred_at=ManualClock().now(),
         data={"id": subject},
     )
+
+
+@pytest.mark.postgres
+async def test_on_postgres_a_commit_wakes_only_the_streams_of_its_owners(
+    postgres_url: str,
+) -> None:
+    database = open_database(postgres_url)
+    signals = signals_for(database)
+    outbox = Outbox(RENDERER, signals, relay=True)
+    engine = create_engine(sync_url(postgres_url))
+    try:
+        assert isinstance(signals, PostgresQueueSignals)
+        signals.listen()
+        await asyncio.wait_for(signals.listening.wait(), 30)  # (subscribing wakes everyone)
+        alice, bob = signals.ticket(owner_wakeup(ALICE)), signals.ticket(owner_wakeup(BOB))
+        with engine.connect() as connection:
+            outbox.append(connection, [_event("bobs", owner=BOB)])
+            connection.commit()
+        assert await signals.wait(bob, 30)  # bob's notifications have been handled ...
+        assert not alice.event.is_set()  # ... and did not wake alice's streams
+        with engine.connect() as connection:
+            outbox.append(connection, [_event("alices")])
+            connection.commit()
+        assert await signals.wait(alice, 30)
+    finally:
+        engine.dispose()
+        await signals.close()
+        await database.dispose()

@@ -11,10 +11,12 @@ than every transaction still in progress (``pg_snapshot_xmin``): everything belo
 horizon is committed, everything at or above it sorts after. A long-running writing
 transaction elsewhere on the database therefore delays the stream (not the writes).
 
-**Wake-ups.** Writers signal the ``EVENTS`` name of :mod:`~filegate.adapters.sql.queue_signals`
-(a ``NOTIFY`` delivered at commit on PostgreSQL, so streams held by other API processes wake
-too; an in-process wake-up on SQLite). Readers also look again every
-``POLL_SECONDS`` so that an event held back by the horizon is never waited on for long.
+**Wake-ups.** Writers signal through :mod:`~filegate.adapters.sql.queue_signals` the
+``EVENTS`` name (the relay's) and one name per owner with new events (its streams'), so a
+commit wakes only the streams it concerns: a ``NOTIFY`` per name delivered at commit on
+PostgreSQL (streams held by other API processes wake too); on SQLite an in-process wake-up
+of every reader. Readers also look again every ``POLL_SECONDS``, so that an event held back
+by the horizon is never waited on for long.
 """
 
 from __future__ import annotations
@@ -58,7 +60,12 @@ from filegate.domain.sessions import Claim, GuestSession
 
 EVENTS = "~events"
 """The wake-up name writers signal (no SQL queue can have it: names are plain words)."""
-POLL_SECONDS = 2.0
+POLL_SECONDS = 5.0
+
+
+def owner_wakeup(owner: str) -> str:
+    """The wake-up name of ``owner``'s streams."""
+    return f"{EVENTS}:{owner}"
 
 
 class Outbox:
@@ -113,10 +120,13 @@ class Outbox:
             return
         connection.execute(_INSERT, [self._row_of(event) for event in new])
         self._signals.notify_in(connection, EVENTS)
+        for owner in sorted({event.owner for event in new}):
+            self._signals.notify_in(connection, owner_wakeup(owner))
 
     def committed(self) -> None:
-        """After the transaction that appended events committed: wake this process's readers."""
-        self._signals.committed(EVENTS)
+        """After the transaction that appended events committed: wake this process's readers
+        (on SQLite all of them; PostgreSQL's notifications name the owners)."""
+        self._signals.committed_prefix(EVENTS)
 
     def _row_of(self, event: Event) -> dict[str, Any]:
         return {
@@ -159,7 +169,7 @@ class SqlEventLog:
         query = self._after(owner, position, limit)
         deadline = time.monotonic() + wait.total_seconds()
         while True:
-            ticket = self._signals.ticket(EVENTS)
+            ticket = self._signals.ticket(owner_wakeup(owner))
             rows = await self._database.read(lambda c: c.execute(query).all())
             remaining = deadline - time.monotonic()
             if rows or remaining <= 0:
