@@ -81,10 +81,6 @@ class Outbox:
         self._signals = signals
         self._relay = relay
 
-    @property
-    def renderer(self) -> EventRenderer:
-        return self._renderer
-
     def files_changed(
         self, connection: Connection, records: Sequence[FileRecord], at: datetime
     ) -> None:
