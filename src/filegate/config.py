@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from filegate.domain.events import EventType
+from filegate.domain.webhooks import secret_key
 
 DEFAULT_ALLOWED_TYPES = (
     "image/jpeg",
@@ -53,8 +54,8 @@ class WebhookEndpointSettings(BaseModel):
     @field_validator("secrets")
     @classmethod
     def _webhook_secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not all(secret.startswith("whsec_") and len(secret) > 20 for secret in value):
-            raise ValueError("webhook secrets look like whsec_<base64> (filegate webhooks secret)")
+        for secret in value:
+            secret_key(secret)  # ValueError for anything but whsec_<base64>
         return value
 
 

@@ -115,9 +115,8 @@ class Outbox:
         if not new:
             return
         connection.execute(_INSERT, [self._row_of(event) for event in new])
-        self._signals.notify_in(connection, EVENTS)
-        for owner in sorted({event.owner for event in new}):
-            self._signals.notify_in(connection, owner_wakeup(owner))
+        owners = sorted({event.owner for event in new})
+        self._signals.notify_in(connection, EVENTS, *map(owner_wakeup, owners))
 
     def committed(self) -> None:
         """After the transaction that appended events committed: wake this process's readers

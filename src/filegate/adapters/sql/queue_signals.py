@@ -115,8 +115,8 @@ class QueueSignals:
         for queue in [name for name in self._pending if name.startswith(prefix)]:
             self.wake(queue)
 
-    def notify_in(self, connection: Connection, queue: str) -> None:
-        """Inside the transaction that makes messages of ``queue`` visible (nothing here)."""
+    def notify_in(self, connection: Connection, *queues: str) -> None:
+        """Inside the transaction that makes messages of ``queues`` visible (nothing here)."""
 
     def committed(self, queue: str) -> None:
         """After that transaction committed: wake this process's receivers of ``queue``."""
@@ -150,8 +150,10 @@ class PostgresQueueSignals(QueueSignals):
         self.listen()
         return await super().wait(ticket, seconds)
 
-    def notify_in(self, connection: Connection, queue: str) -> None:
-        connection.execute(select(func.pg_notify(CHANNEL, queue)))
+    def notify_in(self, connection: Connection, *queues: str) -> None:
+        """One statement for every name (each ``NOTIFY`` is its own round trip otherwise)."""
+        if queues:
+            connection.execute(select(*(func.pg_notify(CHANNEL, queue) for queue in queues)))
 
     def committed(self, queue: str) -> None:
         """Nothing: the notification wakes this process too, through the listener."""
