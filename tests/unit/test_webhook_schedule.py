@@ -93,7 +93,9 @@ def test_jitter_spreads_a_burst_of_retries() -> None:
 
 
 def test_past_the_schedule_the_delivery_is_given_up() -> None:
-    assert SCHEDULE.delay_at(offset(7) - timedelta(seconds=1), None, Random(1)) is not None
+    last_early = offset(7) - DEFAULT_RETRY_DELAYS[-1] * 0.2  # the last attempt, jittered early
+    assert SCHEDULE.delay_at(last_early - timedelta(seconds=1), None, Random(1)) is not None
+    assert SCHEDULE.delay_at(last_early, None, Random(1)) is None
     assert SCHEDULE.delay_at(offset(7), None, Random(1)) is None
     assert SCHEDULE.delay_at(timedelta(days=30), timedelta(seconds=1), Random(1)) is None
 
@@ -121,9 +123,16 @@ def test_a_long_table_is_capped_at_twelve_hours() -> None:
     assert schedule.delay_at(timedelta(0), None, Random(1)) == timedelta(hours=12)
 
 
-def test_a_wait_is_never_negative() -> None:
-    schedule = RetrySchedule(delays=(timedelta(seconds=1),))
-    assert schedule.delay_at(timedelta(seconds=0.99), None, FixedUniform(-1.0)) == timedelta(0)
+def test_an_attempt_jittered_early_counts_as_the_one_due_then() -> None:
+    """Retry 1 (due at 5 s) made early, at 4.5 s: the next is retry 2, not retry 1 again."""
+    wait = SCHEDULE.delay_at(timedelta(seconds=4.5), None, FixedUniform(0.0))
+    assert wait == offset(2) - timedelta(seconds=4.5)
+
+
+@given(st.floats(min_value=0, max_value=offset(7).total_seconds()), seeds)
+def test_a_wait_is_never_negative(age: float, seed: int) -> None:
+    wait = SCHEDULE.delay_at(timedelta(seconds=age), None, Random(seed))
+    assert wait is None or wait >= timedelta(0)
 
 
 @pytest.mark.parametrize("jitter", [-0.1, 1.0, 2.0])

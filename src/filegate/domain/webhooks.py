@@ -143,12 +143,14 @@ class RetrySchedule:
 
         Attempt *n + 1* is due when the event is as old as the first *n* delays together
         (the schedule follows the event's age, not a count of attempts, so a delivery
-        deferred for other reasons never skips ahead). The wait is moved by a draw from
+        deferred for other reasons never skips ahead); an attempt made up to the jitter
+        early counts as the one due then, so it is not made twice. The wait is moved by a draw from
         ``[-jitter, +jitter]`` of its step, is at least ``retry_after`` (the receiver's
         ``Retry-After``) and at most :data:`LONGEST_DELAY`.
         """
         for step, offset in zip(self.delays, accumulate(self.delays), strict=True):
-            if offset > age:
+            # An attempt made within the jitter before an offset was that offset's attempt.
+            if offset - step * self.jitter > age:
                 wait = offset - age + step * random.uniform(-self.jitter, self.jitter)
                 wait = max(wait, retry_after or timedelta(0), timedelta(0))
                 return min(wait, LONGEST_DELAY)
