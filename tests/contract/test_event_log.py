@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 
 from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.engine import sync_url
-from filegate.adapters.sql.events import Outbox, SqlEventLog, owner_wakeup
-from filegate.adapters.sql.queue_signals import PostgresQueueSignals, signals_for
+from filegate.adapters.sql.events import EVENTS, Outbox, SqlEventLog
+from filegate.adapters.sql.queue_signals import signals_for
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.adapters.sql.sessions import SqlSessionRepository
 from filegate.bootstrap.notifications import ApiEventRenderer
@@ -77,16 +77,18 @@ async def log(request: pytest.FixtureRequest) -> AsyncIterator[Log]:
     clock = ManualClock()
     database = open_database(request.getfixturevalue(f"{request.param}_url"))
     outbox = Outbox(RENDERER, signals_for(database), relay=True)
+    events = SqlEventLog(database, clock)
     try:
         yield Log(
             database,
             SqlRepository(database, clock, outbox),
             SqlSessionRepository(database, outbox),
-            SqlEventLog(database, clock),
+            events,
             outbox,
             clock,
         )
     finally:
+        await events.close()
         await signals_for(database).close()
         await database.dispose()
 
@@ -150,9 +152,7 @@ async def test_follow_waits_for_an_event_and_wakes_when_it_commits(log: Log) -> 
     woken = signals.counts.woken
 
     waiting = asyncio.create_task(log.events.follow(ALICE, start, 10, timedelta(seconds=30)))
-    while (
-        signals.waiting(owner_wakeup(ALICE)) == 0
-    ):  # the follower looked, found nothing, and waits
+    while signals.waiting(EVENTS) == 0:  # the stream's tail looked, found nothing, and waits
         await asyncio.sleep(0.01)
     await log.move(record, FileState.DELETED)
 
@@ -261,29 +261,59 @@ def _event(subject: str, owner: str = ALICE) -> Event:
     )
 
 
-@pytest.mark.postgres
-async def test_on_postgres_a_commit_wakes_only_the_streams_of_its_owners(
-    postgres_url: str,
+async def test_streams_of_many_owners_share_one_read_per_commit(log: Log) -> None:
+    """Each waiting stream used to read the log for itself after a commit that concerned
+    it; the process's tail reads once for all of them."""
+    owners = [f"user:{name}" for name in ("ann", "ben", "cat", "dan", "eve", "fay")]
+    records = [await log.file(owner) for owner in owners]
+    start = await log.events.head()
+    signals = signals_for(log.database)
+    streams = [
+        asyncio.create_task(log.events.follow(owner, start, 10, PATIENCE)) for owner in owners
+    ]
+    while signals.waiting(EVENTS) == 0:  # the tail has looked and waits for a commit
+        await asyncio.sleep(0.01)
+    reads = log.database.transactions.snapshot()["read"]
+
+    moves = [(r.id, r.state, StateChange(FileState.DELETED, Actor.WORKER)) for r in records]
+    await log.files.transition_many(moves)
+    found = await asyncio.wait_for(asyncio.gather(*streams), 30)
+
+    assert [[s.event.subject for s in events] for events in found] == [[r.id] for r in records]
+    assert log.database.transactions.snapshot()["read"] - reads <= 2  # not one per stream
+
+
+async def test_a_stream_resumed_from_an_old_cursor_reads_what_the_tail_no_longer_holds(
+    log: Log,
 ) -> None:
-    database = open_database(postgres_url)
-    signals = signals_for(database)
-    outbox = Outbox(RENDERER, signals, relay=True)
-    engine = create_engine(sync_url(postgres_url))
+    start = await log.events.head()
+    early = await log.move(await log.file(), FileState.DELETED)
+    live = asyncio.create_task(log.events.follow(BOB, start, 10, PATIENCE))  # starts the tail
+    signals = signals_for(log.database)
+    while signals.waiting(EVENTS) == 0:
+        await asyncio.sleep(0.01)
+    later = await log.move(await log.file(), FileState.DELETED)
+    await log.move(await log.file(BOB), FileState.DELETED)
+    await asyncio.wait_for(live, 30)
+
+    resumed = await visible(log.events, ALICE, start, 2)
+
+    assert [s.event.subject for s in resumed] == [early.id, later.id]
+
+
+async def test_a_stream_behind_a_tail_that_dropped_its_events_misses_none(log: Log) -> None:
+    events = SqlEventLog(log.database, log.clock, tail_capacity=2)
+    signals = signals_for(log.database)
+    start = await events.head()
+    keeper = asyncio.create_task(events.follow(BOB, start, 10, PATIENCE))  # the tail runs
     try:
-        assert isinstance(signals, PostgresQueueSignals)
-        signals.listen()
-        await asyncio.wait_for(signals.listening.wait(), 30)  # (subscribing wakes everyone)
-        alice, bob = signals.ticket(owner_wakeup(ALICE)), signals.ticket(owner_wakeup(BOB))
-        with engine.connect() as connection:
-            outbox.append(connection, [_event("bobs", owner=BOB)])
-            connection.commit()
-        assert await signals.wait(bob, 30)  # bob's notifications have been handled ...
-        assert not alice.event.is_set()  # ... and did not wake alice's streams
-        with engine.connect() as connection:
-            outbox.append(connection, [_event("alices")])
-            connection.commit()
-        assert await signals.wait(alice, 30)
+        while signals.waiting(EVENTS) == 0:
+            await asyncio.sleep(0.01)
+        mine = [await log.move(await log.file(), FileState.DELETED) for _ in range(5)]
+
+        found = await visible(events, ALICE, start, 5, limit=2)
+
+        assert [s.event.subject for s in found] == [r.id for r in mine]
     finally:
-        engine.dispose()
-        await signals.close()
-        await database.dispose()
+        keeper.cancel()
+        await events.close()

@@ -149,10 +149,12 @@ async def open_database(settings: Settings, clock: Clock, stack: AsyncExitStack)
     sql = open_sql_database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     stack.push_async_callback(sql.dispose)
     outbox = outbox_for(settings, sql)
+    events = SqlEventLog(sql, clock)
+    stack.push_async_callback(events.close)
     return Database(
         sql=sql,
         files=SqlRepository(sql, clock, outbox),
-        events=SqlEventLog(sql, clock),
+        events=events,
         queries=SqlLifecycleRepository(sql),
         sessions=SqlSessionRepository(sql, outbox),
         grants=SqlGrantRepository(sql),

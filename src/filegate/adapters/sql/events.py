@@ -11,16 +11,21 @@ than every transaction still in progress (``pg_snapshot_xmin``): everything belo
 horizon is committed, everything at or above it sorts after. A long-running writing
 transaction elsewhere on the database therefore delays the stream (not the writes).
 
-**Wake-ups.** Writers signal through :mod:`~filegate.adapters.sql.queue_signals` the
-``EVENTS`` name (the relay's) and one name per owner with new events (its streams'), so a
-commit wakes only the streams it concerns: a ``NOTIFY`` per name delivered at commit on
-PostgreSQL (streams held by other API processes wake too); on SQLite an in-process wake-up
-of every reader. Readers also look again every ``POLL_SECONDS``, so that an event held back
-by the horizon is never waited on for long.
+**Streams share one reader.** A process's streams are answered from its
+:class:`~filegate.adapters.sql.event_tail.EventTail`, which reads every owner's new events in
+one query per wake-up; a stream reads the log itself only for a cursor older than what the
+tail holds (a resumed stream), up to the tail's floor.
+
+**Wake-ups.** Writers signal the ``EVENTS`` name through
+:mod:`~filegate.adapters.sql.queue_signals`: a ``NOTIFY`` delivered at commit on PostgreSQL
+(the tails and relays of other processes wake too); on SQLite an in-process wake-up. Readers
+also look again every ``POLL_SECONDS``, so that an event held back by the horizon is never
+waited on for long.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -31,7 +36,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Text,
-    and_,
     delete,
     func,
     insert,
@@ -43,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 
 from filegate.adapters.sql.database import Database
+from filegate.adapters.sql.event_tail import Entry, EventTail, Page, Position, TailStopped
 from filegate.adapters.sql.queue_signals import QueueSignals, signals_for
 from filegate.adapters.sql.schema import events
 from filegate.domain.clock import SystemClock
@@ -61,11 +66,8 @@ from filegate.domain.sessions import Claim, GuestSession
 EVENTS = "~events"
 """The wake-up name writers signal (no SQL queue can have it: names are plain words)."""
 POLL_SECONDS = 5.0
-
-
-def owner_wakeup(owner: str) -> str:
-    """The wake-up name of ``owner``'s streams."""
-    return f"{EVENTS}:{owner}"
+TAIL_PAGE = 500
+"""Most events the tail reads at once (it reads again at once after a full page)."""
 
 
 class Outbox:
@@ -115,13 +117,11 @@ class Outbox:
         if not new:
             return
         connection.execute(_INSERT, [self._row_of(event) for event in new])
-        owners = sorted({event.owner for event in new})
-        self._signals.notify_in(connection, EVENTS, *map(owner_wakeup, owners))
+        self._signals.notify_in(connection, EVENTS)
 
     def committed(self) -> None:
-        """After the transaction that appended events committed: wake this process's readers
-        (on SQLite all of them; PostgreSQL's notifications name the owners)."""
-        self._signals.committed_prefix(EVENTS)
+        """After the transaction that appended events committed: wake this process's readers."""
+        self._signals.committed(EVENTS)
 
     def _row_of(self, event: Event) -> dict[str, Any]:
         return {
@@ -142,34 +142,53 @@ _INSERT = insert(events)
 class SqlEventLog:
     """``EventFeed`` and ``EventOutbox`` over the ``events`` table (see the module docstring)."""
 
-    def __init__(self, database: Database, clock: Clock | None = None) -> None:
+    def __init__(
+        self, database: Database, clock: Clock | None = None, *, tail_capacity: int = 4096
+    ) -> None:
+        """``tail_capacity``: how many of the newest events the process keeps for its
+        streams (a few MiB at the default)."""
         self._database = database
         self._clock = clock or SystemClock()
         self._signals = signals_for(database)
         self._postgres = database.is_postgres
+        self._tail = EventTail(
+            self._present,
+            self._read_after,
+            self._signals,
+            EVENTS,
+            capacity=tail_capacity,
+            page=TAIL_PAGE,
+            poll_seconds=POLL_SECONDS,
+        )
 
     async def head(self) -> str:
-        if self._postgres:
-            horizon = await self._database.read(lambda c: c.execute(select(_HORIZON)).scalar_one())
-            return encode_position(int(horizon), 0)
-        last = await self._database.read(
-            lambda c: c.execute(select(func.max(events.c.seq))).scalar()
-        )
-        return encode_position(0, int(last or 0))
+        return encode_position(*await self._present())
 
     async def follow(
         self, owner: str, cursor: str, limit: int, wait: timedelta
     ) -> list[StoredEvent]:
         position = decode_position(cursor)
-        query = self._after(owner, position, limit)
         deadline = time.monotonic() + wait.total_seconds()
-        while True:
-            ticket = self._signals.ticket(owner_wakeup(owner))
-            rows = await self._database.read(lambda c: c.execute(query).all())
-            remaining = deadline - time.monotonic()
-            if rows or remaining <= 0:
-                return [_stored(row) for row in rows]
-            await self._signals.wait(ticket, min(remaining, POLL_SECONDS))
+        async with self._tail.following():
+            while True:
+                floor = await self._tail.floor()
+                if position < floor:  # older than the tail's memory: read the settled range
+                    settled = await self._settled(owner, position, floor, limit)
+                    if settled:
+                        return settled
+                    position = floor
+                found = self._tail.after(owner, position, limit)
+                if found is None:  # the floor rose past the position meanwhile
+                    continue
+                remaining = deadline - time.monotonic()
+                if found or remaining <= 0:
+                    return found
+                with contextlib.suppress(TailStopped):
+                    await self._tail.wait(owner, remaining)
+
+    async def close(self) -> None:
+        """Stop the tail (at shutdown)."""
+        await self._tail.close()
 
     async def claim_unrelayed(self, limit: int, lease: timedelta) -> list[Event]:
         now = self._clock.now()
@@ -234,16 +253,53 @@ class SqlEventLog:
         result = await self._database.write(lambda c: c.execute(statement))
         return int(result.rowcount or 0)
 
-    def _after(self, owner: str, position: tuple[int, int], limit: int) -> Any:
-        conditions: list[ColumnElement[bool]] = [
-            events.c.owner == owner,
-            tuple_(events.c.tx, events.c.seq) > tuple_(*position),
-        ]
+    async def _present(self) -> Position:
+        """Where the log is now: every event before it has committed (or never will)."""
         if self._postgres:
-            conditions.append(events.c.tx < _HORIZON)
-        return (
-            select(events).where(and_(*conditions)).order_by(events.c.tx, events.c.seq).limit(limit)
+            horizon = await self._database.read(lambda c: c.execute(select(_HORIZON)).scalar_one())
+            return (int(horizon), 0)
+        last = await self._database.read(
+            lambda c: c.execute(select(func.max(events.c.seq))).scalar()
         )
+        return (0, int(last or 0))
+
+    async def _read_after(self, position: Position, limit: int) -> Page:
+        """Every owner's events after ``position`` (the tail's read).
+
+        On PostgreSQL the horizon is read first, then only rows below it: all of those had
+        committed before the second statement's snapshot, so the read reaches the horizon.
+        """
+
+        def read(connection: Connection) -> Page:
+            horizon = (
+                int(connection.execute(select(_HORIZON)).scalar_one()) if self._postgres else 0
+            )
+            conditions = [tuple_(events.c.tx, events.c.seq) > tuple_(*position)]
+            if self._postgres:
+                conditions.append(events.c.tx < horizon)
+            query = (
+                select(events).where(*conditions).order_by(events.c.tx, events.c.seq).limit(limit)
+            )
+            entries = [Entry((row.tx, row.seq), _stored(row)) for row in connection.execute(query)]
+            if len(entries) == limit or not self._postgres:
+                return entries, entries[-1].position if entries else position
+            return entries, (horizon, 0)
+
+        return await self._database.read(read)
+
+    async def _settled(
+        self, owner: str, after: Position, upto: Position, limit: int
+    ) -> list[StoredEvent]:
+        """``owner``'s events after ``after`` and up to ``upto`` (a settled range)."""
+        position = tuple_(events.c.tx, events.c.seq)
+        query = (
+            select(events)
+            .where(events.c.owner == owner, position > tuple_(*after), position <= tuple_(*upto))
+            .order_by(events.c.tx, events.c.seq)
+            .limit(limit)
+        )
+        rows = await self._database.read(lambda c: c.execute(query).all())
+        return [_stored(row) for row in rows]
 
 
 # Every transaction below this id has ended; rows at or above it may still be invisible.

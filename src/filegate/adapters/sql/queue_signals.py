@@ -110,21 +110,12 @@ class QueueSignals:
         for queue in list(self._pending):
             self.wake(queue)
 
-    def wake_prefix(self, prefix: str) -> None:
-        """Wake every name that starts with ``prefix``."""
-        for queue in [name for name in self._pending if name.startswith(prefix)]:
-            self.wake(queue)
-
     def notify_in(self, connection: Connection, *queues: str) -> None:
         """Inside the transaction that makes messages of ``queues`` visible (nothing here)."""
 
     def committed(self, queue: str) -> None:
         """After that transaction committed: wake this process's receivers of ``queue``."""
         self.wake(queue)
-
-    def committed_prefix(self, prefix: str) -> None:
-        """As :meth:`committed`, for every name starting with ``prefix``."""
-        self.wake_prefix(prefix)
 
     async def close(self) -> None:
         """Release what the signals hold (nothing here)."""
@@ -157,9 +148,6 @@ class PostgresQueueSignals(QueueSignals):
 
     def committed(self, queue: str) -> None:
         """Nothing: the notification wakes this process too, through the listener."""
-
-    def committed_prefix(self, prefix: str) -> None:
-        """Nothing: each notification named what it wakes."""
 
     async def close(self) -> None:
         listener, self._listener = self._listener, None

@@ -221,6 +221,7 @@ events = Table(
     Column("relayed_at", UTCDateTime),
     Column("relay_lease_until", UTCDateTime),
     Index("ix_events_owner_position", "owner", "tx", "seq"),
+    Index("ix_events_position", "tx", "seq"),
     Index("ix_events_occurred", "occurred_at"),
     Index(
         "ix_events_unrelayed",
