@@ -12,7 +12,9 @@ each pass on a fresh deployment:
 * latency: files sent at half the measured throughput (:func:`bench.e2e_client.paced`);
   p50 and p99 of upload end → READY.
 
-Then one more embedded throughput pass with ``FILEGATE_RENDITIONS=false``.
+Then the embedded throughput and batch passes once more with ``FILEGATE_RENDITIONS=false``.
+Each throughput pass also reports how the machine's CPU time was shared among the kinds of
+process (:mod:`bench.cpu_split`).
 
 Baselines (:mod:`bench.e2e_limit`, the same files in two processes, measured just before
 each shape): the throughput pass is compared twice, with the decode-only limit (SHA-256 and
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bench import e2e_shapes
+from bench import cpu_split, e2e_shapes
 from bench.e2e_client import Pass, paced, saturate, tokens
 from bench.e2e_counts import Counts, Split, per_file, scrape, scrape_split
 from bench.e2e_files import Photo, photos
@@ -108,6 +110,8 @@ class _Costs:
     split: Split
     """The same counters by process kind and label."""
     pg_transactions: int | None
+    cpu: cpu_split.CpuSplit
+    """The machine's CPU time during the pass, by kind of process."""
 
 
 @dataclass(frozen=True)
@@ -131,28 +135,36 @@ def run(quick: bool) -> list[Result]:
         for shape in _shapes(scale):
             rows += _measure(shape, corpus, scale, Path(tmp) / shape.name)
         if scale.plain_files:
-            rows.append(_plain(corpus[: scale.plain_files], scale, Path(tmp) / "plain"))
+            rows += _plain(corpus[: scale.plain_files], scale, Path(tmp) / "plain")
     return rows
 
 
-def _plain(files: Sequence[Photo], scale: Scale, tmp: Path) -> Result:
+def _plain(files: Sequence[Photo], scale: Scale, tmp: Path) -> list[Result]:
     """The embedded throughput pass with renditions off, against the decode the worker then
-    runs (shrunk on load to the perceptual hash's edge)."""
+    runs (shrunk on load to the perceptual hash's edge); then batch 10 against batch 1
+    without renditions, where the per-file costs that batching shares weigh more."""
     limit = decode_rate([photo.path for photo in files], renditions=False)
-    shape = _Shape(
-        "embedded", partial(e2e_shapes.embedded, renditions=False), len(files), len(files)
-    )
-    passed = _throughput(shape, tmp, DEFAULT_BATCH, files, scale.clients).passed
-    return Result(
-        f"e2e embedded, renditions off, {passed.files:,} JPEGs {scale.width}x{scale.height}",
-        "files/s",
-        passed.rate,
-        limit,
-        f"decode-only limit with renditions off: SHA-256 + the verifying decode the worker "
-        f"then runs (libvips shrink-on-load for the perceptual hash's 256 px edge) in "
-        f"{PROCESSES} processes; filegate: FILEGATE_RENDITIONS=false, batch {DEFAULT_BATCH}, "
-        f"{scale.clients} clients, {passed.seconds:.1f} s",
-    )
+    start = partial(e2e_shapes.embedded, renditions=False)
+    shape = _Shape("embedded, renditions off", start, len(files), scale.batch_files)
+    measured = _throughput(shape, tmp / "main", DEFAULT_BATCH, files, scale.clients)
+    passed = measured.passed
+    few = files[: scale.batch_files]
+    batched = _throughput(shape, tmp / "batch10", DEFAULT_BATCH, few, scale.clients)
+    single = _throughput(shape, tmp / "batch1", 1, few, scale.clients)
+    return [
+        Result(
+            f"e2e embedded, renditions off, {passed.files:,} JPEGs {scale.width}x{scale.height}",
+            "files/s",
+            passed.rate,
+            limit,
+            f"decode-only limit with renditions off: SHA-256 + the verifying decode the worker "
+            f"then runs (libvips shrink-on-load for the perceptual hash's 256 px edge) in "
+            f"{PROCESSES} processes; filegate: FILEGATE_RENDITIONS=false, batch "
+            f"{DEFAULT_BATCH}, {scale.clients} clients, {passed.seconds:.1f} s; CPU: "
+            f"{measured.costs.cpu.describe()}",
+        ),
+        *_batch_rows(shape, batched, single),
+    ]
 
 
 def _shapes(scale: Scale) -> list[_Shape]:
@@ -180,7 +192,7 @@ def _measure(shape: _Shape, corpus: Sequence[Photo], scale: Scale, tmp: Path) ->
     pace = _PACE_SHARE * main.passed.rate
     latency = _latency(shape, tmp / "latency", later, pace)
     return [
-        *_throughput_rows(shape, scale, main.passed, limits),
+        *_throughput_rows(shape, scale, main, limits),
         *_latency_rows(shape, latency, pace, limits),
         *_batch_rows(shape, batched, single),
     ]
@@ -192,11 +204,13 @@ def _throughput(
     with shape.start(folder, batch_size) as deployment:
         user_tokens = tokens(deployment.secret, clients, "bench")
         before = scrape(deployment.metrics), scrape_split(deployment.processes)
+        cpu_before = cpu_split.snapshot()
         passed = asyncio.run(saturate(deployment.api, user_tokens, files))
+        cpu = cpu_split.snapshot().since(cpu_before)
         counted = scrape(deployment.metrics).since(before[0])
         split = scrape_split(deployment.processes).since(before[1])
     pg = deployment.pg.during if deployment.pg is not None else None
-    return _Throughput(passed, _Costs(counted, split, pg))
+    return _Throughput(passed, _Costs(counted, split, pg, cpu))
 
 
 def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -> Pass:
@@ -205,12 +219,15 @@ def _latency(shape: _Shape, folder: Path, files: Sequence[Photo], rate: float) -
         return asyncio.run(paced(deployment.api, user_tokens, files, rate))
 
 
-def _throughput_rows(shape: _Shape, scale: Scale, passed: Pass, limits: _Limits) -> list[Result]:
+def _throughput_rows(
+    shape: _Shape, scale: Scale, measured: _Throughput, limits: _Limits
+) -> list[Result]:
+    passed = measured.passed
     name = f"e2e {shape.name}, {passed.files:,} JPEGs {scale.width}x{scale.height}"
     how = (
         f"filegate: renditions on (the default), batch {DEFAULT_BATCH}, {scale.clients} "
         f"clients (a user each), {passed.seconds:.1f} s from the first registration to "
-        "the last READY"
+        f"the last READY; CPU during the pass: {measured.costs.cpu.describe()}"
     )
     return [
         Result(

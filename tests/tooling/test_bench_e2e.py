@@ -7,13 +7,15 @@ No speed is asserted; the benchmark as a whole runs in ``test_bench_smoke.py``.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from bench import e2e_shapes
+from bench import cpu_split, e2e_shapes
 from bench.e2e_client import Pass
 from bench.e2e_counts import (
     DB_TRANSACTIONS,
@@ -173,3 +175,22 @@ def test_latency_quantiles_are_nearest_rank() -> None:
     assert passed.latency_ms(0.5) == pytest.approx(200)
     assert passed.latency_ms(0.99) == pytest.approx(400)
     assert passed.rate == 2.0
+
+
+_BURN = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+_PARENT = (
+    "import subprocess, sys; "
+    f"subprocess.run([sys.executable, '-c', {_BURN!r}], check=True)"
+    "  # moto_server"
+)
+
+
+def test_a_processs_cpu_time_counts_for_the_kind_its_parent_names() -> None:
+    before = cpu_split.snapshot()
+    child = subprocess.Popen([sys.executable, "-c", _PARENT])
+    most = 0.0  # the busy grandchild counts for "moto" through its parent, while it lives
+    while child.poll() is None:
+        most = max(most, cpu_split.snapshot().since(before).seconds.get("moto", 0.0))
+
+    assert child.returncode == 0
+    assert most >= 0.3
