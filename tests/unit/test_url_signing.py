@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote, urlencode
 
 import pytest
 
-from filegate.adapters.local.url_signing import KEY_ID_PARAM, SIGNATURE_PARAM, UrlGrant, UrlSigner
+from filegate.adapters.local.url_signing import (
+    KEY_ID_PARAM,
+    SIGNATURE_PARAM,
+    UrlGrant,
+    UrlSigner,
+    query_string,
+)
 from filegate.domain.errors import ErrorCode, FilegateError
 
 OLD_KEY = b"old-key-0123456789abcdef"
@@ -170,3 +177,26 @@ def test_the_disposition_is_bound(signer: UrlSigner, change: str) -> None:
     else:
         query = {**inline, "disposition": "attachment"}
         assert_mismatch(signer, "GET", INLINE.key, pairs(query))
+
+
+def test_a_signature_is_the_one_the_canonical_form_has_always_given() -> None:
+    # Pinned: a change of how signatures are computed must not change what they are, or
+    # every URL already handed out would stop verifying.
+    signer = UrlSigner({"k1": b"0123456789abcdef-secret"}, "k1")
+    grant = UrlGrant(
+        "PUT",
+        "0123456789abcdef/fedcba98765432100123456789abcdef",
+        datetime(2026, 3, 1, 12, tzinfo=UTC),
+        "image/jpeg",
+        2_483_117,
+        "ab" * 32,
+    )
+    assert signer.sign(grant)[SIGNATURE_PARAM] == "qf4E1qPk1Kr4BsDUqYYNHb7PFcnGgoOW0a3ow-PtLd0"
+
+
+@pytest.mark.parametrize(
+    "value", ["plain-value_1.2~", "image/jpeg", "a b&c=d", "ünï €", "line\nbreak", "%41", ""]
+)
+def test_a_query_string_encodes_as_urlencode_with_quote(value: str) -> None:
+    params = {"type": value, "k%": value, "sig": "x"}
+    assert query_string(params) == urlencode(params, quote_via=quote)

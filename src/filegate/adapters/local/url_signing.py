@@ -32,6 +32,8 @@ _BOUND_PARAMS = ("expires", "type", "length", "sha256", "filename")
 _DISPOSITION_PARAM = "disposition"
 _INLINE = "inline"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What percent-encoding leaves as it is (RFC 3986's unreserved characters)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class UrlSigner:
             raise ValueError(f"URL-signing keys need at least {MIN_KEY_BYTES} bytes")
         self._keys = dict(keys)
         self._current = current_key_id
+        # Keyed once per key: each signature copies the keyed state instead of keying again.
+        self._macs = {
+            kid: hmac.new(secret, digestmod=hashlib.sha256) for kid, secret in keys.items()
+        }
 
     def sign(self, grant: UrlGrant) -> dict[str, str]:
         """The query parameters that carry ``grant``, its key id and its signature."""
@@ -95,13 +101,21 @@ class UrlSigner:
             + [_escape(params.get(name, "")) for name in _BOUND_PARAMS]
             + [_escape(params[name]) for name in (_DISPOSITION_PARAM,) if name in params]
         )
-        digest = hmac.new(self._keys[key_id], canonical.encode(), hashlib.sha256).digest()
+        mac = self._macs[key_id].copy()
+        mac.update(canonical.encode())
+        digest = mac.digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _escape(value: str) -> str:
     # Percent-encoding every field keeps the newline separators unambiguous.
-    return quote(value, safe="")
+    return value if _UNRESERVED.fullmatch(value) else quote(value, safe="")
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """``params`` as a query string, every name and value percent-encoded (as
+    ``urlencode(params, quote_via=quote)``; values already plain skip the encoder)."""
+    return "&".join(f"{_escape(name)}={_escape(value)}" for name, value in params.items())
 
 
 def _encode(grant: UrlGrant) -> dict[str, str]:

@@ -7,7 +7,8 @@ perceptual hash is unsigned 64-bit in the core and signed in the database (``BIG
 
 from __future__ import annotations
 
-from typing import Any, overload
+from collections.abc import Mapping
+from typing import Any, TypeAlias, overload
 
 from sqlalchemy.engine import RowMapping
 
@@ -26,6 +27,9 @@ _FACTS = (
     "has_location",
 )
 _SIGN_BIT = 1 << 63
+
+Columns: TypeAlias = Mapping[str, Any] | RowMapping
+"""A ``files`` row's values by column name: SQLAlchemy's row, or a plain mapping."""
 
 
 def image_columns(image: ImageInfo | None) -> dict[str, Any]:
@@ -46,7 +50,7 @@ def image_columns(image: ImageInfo | None) -> dict[str, Any]:
     }
 
 
-def image_of(values: RowMapping) -> ImageInfo | None:
+def image_of(values: Columns) -> ImageInfo | None:
     if values["image_format"] is None:
         return None
     facts = dict(values["image_facts"] or {})
@@ -111,6 +115,6 @@ def print_columns(size: PrintSize | None) -> dict[str, float | None]:
     }
 
 
-def print_size_of(values: RowMapping) -> PrintSize | None:
+def print_size_of(values: Columns) -> PrintSize | None:
     width, height = values["print_width_mm"], values["print_height_mm"]
     return None if width is None or height is None else PrintSize(width, height)

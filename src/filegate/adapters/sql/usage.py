@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from filegate.adapters.sql.schema import files, owner_usage
+from filegate.adapters.sql.sqlite_plain import PlainStatement
 from filegate.domain.quotas import (
     LIVE_STATES,
     PENDING_STATES,
@@ -63,19 +64,22 @@ def reserve(
     state: FileState,
     size: int,
     limits: QuotaLimits | None,
+    *,
+    plain: bool | None = None,
 ) -> None:
     """Count one new file of ``size`` bytes in ``state`` (REGISTERED, but for tests) for
     ``owner``: one conditional upsert, the transaction's last statement.
 
     Raises :class:`~filegate.domain.quotas.QuotaExceeded` (counting nothing; the caller's
     transaction must roll back) when it does not fit ``limits``. The owner's row is
-    locked from this statement to the commit only.
+    locked from this statement to the commit only. ``plain`` runs it as plain SQL
+    on SQLite (by default there; ``False`` keeps SQLAlchemy's execution).
     """
     added = usage_of(state, size)
     if limits is not None and (refusal := admission(Usage(), limits, size)) is not None:
         raise refusal  # not even a first file of this size fits
     fits = None if limits is None else _room_for(limits, size)
-    while _upsert(connection, owner, added, where=fits) is None:
+    while _upsert(connection, owner, added, where=fits, plain=plain) is None:
         assert limits is not None  # an unconditional upsert always returns its row
         refusal = admission(read_usage(connection, owner), limits, size)
         if refusal is not None:
@@ -138,7 +142,7 @@ def plan_many(
     return Plan(refusals, before, after, checked=limits is not None)
 
 
-def apply_plan(connection: Connection, plan: Plan) -> None:
+def apply_plan(connection: Connection, plan: Plan, *, plain: bool | None = None) -> None:
     """Count the admitted files of ``plan``: one upsert per owner, in owner order (so two
     transactions never wait for each other's rows in opposite orders).
 
@@ -149,7 +153,7 @@ def apply_plan(connection: Connection, plan: Plan) -> None:
         if (delta := plan.after[owner] - before).is_zero:
             continue
         unchanged = _equals(before) if plan.checked else None
-        if _upsert(connection, owner, delta, where=unchanged) is None:
+        if _upsert(connection, owner, delta, where=unchanged, plain=plain) is None:
             raise UsageMoved(owner)
 
 
@@ -216,14 +220,28 @@ def _read(connection: Connection, owners: Sequence[str], *, lock: bool) -> dict[
 
 
 def _upsert(
-    connection: Connection, owner: str, delta: Usage, *, where: _Where | None
+    connection: Connection,
+    owner: str,
+    delta: Usage,
+    *,
+    where: _Where | None,
+    plain: bool | None = None,
 ) -> Usage | None:
     """Add ``delta`` to ``owner``'s row (created with ``delta`` if missing) when ``where``
-    holds for the existing row; the counters after, or ``None`` when ``where`` failed."""
-    statement = _upsert_statement(connection.dialect.name, where.shape if where else None)
+    holds for the existing row; the counters after, or ``None`` when ``where`` failed.
+
+    ``plain`` runs the statement as plain SQL on the driver (:mod:`filegate.adapters.sql.
+    sqlite_plain`): by default on SQLite, where SQLAlchemy's work costs more than the
+    statement; ``False`` keeps SQLAlchemy's execution.
+    """
+    dialect = connection.dialect.name
+    shape = where.shape if where else None
     values = {"owner": owner, "pending": delta.pending, "files": delta.files, "bytes": delta.bytes}
     parameters = values | (where.parameters if where else {})
-    row = connection.execute(statement, parameters).first()
+    if dialect == "sqlite" and plain is not False:
+        found = _plain_upsert(shape).execute(connection, parameters).fetchall()
+        return Usage(*(int(count) for count in found[0])) if found else None
+    row = connection.execute(_upsert_statement(dialect, shape), parameters).first()
     return None if row is None else _usage_of(row._mapping)
 
 
@@ -283,6 +301,12 @@ def _upsert_statement(dialect_name: str, shape: tuple[str, ...] | None) -> Any:
         },
         where=where,
     ).returning(_u.c.pending, _u.c.files, _u.c.bytes)
+
+
+@functools.cache
+def _plain_upsert(shape: tuple[str, ...] | None) -> PlainStatement:
+    """The SQLite upsert of :func:`_upsert`, compiled once per condition shape."""
+    return PlainStatement.of(_upsert_statement("sqlite", shape), _u)
 
 
 def _counted(connection: Connection, owners: Sequence[str]) -> dict[str, Usage]:
