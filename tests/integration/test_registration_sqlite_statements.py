@@ -184,6 +184,10 @@ async def test_a_duplicate_is_found_and_read_as_sqlalchemy_reads_it(database: Da
         )
         assert found[owner].id == f"{owner}-older"
         assert found[owner] == await repository.get(f"{owner}-older")
+        again = [_record(owner, "batched", declared_sha256=SHA256), _record(owner, "fresh")]
+        duplicate, fresh = await repository.add_many(again, dedupe=True)
+        assert duplicate == found[owner]  # the batch's check picks the same, oldest file
+        assert fresh == again[1]
     await _same_rows_stored(database)
 
 

@@ -3,15 +3,17 @@
 The INSERTs are SQLAlchemy's own statements, compiled once; the duplicate check is written
 here because it names its index: without statistics SQLite's planner reads the owner's
 files in ``ix_files_owner_created`` order to skip the sort, which visits every file of the
-owner (a registration then cost more the more files its owner had). ``INDEXED BY`` holds
-it to ``ix_files_owner_sha256``: the few files of the owner with that hash, then a sort.
+owner (a registration then cost more the more files its owner had), and a batch's check
+scanned every READY file. ``INDEXED BY`` holds both to ``ix_files_owner_sha256``: the few
+files of the owner with that hash.
 
 PostgreSQL keeps the SQLAlchemy statements (its planner has statistics).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert
@@ -27,6 +29,12 @@ _OLDEST_READY = PlainStatement(
     " ORDER BY created_at, id LIMIT 1",
     files,
 )
+_READY_WITH_HASHES = PlainStatement(
+    f"SELECT {', '.join(_COLUMNS)} FROM files INDEXED BY ix_files_owner_sha256"  # noqa: S608
+    " WHERE owner IN (SELECT value FROM json_each(:owners))"
+    " AND sha256 IN (SELECT value FROM json_each(:digests)) AND state = :state",
+    files,
+)
 _HISTORY_COLUMNS = ("file_id", "from_state", "to_state", "reason", "actor", "at")
 _INSERT_FILES = PlainStatement.of(insert(files), files, _COLUMNS)
 _INSERT_HISTORY = PlainStatement.of(insert(file_transitions), file_transitions, _HISTORY_COLUMNS)
@@ -38,6 +46,20 @@ def oldest_ready(connection: Connection, owner: str, sha256: str) -> dict[str, A
     parameters = {"owner": owner, "sha256": sha256, "state": FileState.READY.value}
     rows = _OLDEST_READY.execute(connection, parameters).fetchall()
     return decoded(files, connection.dialect, _COLUMNS, rows[0]) if rows else None
+
+
+def ready_with_hashes(
+    connection: Connection, owners: Collection[str], digests: Collection[str]
+) -> list[dict[str, Any]]:
+    """The columns of every READY file of ``owners`` with one of ``digests`` (a batch's
+    duplicate check; the caller pairs owners with their digests)."""
+    parameters = {
+        "owners": json.dumps(sorted(owners)),
+        "digests": json.dumps(sorted(digests)),
+        "state": FileState.READY.value,
+    }
+    rows = _READY_WITH_HASHES.execute(connection, parameters).fetchall()
+    return [decoded(files, connection.dialect, _COLUMNS, row) for row in rows]
 
 
 def insert_files(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

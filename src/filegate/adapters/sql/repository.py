@@ -343,7 +343,9 @@ def _add_many(
     lock: bool,
 ) -> list[FileRecord | QuotaExceeded]:
     declared = {pair for r in records if (pair := _declared(r)) is not None}
-    found = _ready_duplicates(connection, sorted(declared)) if dedupe and declared else {}
+    found = (
+        _ready_duplicates(connection, sorted(declared), plain=plain) if dedupe and declared else {}
+    )
     duplicates = {r.id: found[pair] for r in records if (pair := _declared(r)) in found}
     new = [r for r in records if r.id not in duplicates]
     counted = [NewFile(r.owner, r.state, r.declared_size) for r in new]
@@ -361,26 +363,34 @@ def _declared(record: FileRecord) -> tuple[str, str] | None:
 
 
 def _ready_duplicates(
-    connection: Connection, wanted: Sequence[tuple[str, str]]
+    connection: Connection, wanted: Sequence[tuple[str, str]], *, plain: bool
 ) -> dict[tuple[str, str], FileRecord]:
     """Per (owner, SHA-256) wanted, the owner's oldest READY file with that SHA-256."""
     owners = {owner for owner, _ in wanted}
     digests = {digest for _, digest in wanted}
-    query = (
-        select(files)
-        .where(
-            files.c.owner.in_(owners),
-            files.c.sha256.in_(digests),
-            files.c.state == FileState.READY.value,
-        )
-        .order_by(files.c.created_at.desc(), files.c.id.desc())
-    )
+    query = select(files).where(
+        files.c.owner.in_(owners),
+        files.c.sha256.in_(digests),
+        files.c.state == FileState.READY.value,
+    )  # No ORDER BY: the oldest is picked below (a planner could walk the owner's files for it).
+    if plain:
+        candidates = [
+            record_from(values)
+            for values in registration_sqlite.ready_with_hashes(connection, owners, digests)
+        ]
+    else:
+        candidates = [record_of(row) for row in connection.execute(query).all()]
     pairs = set(wanted)
     found: dict[tuple[str, str], FileRecord] = {}
-    for record in map(record_of, connection.execute(query).all()):
-        if (pair := (record.owner, record.sha256 or "")) in pairs:
-            found[pair] = record  # newest first: the oldest overwrites
+    for record in candidates:
+        pair = (record.owner, record.sha256 or "")
+        if pair in pairs and (pair not in found or _older(record, found[pair])):
+            found[pair] = record
     return found
+
+
+def _older(record: FileRecord, other: FileRecord) -> bool:
+    return (record.created_at, record.id) < (other.created_at, other.id)
 
 
 def _check_allowed(expected: FileState, target: FileState) -> None:
