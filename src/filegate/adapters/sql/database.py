@@ -52,6 +52,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
+from filegate.adapters.sql import sqlite_dialect
 from filegate.adapters.sql.engine import ensure_parent_dir, sync_url
 from filegate.adapters.sql.errors import translate_errors
 from filegate.adapters.sql.similarity import register_sqlite_functions
@@ -318,7 +319,8 @@ def _sqlite_engine(
     """A pysqlite engine with one connection per thread, opening transactions with ``begin``
     and waiting up to ``busy_ms`` for a lock."""
     engine = create_sync_engine(
-        sync_url(url),
+        make_url(sync_url(url)).set(drivername=sqlite_dialect.DRIVERNAME),
+        begin=begin,
         poolclass=SingletonThreadPool,
         pool_size=threads,
         connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
@@ -326,16 +328,12 @@ def _sqlite_engine(
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # BEGIN is ours (the "begin" hook below)
+        dbapi_connection.isolation_level = None  # BEGIN is ours (the dialect's ``begin``)
         cursor = dbapi_connection.cursor()
         for pragma in _sqlite_pragmas(query_only, busy_ms):
             cursor.execute(pragma)
         cursor.close()
         register_sqlite_functions(dbapi_connection)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
 
     return engine
 
