@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 
 import pytest
@@ -74,6 +75,54 @@ async def test_reads_and_writes_are_counted_by_mode(database: Database) -> None:
     await database.read(_buckets)
     await database.read(_buckets)
     assert database.transactions.snapshot() == {"read": 2, "write": 1}
+
+
+async def test_a_short_write_commits_or_rolls_back_as_a_write(database: Database) -> None:
+    def insert_then_fail(connection: Connection) -> None:
+        connection.execute(_hit("short-failed"))
+        raise LookupError("the work changed its mind")
+
+    await database.write_short(lambda c: c.execute(_hit("short")))
+    with pytest.raises(LookupError):
+        await database.write_short(insert_then_fail)
+    with pytest.raises(IntegrityError):
+        await database.write_short(lambda c: c.execute(_hit("short")))
+    assert await database.read(_buckets) == ["short"]
+    assert database.transactions.snapshot()["write"] == 3
+
+
+async def test_on_sqlite_a_short_write_runs_on_the_calling_thread_when_the_lock_is_free(
+    sqlite_url: str,
+) -> None:
+    database = SqliteDatabase(sqlite_url)
+    try:
+        ran_on = await database.write_short(lambda c: threading.get_ident())
+        assert ran_on == threading.get_ident()
+    finally:
+        await database.dispose()
+
+
+async def test_on_sqlite_a_short_write_waits_on_the_writer_thread_for_a_held_lock(
+    sqlite_url: str,
+) -> None:
+    database = SqliteDatabase(sqlite_url)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO rate_windows VALUES ('held', '2020-01-01', 1)")
+
+    def hit_on_which_thread(connection: Connection) -> int:
+        connection.execute(_hit("after"))
+        return threading.get_ident()
+
+    try:
+        write = asyncio.ensure_future(database.write_short(hit_on_which_thread))
+        await asyncio.sleep(0.05)  # it is waiting for the lock (not failed, not blocking us)
+        holder.execute("COMMIT")
+        assert await write != threading.get_ident()
+        assert await database.read(_buckets) == ["after", "held"]
+    finally:
+        holder.close()
+        await database.dispose()
 
 
 async def test_on_sqlite_a_read_does_not_wait_for_another_process_holding_the_write_lock(

@@ -25,6 +25,10 @@ hand-offs cost more than the statements. Here a whole transaction is one hand-of
   SQLAlchemy's asyncio engine on psycopg's async connection (greenlet switches and
   a pool checkout per transaction).
 
+:meth:`Database.write_short` is :meth:`~Database.write` for a transaction of a few
+statements: on SQLite it runs on the calling thread when the write lock is free at once
+(the queue's calls, whose statements cost less than the two hand-offs).
+
 Transient driver failures leave as ``BackendUnavailable``
 (:func:`~filegate.adapters.sql.errors.translate_errors`); anything else (an integrity
 violation, a ``QuotaExceeded`` raised by the work) propagates unchanged after the rollback.
@@ -48,9 +52,11 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry, SingletonThreadPool
 
+from filegate.adapters.sql import sqlite_dialect
 from filegate.adapters.sql.engine import ensure_parent_dir, sync_url
 from filegate.adapters.sql.errors import translate_errors
 from filegate.adapters.sql.similarity import register_sqlite_functions
+from filegate.adapters.sql.sqlite_inline import InlineWriter
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -60,6 +66,8 @@ Mode = Literal["read", "write"]
 SQLITE_READER_THREADS = 4
 """Reader connections (and threads) per SQLite database: reads of one process in parallel."""
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+INLINE_THREADS = 4
+"""Threads (event loops) per SQLite database that may each keep a short-write connection."""
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -97,6 +105,12 @@ class Database:
         self.transactions.add("write")
         return await self._writer.run(work)
 
+    async def write_short(self, work: Work[T]) -> T:
+        """As :meth:`write`, for a transaction of a few statements on rows it names (no
+        scan, no large batch): on SQLite it may run at once on the calling thread (see
+        :class:`SqliteDatabase`), holding the event loop for its statements."""
+        return await self.write(work)
+
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in one read-only transaction: a consistent snapshot on SQLite; on
         PostgreSQL at the server's isolation level (by default each statement its own)."""
@@ -114,7 +128,13 @@ class Database:
 
 
 class SqliteDatabase(Database):
-    """A writer thread with ``BEGIN IMMEDIATE``; reader threads with plain ``BEGIN``."""
+    """A writer thread with ``BEGIN IMMEDIATE``; reader threads with plain ``BEGIN``.
+
+    :meth:`write_short` runs its work on the calling thread, with no hand-off, when the
+    writer thread has nothing to do and the write lock is free at once (an
+    :class:`~filegate.adapters.sql.sqlite_inline.InlineWriter`, on a connection of its own
+    that never waits for the lock); otherwise on the writer thread, as :meth:`write`.
+    """
 
     dialect = "sqlite"
 
@@ -123,10 +143,28 @@ class SqliteDatabase(Database):
         engine = _sqlite_engine(url, "BEGIN IMMEDIATE", query_only=False, threads=1)
         writer = _ThreadConnections(engine, 1, "filegate-sqlite-write")
         reader = writer  # in memory: each connection would be a different, empty database
+        self._inline: InlineWriter | None = None
         if make_url(url).database not in (None, "", ":memory:"):
             engine = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
             reader = _ThreadConnections(engine, reader_threads, "filegate-sqlite-read")
+            engine = _sqlite_engine(
+                url, "BEGIN IMMEDIATE", query_only=False, threads=INLINE_THREADS, busy_ms=0
+            )
+            self._inline = InlineWriter(engine)
         super().__init__(url, writer, reader)
+
+    async def write_short(self, work: Work[T]) -> T:
+        self.transactions.add("write")
+        if self._inline is not None and not self._writer.busy:
+            done = self._inline.try_run(work)
+            if done is not None:
+                return done.value
+        return await self._writer.run(work)
+
+    async def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+        await super().dispose()
 
 
 class _ThreadConnections:
@@ -147,6 +185,7 @@ class _ThreadConnections:
         self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
+        self._pending = 0
         self._lock = threading.Lock()
 
     async def run(self, work: Work[T]) -> T:
@@ -166,8 +205,14 @@ class _ThreadConnections:
             thread.join()
         self._engine.dispose()
 
+    @property
+    def busy(self) -> bool:
+        """Whether a transaction is queued or running (read without the lock: a hint)."""
+        return self._pending > 0
+
     def _start_thread_unless_one_is_idle(self) -> None:
         with self._lock:
+            self._pending += 1
             if self._idle > 0:
                 self._idle -= 1  # this job is that thread's
                 return
@@ -186,13 +231,22 @@ class _ThreadConnections:
                 if connection is None or connection.closed or connection.invalidated:
                     with translate_errors():
                         connection = self._engine.connect()
-                job.succeed(_in_transaction(connection, job.work))
+                result = _in_transaction(connection, job.work)
             except BaseException as exc:  # handed to the awaiting coroutine, not lost here
+                self._finished()
                 job.fail(exc)
-            with self._lock:
-                self._idle += 1
+            else:
+                self._finished()
+                job.succeed(result)
         if connection is not None:
             connection.close()
+
+    def _finished(self) -> None:
+        """This thread is done with its job: before the outcome is sent, so that the loop
+        sees it no longer busy as soon as it sees the outcome."""
+        with self._lock:
+            self._idle += 1
+            self._pending -= 1
 
 
 @dataclass(frozen=True)
@@ -259,36 +313,36 @@ def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Data
     raise ValueError(f"unsupported database URL scheme: {make_url(url).drivername!r}")
 
 
-def _sqlite_engine(url: str, begin: str, *, query_only: bool, threads: int) -> Engine:
-    """A pysqlite engine with one connection per thread, opening transactions with ``begin``."""
+def _sqlite_engine(
+    url: str, begin: str, *, query_only: bool, threads: int, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS
+) -> Engine:
+    """A pysqlite engine with one connection per thread, opening transactions with ``begin``
+    and waiting up to ``busy_ms`` for a lock."""
     engine = create_sync_engine(
-        sync_url(url),
+        make_url(sync_url(url)).set(drivername=sqlite_dialect.DRIVERNAME),
+        begin=begin,
         poolclass=SingletonThreadPool,
         pool_size=threads,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # BEGIN is ours (the "begin" hook below)
+        dbapi_connection.isolation_level = None  # BEGIN is ours (the dialect's ``begin``)
         cursor = dbapi_connection.cursor()
-        for pragma in _sqlite_pragmas(query_only):
+        for pragma in _sqlite_pragmas(query_only, busy_ms):
             cursor.execute(pragma)
         cursor.close()
         register_sqlite_functions(dbapi_connection)
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
-
     return engine
 
 
-def _sqlite_pragmas(query_only: bool) -> list[str]:
+def _sqlite_pragmas(query_only: bool, busy_ms: int) -> list[str]:
     pragmas = [
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
-        f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        f"PRAGMA busy_timeout={busy_ms}",
         "PRAGMA foreign_keys=ON",
     ]
     if query_only:

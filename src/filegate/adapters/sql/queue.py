@@ -6,7 +6,9 @@ receipt can delete it or change its visibility; once it is received again, older
 are stale and do nothing. The dead-letter queue lives in the same table under the queue
 name ``{name}-dlq``, with ``dead_reason`` set.
 
-Every operation is one transaction on a :class:`~filegate.adapters.sql.database.Database`.
+Every operation is one transaction on a :class:`~filegate.adapters.sql.database.Database`;
+send, receive, delete and change-visibility are short ones (``write_short``: on SQLite they
+run on the event loop's thread when the write lock is free, sparing two thread hand-offs).
 A claim is one statement (:mod:`filegate.adapters.sql.queue_claim`); on PostgreSQL it
 skips rows other claimers hold, so workers on many machines take disjoint messages without
 waiting on one another. All times come from the injected clock, never from the database.
@@ -92,7 +94,7 @@ class SqlQueue:
             return
         now = self._clock.now()
         rows = [new_message_row(self._name, body, now) for body in bodies]
-        await self._database.write(partial(self._insert, rows=rows))
+        await self._database.write_short(partial(self._insert, rows=rows))
         self.signals.committed(self._name)
 
     def _insert(self, connection: Connection, *, rows: list[dict[str, Any]]) -> None:
@@ -139,7 +141,7 @@ class SqlQueue:
             later = next_visible(connection, self._name) if waits and not claimed else None
             return claimed, later
 
-        claimed, later = await self._database.write(work)
+        claimed, later = await self._database.write_short(work)
         soonest = (later - now).total_seconds() if later is not None and later > now else _NEVER
         return claimed, soonest
 
@@ -147,7 +149,7 @@ class SqlQueue:
         """Delete the messages holding these receipts; stale receipts match nothing."""
         if not receipts:
             return
-        await self._database.write(
+        await self._database.write_short(
             lambda connection: self._statements.delete(connection, self._name, receipts)
         )
 
@@ -164,7 +166,7 @@ class SqlQueue:
             if visible_now:
                 self.signals.notify_in(connection, self._name)
 
-        await self._database.write(work)
+        await self._database.write_short(work)
         if visible_now:
             self.signals.committed(self._name)
 
