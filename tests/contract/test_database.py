@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Insert, func, insert, select
@@ -98,6 +99,32 @@ async def test_on_sqlite_a_short_write_runs_on_the_calling_thread_when_the_lock_
     try:
         ran_on = await database.write_short(lambda c: threading.get_ident())
         assert ran_on == threading.get_ident()
+    finally:
+        await database.dispose()
+
+
+async def test_on_sqlite_short_writes_keep_the_write_ahead_log_checkpointed(
+    sqlite_url: str,
+) -> None:
+    """The inline connection never checkpoints (that would fsync on the event loop); the
+    writer thread's share of the short writes must, or the log would grow without end."""
+    database = SqliteDatabase(sqlite_url)
+    page = "x" * 3000  # about a page of the log per write
+    threads: set[int] = set()
+
+    def inserting_a_page(n: int) -> Work[None]:
+        def work(connection: Connection) -> None:
+            connection.execute(_hit(f"{n}{page}"))
+            threads.add(threading.get_ident())
+
+        return work
+
+    try:
+        for n in range(3000):
+            await database.write_short(inserting_a_page(n))
+        log = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+        assert log.stat().st_size < 2000 * 4096  # ~3,000 pages written, ~1,000 kept at most
+        assert threading.get_ident() in threads and len(threads) == 2  # inline and writer
     finally:
         await database.dispose()
 

@@ -68,6 +68,8 @@ SQLITE_READER_THREADS = 4
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 INLINE_THREADS = 4
 """Threads (event loops) per SQLite database that may each keep a short-write connection."""
+CHECKPOINT_EVERY_SHORT_WRITES = 64
+"""One short write in this many runs on the writer thread (whose commits checkpoint)."""
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -148,14 +150,24 @@ class SqliteDatabase(Database):
             engine = _sqlite_engine(url, "BEGIN", query_only=True, threads=reader_threads)
             reader = _ThreadConnections(engine, reader_threads, "filegate-sqlite-read")
             engine = _sqlite_engine(
-                url, "BEGIN IMMEDIATE", query_only=False, threads=INLINE_THREADS, busy_ms=0
+                url,
+                "BEGIN IMMEDIATE",
+                query_only=False,
+                threads=INLINE_THREADS,
+                busy_ms=0,
+                checkpoints=False,
             )
             self._inline = InlineWriter(engine)
+        self._short_writes = 0
         super().__init__(url, writer, reader)
 
     async def write_short(self, work: Work[T]) -> T:
         self.transactions.add("write")
-        if self._inline is not None and not self._writer.busy:
+        self._short_writes += 1
+        # Every so often one goes to the writer thread: its commit runs the WAL checkpoint
+        # (fsyncs, milliseconds) that the inline connection leaves, off the event loop.
+        to_writer = self._short_writes % CHECKPOINT_EVERY_SHORT_WRITES == 0
+        if self._inline is not None and not self._writer.busy and not to_writer:
             done = self._inline.try_run(work)
             if done is not None:
                 return done.value
@@ -314,10 +326,17 @@ def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Data
 
 
 def _sqlite_engine(
-    url: str, begin: str, *, query_only: bool, threads: int, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    url: str,
+    begin: str,
+    *,
+    query_only: bool,
+    threads: int,
+    busy_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    checkpoints: bool = True,
 ) -> Engine:
     """A pysqlite engine with one connection per thread, opening transactions with ``begin``
-    and waiting up to ``busy_ms`` for a lock."""
+    and waiting up to ``busy_ms`` for a lock; ``checkpoints=False``: its commits never run
+    SQLite's automatic WAL checkpoint (its fsyncs)."""
     engine = create_sync_engine(
         make_url(sync_url(url)).set(drivername=sqlite_dialect.DRIVERNAME),
         begin=begin,
@@ -330,7 +349,7 @@ def _sqlite_engine(
     def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # BEGIN is ours (the dialect's ``begin``)
         cursor = dbapi_connection.cursor()
-        for pragma in _sqlite_pragmas(query_only, busy_ms):
+        for pragma in _sqlite_pragmas(query_only, busy_ms, checkpoints):
             cursor.execute(pragma)
         cursor.close()
         register_sqlite_functions(dbapi_connection)
@@ -338,7 +357,7 @@ def _sqlite_engine(
     return engine
 
 
-def _sqlite_pragmas(query_only: bool, busy_ms: int) -> list[str]:
+def _sqlite_pragmas(query_only: bool, busy_ms: int, checkpoints: bool) -> list[str]:
     pragmas = [
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
@@ -347,4 +366,6 @@ def _sqlite_pragmas(query_only: bool, busy_ms: int) -> list[str]:
     ]
     if query_only:
         pragmas.append("PRAGMA query_only=ON")
+    if not checkpoints:
+        pragmas.append("PRAGMA wal_autocheckpoint=0")
     return pragmas

@@ -19,19 +19,17 @@ PostgreSQL keeps the SQLAlchemy statements (see :mod:`filegate.adapters.sql.queu
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import sqlite
 
 from filegate.adapters.sql.queue_claim import Claim, Claimed, claim_with
 from filegate.adapters.sql.schema import queue_messages
+from filegate.adapters.sql.sqlite_plain import driver_errors
 from filegate.domain.models import Message
 
 _INSERT = (
@@ -77,7 +75,7 @@ def stored(moment: datetime) -> Any:
 def insert(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``queue_messages`` rows given as column-to-value mappings (every column)."""
     values = [_bound(row) for row in rows]
-    with _driver_errors(connection, _INSERT, values) as driver:
+    with driver_errors(connection, _INSERT, values) as driver:
         driver.executemany(_INSERT, values)
 
 
@@ -111,7 +109,7 @@ def claim(connection: Connection, spec: Claim, limit: int) -> list[Message]:
         bound = params | {"limit": remaining}
         if exclude:
             bound["exclude"] = json.dumps(exclude)
-        with _driver_errors(connection, statement, bound) as driver:
+        with driver_errors(connection, statement, bound) as driver:
             rows: list[Claimed] = driver.execute(statement, bound).fetchall()
         return rows
 
@@ -122,7 +120,7 @@ def delete(connection: Connection, queue: str, receipts: Sequence[str]) -> None:
     """Delete the rows of ``queue`` holding any of ``receipts``."""
     statement = _delete_statement(len(receipts))
     params = (queue, *receipts)
-    with _driver_errors(connection, statement, params) as driver:
+    with driver_errors(connection, statement, params) as driver:
         driver.execute(statement, params)
 
 
@@ -138,14 +136,5 @@ def set_visible(
 ) -> None:
     """For each ``(receipt, until)`` in order: that row of ``queue`` is visible at ``until``."""
     params = [(stored(until), queue, receipt) for receipt, until in changes]
-    with _driver_errors(connection, _SET_VISIBLE, params) as driver:
+    with driver_errors(connection, _SET_VISIBLE, params) as driver:
         driver.executemany(_SET_VISIBLE, params)
-
-
-@contextmanager
-def _driver_errors(connection: Connection, statement: str, params: Any) -> Iterator[Any]:
-    """The ``sqlite3`` connection under ``connection``; its errors wrapped as SQLAlchemy's."""
-    try:
-        yield connection.connection.driver_connection
-    except sqlite3.Error as exc:
-        raise sa_exc.DBAPIError.instance(statement, params, exc, sqlite3.Error) from exc
