@@ -18,7 +18,7 @@ _PROC = Path("/proc")
 _TICKS = os.sysconf("SC_CLK_TCK")
 KINDS = (
     ("moto", "moto_server"),
-    ("api", "serve --no-worker"),
+    ("api", "--no-worker"),
     ("serve", "filegate serve"),
     ("worker", "filegate worker"),
     ("postgres", "postgres"),
