@@ -368,25 +368,29 @@ def _ready_duplicates(
     """Per (owner, SHA-256) wanted, the owner's oldest READY file with that SHA-256."""
     owners = {owner for owner, _ in wanted}
     digests = {digest for _, digest in wanted}
-    query = select(files).where(
-        files.c.owner.in_(owners),
-        files.c.sha256.in_(digests),
-        files.c.state == FileState.READY.value,
-    )  # No ORDER BY: the oldest is picked below (a planner could walk the owner's files for it).
-    if plain:
-        candidates = [
-            record_from(values)
-            for values in registration_sqlite.ready_with_hashes(connection, owners, digests)
-        ]
-    else:
-        candidates = [record_of(row) for row in connection.execute(query).all()]
     pairs = set(wanted)
     found: dict[tuple[str, str], FileRecord] = {}
-    for record in candidates:
+    for record in _ready_with_hashes(connection, owners, digests, plain=plain):
         pair = (record.owner, record.sha256 or "")
         if pair in pairs and (pair not in found or _older(record, found[pair])):
             found[pair] = record
     return found
+
+
+def _ready_with_hashes(
+    connection: Connection, owners: set[str], digests: set[str], *, plain: bool
+) -> list[FileRecord]:
+    """Every READY file of ``owners`` with one of ``digests``, in no order (an ORDER BY
+    would tempt a planner to walk the owners' files in creation order)."""
+    if plain:
+        rows = registration_sqlite.ready_with_hashes(connection, owners, digests)
+        return [record_from(values) for values in rows]
+    query = select(files).where(
+        files.c.owner.in_(owners),
+        files.c.sha256.in_(digests),
+        files.c.state == FileState.READY.value,
+    )
+    return [record_of(row) for row in connection.execute(query).all()]
 
 
 def _older(record: FileRecord, other: FileRecord) -> bool:
