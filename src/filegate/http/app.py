@@ -42,6 +42,10 @@ def create_app(context: ApiContext, extra_routers: tuple[APIRouter, ...] = ()) -
         # /docs is served by docs_router, from installed files (FastAPI's loads a CDN's).
         docs_url=None,
         redoc_url=None,
+        # filegate traces and times requests itself (RequestTelemetryMiddleware, the
+        # tracing adapter): FastAPI's own OpenTelemetry layer would repeat each span, and
+        # even off it asks the global providers on every request whether to start.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = context
     install_problem_handlers(app)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from filegate.adapters.sql import registration_sqlite
+from filegate.adapters.sql import registration_postgres, registration_sqlite
 from filegate.adapters.sql.database import Database
 from filegate.adapters.sql.errors import is_unique_violation
 from filegate.adapters.sql.events import Outbox
@@ -50,12 +50,15 @@ from filegate.adapters.sql.usage import (
     apply_changes,
     apply_plan,
     plan_many,
+    refusal_now,
+    reservation,
+    reservation_parameters,
     reserve,
 )
 from filegate.domain.cursor import decode_cursor, encode_cursor
 from filegate.domain.models import FileRecord, Page, PrintSize, StateChange, Transition
 from filegate.domain.ports import Clock
-from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, usage_change
+from filegate.domain.quotas import QuotaExceeded, QuotaLimits, Usage, usage_change, usage_of
 from filegate.domain.similarity import SimilarFile
 from filegate.domain.states import FileState, can_transition
 
@@ -312,6 +315,8 @@ def _add(
     dedupe: bool,
     plain: bool,
 ) -> FileRecord:
+    if connection.dialect.name == "postgresql":
+        return _add_in_one_statement(connection, record, key, limits, dedupe)
     if dedupe and record.declared_sha256 is not None:
         found = _oldest_ready(connection, record.owner, record.declared_sha256, plain=plain)
         if found is not None:
@@ -319,6 +324,40 @@ def _add(
     _insert_new(connection, [record], key, plain=plain)
     reserve(connection, record.owner, record.state, record.declared_size, limits, plain=plain)
     return record
+
+
+def _add_in_one_statement(
+    connection: Connection,
+    record: FileRecord,
+    key: str | None,
+    limits: QuotaLimits | None,
+    dedupe: bool,
+) -> FileRecord:
+    """:func:`_add` on PostgreSQL (:mod:`filegate.adapters.sql.registration_postgres`)."""
+    size = record.declared_size
+    shape = reservation(limits, size)
+    added = usage_of(record.state, size)
+    counters = {
+        "owner": record.owner,
+        "pending": added.pending,
+        "files": added.files,
+        "bytes": added.bytes,
+        "duplicate_sha256": record.declared_sha256 if dedupe else None,
+        **reservation_parameters(limits, size),
+    }
+    history = _history_row(record.id, _Step(None, record.state, None, "api"), record.created_at)
+    while True:
+        done = registration_postgres.register(
+            connection, _row_of(record, key), history, counters, shape
+        )
+        if done.reserved:
+            return record
+        if done.duplicate is not None:
+            found = connection.execute(select(files).where(files.c.id == done.duplicate)).one()
+            return record_of(found)
+        assert limits is not None  # an unconditional reservation always counts
+        refusal_now(connection, record.owner, limits, size)
+        # The owner's usage changed between the two statements: decide again.
 
 
 def _oldest_ready(

@@ -87,6 +87,44 @@ def reserve(
         # The row changed between the two statements (PostgreSQL): decide again.
 
 
+def reservation(limits: QuotaLimits | None, size: int) -> tuple[str, ...] | None:
+    """The condition shape under which one more file of ``size`` bytes fits ``limits``
+    (``None``: no limits), for :func:`reserving_upsert`; raises ``QuotaExceeded`` when
+    not even a first such file fits."""
+    if limits is None:
+        return None
+    if (refusal := admission(Usage(), limits, size)) is not None:
+        raise refusal
+    return _room_for(limits, size).shape
+
+
+def reservation_parameters(limits: QuotaLimits | None, size: int) -> dict[str, int]:
+    """The values the conditions of :func:`reservation` compare with."""
+    return {} if limits is None else _room_for(limits, size).parameters
+
+
+def refusal_now(connection: Connection, owner: str, limits: QuotaLimits, size: int) -> None:
+    """Raise ``QuotaExceeded`` when one more file of ``size`` bytes does not fit ``owner``'s
+    usage as it is now (after a conditional reservation counted nothing)."""
+    refusal = admission(read_usage(connection, owner), limits, size)
+    if refusal is not None:
+        raise refusal
+
+
+def reserving_upsert(shape: tuple[str, ...] | None, guard: ColumnElement[bool]) -> Any:
+    """PostgreSQL's upsert of :func:`_upsert` for condition ``shape``, inserting its row from
+    ``select(...).where(guard)`` (no row, nothing counted, when ``guard`` is false);
+    returns the owner when it counted."""
+    added = select(
+        bindparam("owner", type_=_u.c.owner.type),
+        bindparam("pending", type_=_u.c.pending.type),
+        bindparam("files", type_=_u.c.files.type),
+        bindparam("bytes", type_=_u.c.bytes.type),
+    ).where(guard)
+    statement = postgresql.insert(_u).from_select(["owner", "pending", "files", "bytes"], added)
+    return _on_conflict_add(statement, shape).returning(_u.c.owner)
+
+
 @dataclass(frozen=True)
 class NewFile:
     """What one new file counts for, as :func:`plan_many` needs it."""
@@ -290,6 +328,11 @@ def _upsert_statement(dialect_name: str, shape: tuple[str, ...] | None) -> Any:
         files=bindparam("files"),
         bytes=bindparam("bytes"),
     )
+    return _on_conflict_add(statement, shape).returning(_u.c.pending, _u.c.files, _u.c.bytes)
+
+
+def _on_conflict_add(statement: Any, shape: tuple[str, ...] | None) -> Any:
+    """``statement`` adding its counters to an existing row where the ``shape`` holds."""
     new = statement.excluded
     where = None if shape is None else and_(true(), *(_CONDITIONS[name]() for name in shape))
     return statement.on_conflict_do_update(
@@ -300,7 +343,7 @@ def _upsert_statement(dialect_name: str, shape: tuple[str, ...] | None) -> Any:
             "bytes": _u.c.bytes + new.bytes,
         },
         where=where,
-    ).returning(_u.c.pending, _u.c.files, _u.c.bytes)
+    )
 
 
 @functools.cache
