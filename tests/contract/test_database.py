@@ -92,6 +92,37 @@ async def test_a_short_write_commits_or_rolls_back_as_a_write(database: Database
     assert database.transactions.snapshot()["write"] == 3
 
 
+async def test_a_write_alone_commits_its_statements_and_is_counted(database: Database) -> None:
+    await database.write_alone(lambda c: c.execute(_hit("alone")))
+    assert await database.read(_buckets) == ["alone"]
+    assert database.transactions.snapshot()["write"] == 1
+
+
+@pytest.mark.postgres
+async def test_on_postgres_each_statement_of_a_write_alone_commits_by_itself(
+    postgres_url: str,
+) -> None:
+    database = open_database(postgres_url, pool_size=1, max_overflow=0)  # one connection
+    try:
+
+        def insert_then_fail(bucket: str) -> Work[None]:
+            def work(connection: Connection) -> None:
+                connection.execute(_hit(bucket))
+                raise LookupError("after the first statement")
+
+            return work
+
+        with pytest.raises(LookupError):
+            await database.write_alone(insert_then_fail("kept"))
+        assert await database.read(_buckets) == ["kept"]
+        # The same connection is transactional again: a failing write leaves nothing.
+        with pytest.raises(LookupError):
+            await database.write(insert_then_fail("undone"))
+        assert await database.read(_buckets) == ["kept"]
+    finally:
+        await database.dispose()
+
+
 async def test_on_sqlite_a_short_write_runs_on_the_calling_thread_when_the_lock_is_free(
     sqlite_url: str,
 ) -> None:

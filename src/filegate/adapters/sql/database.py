@@ -29,6 +29,10 @@ hand-offs cost more than the statements. Here a whole transaction is one hand-of
 statements: on SQLite it runs on the calling thread when the write lock is free at once
 (the queue's calls, whose statements cost less than the two hand-offs).
 
+:meth:`Database.write_alone` is :meth:`~Database.write` for work whose statements may
+each commit on their own: on PostgreSQL they do (autocommit, no ``BEGIN``/``COMMIT`` round
+trips; a registration is one statement).
+
 Transient driver failures leave as ``BackendUnavailable``
 (:func:`~filegate.adapters.sql.errors.translate_errors`); anything else (an integrity
 violation, a ``QuotaExceeded`` raised by the work) propagates unchanged after the rollback.
@@ -111,6 +115,13 @@ class Database:
         """As :meth:`write`, for a transaction of a few statements on rows it names (no
         scan, no large batch): on SQLite it may run at once on the calling thread (see
         :class:`SqliteDatabase`), holding the event loop for its statements."""
+        return await self.write(work)
+
+    async def write_alone(self, work: Work[T]) -> T:
+        """As :meth:`write`, for work whose every statement may commit on its own (a
+        transaction of one statement, or statements each complete by itself): on
+        PostgreSQL each does (autocommit), which saves the ``BEGIN`` and ``COMMIT`` round
+        trips; a failing statement then undoes only itself."""
         return await self.write(work)
 
     async def read(self, work: Work[T]) -> T:
@@ -200,11 +211,13 @@ class _ThreadConnections:
         self._pending = 0
         self._lock = threading.Lock()
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, alone: bool = False) -> T:
+        """Run ``work`` in a transaction on one of the threads (``alone``: each of its
+        statements commits by itself, see :meth:`Database.write_alone`)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._start_thread_unless_one_is_idle()
-        self._jobs.put(_Job(loop, future, work))
+        self._jobs.put(_Job(loop, future, work, alone))
         return await future
 
     def close(self) -> None:
@@ -243,7 +256,8 @@ class _ThreadConnections:
                 if connection is None or connection.closed or connection.invalidated:
                     with translate_errors():
                         connection = self._engine.connect()
-                result = _in_transaction(connection, job.work)
+                run = _each_alone if job.alone else _in_transaction
+                result = run(connection, job.work)
             except BaseException as exc:  # handed to the awaiting coroutine, not lost here
                 self._finished()
                 job.fail(exc)
@@ -268,6 +282,7 @@ class _Job(Generic[T]):
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
     work: Work[T]
+    alone: bool = False
 
     def succeed(self, result: T) -> None:
         self._on_loop(_set_result, self.future, result)
@@ -295,6 +310,18 @@ def _in_transaction(connection: Connection, work: Work[T]) -> T:
         return work(connection)
 
 
+def _each_alone(connection: Connection, work: Work[T]) -> T:
+    """``work`` with the driver in autocommit: psycopg then sends no ``BEGIN``, and the
+    ``COMMIT`` SQLAlchemy asks for at the end is a no-op on an idle connection."""
+    driver: Any = connection.connection.driver_connection
+    driver.autocommit = True
+    try:
+        return _in_transaction(connection, work)
+    finally:
+        with contextlib.suppress(Exception):  # a broken connection is replaced on next use
+            driver.autocommit = False
+
+
 class PostgresDatabase(Database):
     """psycopg on threads that each keep a connection; reads and writes share them."""
 
@@ -313,6 +340,10 @@ class PostgresDatabase(Database):
         )
         shared = _ThreadConnections(engine, connections, "filegate-postgres")
         super().__init__(url, shared, shared)
+
+    async def write_alone(self, work: Work[T]) -> T:
+        self.transactions.add("write")
+        return await self._writer.run(work, alone=True)
 
 
 def open_database(url: str, pool_size: int = 10, max_overflow: int = 10) -> Database:

@@ -7,8 +7,9 @@ four of each. Each part runs only when the one before it allowed it: the reserva
 without a READY duplicate, the rows only when the reservation counted. The statement answers
 whether it reserved, and the duplicate's id when there was one.
 
-The owner's usage row is locked from this statement to the commit that follows it, as
-before (the upsert was the last of the four statements).
+It runs alone (:meth:`~filegate.adapters.sql.database.Database.write_alone`: its own
+transaction, no ``BEGIN`` or ``COMMIT`` round trip), so the owner's usage row is locked for
+the rest of this one statement only.
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ class SqlRepository:
         key) raises ``ValueError``; a file over ``limits`` raises ``QuotaExceeded``.
         """
         try:
-            return await self._database.write(
+            # On PostgreSQL a registration is one statement (a refusal reads once more).
+            return await self._database.write_alone(
                 partial(
                     _add,
                     record=record,
