@@ -12,6 +12,7 @@ from filegate.adapters.local.url_signing import (
     SIGNATURE_PARAM,
     UrlGrant,
     UrlSigner,
+    escape_path,
     query_string,
 )
 from filegate.domain.errors import ErrorCode, FilegateError
@@ -200,3 +201,10 @@ def test_a_signature_is_the_one_the_canonical_form_has_always_given() -> None:
 def test_a_query_string_encodes_as_urlencode_with_quote(value: str) -> None:
     params = {"type": value, "k%": value, "sig": "x"}
     assert query_string(params) == urlencode(params, quote_via=quote)
+
+
+@pytest.mark.parametrize(
+    "key", ["0123abcd/ef-01_2.3~", "a b/c", "ünï/x.jpg", "a%2Fb/c", "k?x=1#y", "", "/"]
+)
+def test_a_key_escapes_into_a_path_as_quote_keeping_slashes(key: str) -> None:
+    assert escape_path(key) == quote(key, safe="/")

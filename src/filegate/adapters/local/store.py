@@ -23,7 +23,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from anyio import to_thread
 
@@ -44,7 +43,7 @@ from filegate.adapters.local.metadata import (
     write_sidecar_quietly,
 )
 from filegate.adapters.local.uploading import TemporaryObject, finish, receive
-from filegate.adapters.local.url_signing import UrlGrant, UrlSigner, query_string
+from filegate.adapters.local.url_signing import UrlGrant, UrlSigner, escape_path, query_string
 from filegate.domain.errors import ErrorCode, FilegateError
 from filegate.domain.filenames import sanitize_filename
 from filegate.domain.models import (
@@ -170,7 +169,7 @@ class LocalObjectStore:
 
     def _url(self, grant: UrlGrant) -> str:
         query = query_string(self._signer.sign(grant))
-        return f"{self._public_url}/store/{quote(grant.key, safe='/')}?{query}"
+        return f"{self._public_url}/store/{escape_path(grant.key)}?{query}"
 
     # -- reading and removing ------------------------------------------------------------
 
