@@ -8,16 +8,17 @@ or the usage it was refused on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 
 from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
+from filegate.domain.errors import BackendUnavailable
 from filegate.domain.models import FileRecord
 from filegate.domain.quotas import QuotaExceeded, QuotaLimits
 from filegate.domain.states import FileState
@@ -42,14 +43,21 @@ def repository(database: Database) -> SqlRepository:
     return SqlRepository(database, ManualClock(NOW))
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL of every statement any engine runs meanwhile (BEGIN and COMMIT are not)."""
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL of every statement run meanwhile, through SQLAlchemy's execution or straight
+    on a psycopg connection (BEGIN and COMMIT are neither); each still runs."""
     seen: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def execute_noted(self: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
+        seen.append(str(query))
+        return execute(self, query, *args, **kw)
 
     def note(*args: Any) -> None:
         seen.append(args[2])
 
+    monkeypatch.setattr(psycopg.Connection, "execute", execute_noted)
     event.listen(Engine, "before_cursor_execute", note)
     try:
         yield seen
@@ -74,30 +82,58 @@ def _record(name: str, **fields: Any) -> FileRecord:
     return FileRecord(**(values | fields))
 
 
-async def test_a_new_file_is_one_statement(repository: SqlRepository) -> None:
+async def test_a_new_file_is_one_statement(
+    repository: SqlRepository, statements: list[str]
+) -> None:
     record = _record("new")
-    with statements() as seen:
-        assert await repository.add(record, limits=QuotaLimits(max_files=5), dedupe=True) == record
-    assert len(seen) == 1
+    assert await repository.add(record, limits=QuotaLimits(max_files=5), dedupe=True) == record
+    assert len(statements) == 1
     assert await repository.get(record.id) == record
     assert [t.to_state for t in await repository.history(record.id)] == [FileState.REGISTERED]
 
 
-async def test_a_ready_duplicate_is_found_and_read_in_two(repository: SqlRepository) -> None:
+async def test_a_ready_duplicate_is_found_and_read_in_two(
+    repository: SqlRepository, statements: list[str]
+) -> None:
     ready = _record("ready", state=FileState.READY, sha256=SHA256)
     await repository.add(ready)
-    with statements() as seen:
-        found = await repository.add(_record("again"), dedupe=True)
+    statements.clear()
+    found = await repository.add(_record("again"), dedupe=True)
     assert found == ready
-    assert len(seen) == 2
+    assert len(statements) == 2
     assert await repository.get("again") is None
 
 
-async def test_a_refusal_reads_the_usage_it_was_refused_on(repository: SqlRepository) -> None:
+async def test_a_refusal_reads_the_usage_it_was_refused_on(
+    repository: SqlRepository, statements: list[str]
+) -> None:
     limits = QuotaLimits(max_files=1)
     await repository.add(_record("first"), limits=limits)
-    with statements() as seen, pytest.raises(QuotaExceeded):
+    statements.clear()
+    with pytest.raises(QuotaExceeded):
         await repository.add(_record("second"), limits=limits)
-    assert len(seen) == 2
+    assert len(statements) == 2
     assert await repository.get("second") is None
     assert await repository.history("second") == []
+
+
+async def test_a_dropped_connection_is_unavailable_once_then_replaced(postgres_url: str) -> None:
+    database = open_database(postgres_url, pool_size=1, max_overflow=0)  # one connection
+    repository = SqlRepository(database, ManualClock(NOW))
+    try:
+        await repository.add(_record("before"))
+        with psycopg.connect(
+            make_url(postgres_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False),
+            autocommit=True,
+        ) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(BackendUnavailable):
+            await repository.add(_record("during"))
+        assert await repository.add(_record("after")) == _record("after")
+    finally:
+        await database.dispose()

@@ -3,9 +3,10 @@
 The duplicate check, the usage reservation (the conditional upsert of
 :mod:`filegate.adapters.sql.usage`), the file row and its first history row are one
 ``INSERT`` chain of common table expressions: one round trip and one execution instead of
-four of each. Each part runs only when the one before it allowed it: the reservation only
-without a READY duplicate, the rows only when the reservation counted. The statement answers
-whether it reserved, and the duplicate's id when there was one.
+four of each, run on the driver (:mod:`filegate.adapters.sql.postgres_plain`). Each part
+runs only when the one before it allowed it: the reservation only without a READY
+duplicate, the rows only when the reservation counted. The statement answers whether it
+reserved, and the duplicate's id when there was one.
 
 It runs alone (:meth:`~filegate.adapters.sql.database.Database.write_alone`: its own
 transaction, no ``BEGIN`` or ``COMMIT`` round trip), so the owner's usage row is locked for
@@ -29,6 +30,7 @@ from sqlalchemy import (
     select,
 )
 
+from filegate.adapters.sql.postgres_plain import DriverStatement
 from filegate.adapters.sql.schema import file_transitions, files
 from filegate.adapters.sql.usage import reserving_upsert
 from filegate.domain.states import FileState
@@ -63,12 +65,17 @@ def register(
         **{HISTORY_PREFIX + name: value for name, value in history_row.items()},
         **counters,
     }
-    row = connection.execute(_statement(shape), parameters).one()
-    return Registered(bool(row.reserved), row.duplicate)
+    row = _statement(shape).execute(connection, parameters).fetchone()
+    assert row is not None  # a SELECT of two scalar subqueries is always one row
+    return Registered(bool(row[0]), row[1])
 
 
 @functools.cache
-def _statement(shape: tuple[str, ...] | None) -> Any:
+def _statement(shape: tuple[str, ...] | None) -> DriverStatement:
+    return DriverStatement.of(_chain(shape))
+
+
+def _chain(shape: tuple[str, ...] | None) -> Any:
     duplicate = (
         select(files.c.id)
         .where(
