@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +29,7 @@ SIGNING_KEY_ENV = "BENCH_SIGNING_KEY"
 """Hex URL-signing key (id :data:`SIGNING_KEY_ID`) shared with the benchmark that signs URLs."""
 SIGNING_KEY_ID = "k1"
 BARE_PUT_PATH = "/put/{name}"
+DURABLE_PUT_PATH = "/durable/{name}"
 
 
 class AcceptingGate:
@@ -65,3 +67,33 @@ def bare_put_app() -> Starlette:
         return Response(status_code=201)
 
     return Starlette(routes=[Route(BARE_PUT_PATH, stream_to_file, methods=["PUT"])])
+
+
+def durable_put_app() -> Starlette:
+    """A streaming PUT as durable as filegate's, and no more: body chunks into a temporary
+    file, fsynced (off the loop, as any server with concurrent uploads would), renamed into
+    place and the folder fsynced (no signature, hash or length bound)."""
+    root = Path(os.environ[STORE_ROOT_ENV])
+    root.mkdir(parents=True, exist_ok=True)
+
+    async def stream_durably(request: Request) -> Response:
+        final = root / Path(request.path_params["name"]).name
+        temporary = final.with_suffix(".part")
+        with temporary.open("wb") as out:
+            async for chunk in request.stream():
+                out.write(chunk)
+            out.flush()
+            await to_thread.run_sync(os.fsync, out.fileno())
+        temporary.rename(final)
+        await to_thread.run_sync(_fsync_folder, root)
+        return Response(status_code=201)
+
+    return Starlette(routes=[Route(DURABLE_PUT_PATH, stream_durably, methods=["PUT"])])
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -5,6 +5,9 @@ streaming, SHA-256 on the fly, temporary file, fsync, atomic publishing) behind 
 that accepts every key, in its own uvicorn process. Baseline: nginx's WebDAV PUT to disk
 (one worker process) when ``nginx`` is on ``PATH``, else a bare Starlette PUT writing the
 body's chunks to a file, in its own uvicorn process. Neither baseline hashes or fsyncs.
+A second row per size compares with the same durability: a bare Starlette PUT that writes
+the chunks, fsyncs the file off the loop, renames it into place and fsyncs the folder (no
+hash, no signature): with fsync, the disk's own write rate bounds both sides.
 
 Each repetition sends the same number of PUTs to each side; sides alternate, and which
 goes first alternates between pairs (the harness's ``interleave`` always starts with
@@ -27,7 +30,13 @@ from pathlib import Path
 from bench import nginx_put, servers
 from bench.harness import Medians, Result
 from bench.put_load import Put, put_all
-from bench.store_apps import BARE_PUT_PATH, SIGNING_KEY_ENV, SIGNING_KEY_ID, STORE_ROOT_ENV
+from bench.store_apps import (
+    BARE_PUT_PATH,
+    DURABLE_PUT_PATH,
+    SIGNING_KEY_ENV,
+    SIGNING_KEY_ID,
+    STORE_ROOT_ENV,
+)
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.domain.clock import SystemClock
@@ -67,15 +76,25 @@ def run(quick: bool) -> list[Result]:
         env = {STORE_ROOT_ENV: str(ours), SIGNING_KEY_ENV: key.hex()}
         filegate_spec = servers.uvicorn_factory("bench.store_apps:store_app", env)
         baseline_spec, theirs, baseline_is = _baseline(root / "baseline")
-        with servers.running(filegate_spec, baseline_spec, log_dir=root) as (url, base_url):
+        durable_folder = root / "durable"
+        durable_spec = servers.uvicorn_factory(
+            "bench.store_apps:durable_put_app", {STORE_ROOT_ENV: str(durable_folder)}
+        )
+        specs = (filegate_spec, baseline_spec, durable_spec)
+        with servers.running(*specs, log_dir=root) as (url, base_url, durable_url):
             signer = UrlSigner({SIGNING_KEY_ID: key}, SIGNING_KEY_ID)
             store = LocalObjectStore(root / "signing-only", url, signer, SystemClock())
             filegate = _Side(url, ours / "bench", _signed_puts(store))
-            baseline = _Side(base_url, theirs, _bare_puts)
-            return [
-                _measure(filegate, baseline, scale, baseline_is)
-                for scale in (QUICK if quick else FULL)
-            ]
+            baseline = _Side(base_url, theirs, _bare_puts(BARE_PUT_PATH))
+            durable = _Side(durable_url, durable_folder, _bare_puts(DURABLE_PUT_PATH))
+            results = []
+            for scale in QUICK if quick else FULL:
+                results.append(_measure(filegate, baseline, scale, baseline_is))
+                results.append(_measure(filegate, durable, scale, _DURABLE_IS, " durable"))
+            return results
+
+
+_DURABLE_IS = "bare Starlette PUT, chunks to a file, fsync, rename, folder fsync (no hash)"
 
 
 def _baseline(folder: Path) -> tuple[servers.ServerSpec, Path, str]:
@@ -103,16 +122,21 @@ def _signed_puts(store: LocalObjectStore) -> Callable[[bytes, int], list[Put]]:
     return puts
 
 
-def _bare_puts(body: bytes, count: int) -> list[Put]:
-    headers = (("Content-Type", CONTENT_TYPE),)
-    return [Put(BARE_PUT_PATH.format(name=uuid.uuid4().hex), headers, 201) for _ in range(count)]
+def _bare_puts(path: str) -> Callable[[bytes, int], list[Put]]:
+    def puts(body: bytes, count: int) -> list[Put]:
+        headers = (("Content-Type", CONTENT_TYPE),)
+        return [Put(path.format(name=uuid.uuid4().hex), headers, 201) for _ in range(count)]
+
+    return puts
 
 
 def _target(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
-def _measure(filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str) -> Result:
+def _measure(
+    filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str, suffix: str = ""
+) -> Result:
     body = os.urandom(scale.body_bytes)
 
     def once(side: _Side) -> float:
@@ -129,7 +153,7 @@ def _measure(filegate: _Side, baseline: _Side, scale: Scale, baseline_is: str) -
     medians = Medians.of_pairs([ours for ours, _ in pairs], [theirs for _, theirs in pairs])
     size = f"{scale.body_bytes / MIB:g} MiB"
     note = f"{baseline_is}; {CONNECTIONS} PUTs of {size} at once"
-    return Result.of(f"store_put {size}", "MB/s", medians, note)
+    return Result.of(f"store_put {size}{suffix}", "MB/s", medians, note)
 
 
 def _pair(

@@ -8,13 +8,14 @@ ratio is the median of paired ratios, and that the bare baselines really do thei
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from bench import bare_apps, servers
+from bench import bare_apps, servers, store_apps
 from bench.__main__ import main
 from bench.harness import Medians, Result
 from bench.registrations import bearer_headers, declaration, new_secret
@@ -72,6 +73,23 @@ def test_the_bare_endpoints_insert_one_row_per_declared_file(
     assert (single.status_code, many.status_code) == (201, 201)
     assert len(many.json()["files"]) == 5
     assert _filenames(url) == [f"IMG_{index:04d}.jpg" for index in range(1, 7)]
+
+
+def test_the_durable_bare_put_stores_each_body_whole_under_its_name(tmp_path: Path) -> None:
+    folder = tmp_path / "objects"
+    spec = servers.uvicorn_factory(
+        "bench.store_apps:durable_put_app", {store_apps.STORE_ROOT_ENV: str(folder)}
+    )
+    bodies = {"a": os.urandom(300_000), "b": b"x"}
+
+    with servers.running(spec, log_dir=tmp_path) as (base,):
+        answers = [
+            httpx.put(base + store_apps.DURABLE_PUT_PATH.format(name=name), content=body)
+            for name, body in bodies.items()
+        ]
+
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == bodies
 
 
 def _filenames(url: str) -> list[str]:
