@@ -670,6 +670,8 @@ def test_absolute_key_is_refused_without_writing_outside(h: Harness) -> None:
         "a\\b",
         "a\x00b",
         "a\nb",
+        "a\x1fb",
+        "a\x7fb",
         "a/",
     ],
 )

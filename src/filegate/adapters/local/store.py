@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -295,6 +296,9 @@ class LocalObjectStore:
         return finish(temporary, last, spec, self.path_of(key))
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
 def check_key(key: str) -> None:
     """Raise :class:`InvalidObjectKey` unless ``key`` is a plain relative path of safe segments.
 
@@ -308,7 +312,7 @@ def check_key(key: str) -> None:
         raise InvalidObjectKey("key is not valid Unicode") from exc
     if not key or len(encoded) > MAX_KEY_BYTES or "\\" in key or key.startswith("/"):
         raise InvalidObjectKey("key is empty, too long, absolute or has a backslash")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+    if _CONTROL_CHARACTER.search(key):
         raise InvalidObjectKey("key contains control characters")
     for segment in key.split("/"):
         if not segment or segment.startswith(".") or len(segment.encode()) > MAX_SEGMENT_BYTES:
