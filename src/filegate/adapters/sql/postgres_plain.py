@@ -12,21 +12,22 @@ SQLAlchemy's wrappers (``IntegrityError``, ``OperationalError`` …), as from
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Connection, Dialect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-Processor = Callable[[Any], Any]
+if TYPE_CHECKING:  # psycopg is the postgres extra's: imported only where it runs
+    import psycopg
 
-DIALECT: Dialect = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+Processor = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,15 @@ class DriverStatement:
 
     @classmethod
     def of(cls, statement: ClauseElement) -> DriverStatement:
-        compiled = statement.compile(dialect=DIALECT)
+        dialect = _dialect()
+        compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         literals: dict[str, Any] = {}
         processors: dict[str, Processor] = {}
         for bind, name in compiled.bind_names.items():
             if not bind.required:  # a value of the statement's own (a state, a limit)
                 literals[name] = bind.effective_value
-            processor = bind.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
         return cls(compiled.string, literals, processors)
@@ -69,7 +71,15 @@ def driver_errors(connection: Connection, statement: str, params: Any) -> Iterat
     A connection the error broke needs nothing more here: the rollback that follows fails
     on it, and SQLAlchemy invalidates it then (the thread opens a new one on next use).
     """
+    error_class = connection.dialect.loaded_dbapi.Error  # psycopg's
     try:
         yield connection.connection.driver_connection
-    except psycopg.Error as exc:
-        raise sa_exc.DBAPIError.instance(statement, params, exc, psycopg.Error) from exc
+    except error_class as exc:
+        raise sa_exc.DBAPIError.instance(statement, params, exc, error_class) from exc
+
+
+@functools.cache
+def _dialect() -> Dialect:
+    """SQLAlchemy's psycopg dialect, made on first use (on PostgreSQL)."""
+    dialect: Dialect = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+    return dialect
