@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, event, make_url
 
+from filegate.adapters.sql import registration_postgres
 from filegate.adapters.sql.database import Database, open_database
 from filegate.adapters.sql.repository import SqlRepository
 from filegate.domain.clock import ManualClock
@@ -122,12 +123,7 @@ async def test_a_dropped_connection_is_unavailable_once_then_replaced(postgres_u
     repository = SqlRepository(database, ManualClock(NOW))
     try:
         await repository.add(_record("before"))
-        with psycopg.connect(
-            make_url(postgres_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False),
-            autocommit=True,
-        ) as admin:
+        with psycopg.connect(_libpq(postgres_url), autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -137,3 +133,33 @@ async def test_a_dropped_connection_is_unavailable_once_then_replaced(postgres_u
         assert await repository.add(_record("after")) == _record("after")
     finally:
         await database.dispose()
+
+
+async def test_the_duplicate_check_looks_up_the_hash_not_every_file_of_the_owner(
+    repository: SqlRepository, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await repository.add_many([_record(f"old-{i}", declared_sha256=None) for i in range(2_000)])
+    calls: list[tuple[Any, ...]] = []
+    register = registration_postgres.register
+
+    def noted(connection: Any, *args: Any) -> Any:
+        calls.append(args)
+        return register(connection, *args)
+
+    monkeypatch.setattr(registration_postgres, "register", noted)
+    await repository.add(_record("new"), dedupe=True)
+    file_row, history_row, counters, shape = calls[0]
+    statement = registration_postgres.statement(shape)
+    parameters = statement.bound(
+        registration_postgres.parameters_of(file_row, history_row, counters)
+    )
+
+    with psycopg.connect(_libpq(postgres_url), autocommit=True) as admin:
+        admin.execute("ANALYZE files")
+        plan = [row[0] for row in admin.execute("EXPLAIN " + statement.sql, parameters)]
+    # Walking ix_files_owner_created in order would visit every file of the owner.
+    assert not any("ix_files_owner_created" in line for line in plan), plan
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -55,13 +55,19 @@ class DriverStatement:
 
     def execute(self, connection: Connection, parameters: Mapping[str, Any]) -> psycopg.Cursor[Any]:
         """Run the statement with ``parameters`` (and its literals); the driver's cursor."""
+        bound = self.bound(parameters)
+        with driver_errors(connection, self.sql, bound) as driver:
+            cursor: psycopg.Cursor[Any] = driver.execute(self.sql, bound)
+            return cursor
+
+    def bound(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """What psycopg is given with :attr:`sql` for ``parameters``: the literals added,
+        every value bound as its column binds it."""
         bound = {**self.literals, **parameters}
         for name, processor in self.processors.items():
             if name in bound:
                 bound[name] = processor(bound[name])
-        with driver_errors(connection, self.sql, bound) as driver:
-            cursor: psycopg.Cursor[Any] = driver.execute(self.sql, bound)
-            return cursor
+        return bound
 
 
 @contextmanager

@@ -60,32 +60,45 @@ def register(
 ) -> Registered:
     """Run the statement for ``file_row`` (every column) and ``history_row`` (every column
     but ``id``) with the usage ``counters`` (and the values of the ``shape`` of conditions)."""
-    parameters = {
-        **{FILE_PREFIX + name: value for name, value in file_row.items()},
-        **{HISTORY_PREFIX + name: value for name, value in history_row.items()},
-        **counters,
-    }
-    row = _statement(shape).execute(connection, parameters).fetchone()
+    parameters = parameters_of(file_row, history_row, counters)
+    row = statement(shape).execute(connection, parameters).fetchone()
     assert row is not None  # a SELECT of two scalar subqueries is always one row
     return Registered(bool(row[0]), row[1])
 
 
+def parameters_of(
+    file_row: Mapping[str, Any], history_row: Mapping[str, Any], counters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The statement's parameters (see :data:`FILE_PREFIX`)."""
+    return {
+        **{FILE_PREFIX + name: value for name, value in file_row.items()},
+        **{HISTORY_PREFIX + name: value for name, value in history_row.items()},
+        **counters,
+    }
+
+
 @functools.cache
-def _statement(shape: tuple[str, ...] | None) -> DriverStatement:
+def statement(shape: tuple[str, ...] | None) -> DriverStatement:
+    """The statement for the condition ``shape`` (``None``: no limits), compiled once."""
     return DriverStatement.of(_chain(shape))
 
 
 def _chain(shape: tuple[str, ...] | None) -> Any:
-    duplicate = (
-        select(files.c.id)
+    # The owner's READY files with this hash, found first and apart (MATERIALIZED): with
+    # the ORDER BY … LIMIT 1 beside it, the planner walks the owner's files in creation
+    # order instead (ix_files_owner_created), every one of them when none matches.
+    matches = (
+        select(files.c.id, files.c.created_at)
         .where(
             files.c.owner == bindparam("owner"),
             files.c.sha256 == bindparam("duplicate_sha256", type_=files.c.sha256.type),
             files.c.state == FileState.READY.value,
         )
-        .order_by(files.c.created_at, files.c.id)
-        .limit(1)
-        .cte("duplicate")
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    duplicate = (
+        select(matches.c.id).order_by(matches.c.created_at, matches.c.id).limit(1).cte("duplicate")
     )
     reserved = reserving_upsert(shape, ~exists(duplicate.select())).cte("reserved")
     inserted = (
