@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from filegate.adapters.local.disk import fsync_dir
 from filegate.adapters.local.store import LocalObjectStore
 from filegate.adapters.local.url_signing import UrlSigner
 from filegate.domain.clock import SystemClock
@@ -85,15 +86,7 @@ def durable_put_app() -> Starlette:
             out.flush()
             await to_thread.run_sync(os.fsync, out.fileno())
         temporary.rename(final)
-        await to_thread.run_sync(_fsync_folder, root)
+        await to_thread.run_sync(fsync_dir, root)
         return Response(status_code=201)
 
     return Starlette(routes=[Route(DURABLE_PUT_PATH, stream_durably, methods=["PUT"])])
-
-
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

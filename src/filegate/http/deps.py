@@ -60,7 +60,7 @@ async def current_principal(request: Request, credentials: Credentials) -> Princ
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise FilegateError(ErrorCode.UNAUTHENTICATED, "A bearer token is required.")
-    context: ApiContext = request.app.state.context
+    context = await api_context(request)
     credential = await context.tokens.authenticate(credentials.credentials)
     return await context.guests.authenticator.principal_of(credential)
 

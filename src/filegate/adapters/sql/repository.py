@@ -346,11 +346,10 @@ def _add_in_one_statement(
         "duplicate_sha256": record.declared_sha256 if dedupe else None,
         **reservation_parameters(limits, size),
     }
+    row = _row_of(record, key)
     history = _history_row(record.id, _Step(None, record.state, None, "api"), record.created_at)
     while True:
-        done = registration_postgres.register(
-            connection, _row_of(record, key), history, counters, shape
-        )
+        done = registration_postgres.register(connection, row, history, counters, shape)
         if done.reserved:
             return record
         if done.duplicate is not None:

@@ -11,10 +11,12 @@ counters, in the same transaction:
   owners before it commits.
 
 No hot row: an owner's row is written by one upsert, the transaction's last statement,
-so it is locked only from there to the commit (PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
-serialises writers anyway). A registration's upsert adds its file only ``WHERE`` the
-limits still hold on the row as it is then (PostgreSQL evaluates the condition on the
-locked, latest row), so two registrations of one owner cannot both take the last place.
+so it is locked only from there to the commit (PostgreSQL, where a registration's upsert
+is part of its one statement, :mod:`filegate.adapters.sql.registration_postgres`; SQLite's
+``BEGIN IMMEDIATE`` serialises writers anyway). A registration's upsert adds its file only
+``WHERE`` the limits still hold on the row as it is then (PostgreSQL evaluates the
+condition on the locked, latest row), so two registrations of one owner cannot both take
+the last place.
 A batch reads the counters first without a lock and its upserts add only ``WHERE`` they
 are unchanged (else :class:`UsageMoved`: the caller runs it again, locking first). Several
 rows are always written in ascending owner order, so that two transactions cannot
@@ -76,14 +78,11 @@ def reserve(
     on SQLite (by default there; ``False`` keeps SQLAlchemy's execution).
     """
     added = usage_of(state, size)
-    if limits is not None and (refusal := admission(Usage(), limits, size)) is not None:
-        raise refusal  # not even a first file of this size fits
+    reservation(limits, size)  # raises when not even a first file of this size fits
     fits = None if limits is None else _room_for(limits, size)
     while _upsert(connection, owner, added, where=fits, plain=plain) is None:
         assert limits is not None  # an unconditional upsert always returns its row
-        refusal = admission(read_usage(connection, owner), limits, size)
-        if refusal is not None:
-            raise refusal
+        refusal_now(connection, owner, limits, size)
         # The row changed between the two statements (PostgreSQL): decide again.
 
 
